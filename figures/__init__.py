@@ -1,0 +1,1 @@
+"""One module per paper with one function per figure; output under ``figures/out/``."""

@@ -1,0 +1,3 @@
+"""Figures of the `gao-li/` paper (one function per figure)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""NumPy / SciPy / mpmath / PyTorch engines (float64 unless stated)."""

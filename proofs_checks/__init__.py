@@ -1,0 +1,1 @@
+"""Claim registry, one module of checks per paper, and the ``memgen`` command."""

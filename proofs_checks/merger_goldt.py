@@ -1,0 +1,3 @@
+"""Checks of the `merger-goldt/` claims (one registered check per claim id)."""
+
+from __future__ import annotations

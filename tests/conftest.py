@@ -1,0 +1,20 @@
+"""Shared pytest set-up: the ``claim`` marker names the claim id a test exercises."""
+
+from __future__ import annotations
+
+import os
+
+# Keep each xdist worker on one BLAS/torch thread: two workers on two cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+from proofs_checks.registry import Context  # noqa: E402
+
+
+@pytest.fixture
+def ctx() -> Context:
+    """A default check context (spec seeds, fast tier, in-process executor)."""
+    return Context()

@@ -1,0 +1,1 @@
+"""SymPy derivations; each module exposes lambdified NumPy functions, built once and cached."""
