@@ -90,8 +90,8 @@ def figure(fig_id: str, title: str, claims: tuple[str, ...] = (), slow: bool = F
 
 
 def load_all() -> dict[str, FigureSpec]:
-    import figures.gao_li  # noqa: F401
-    import figures.merger_goldt  # noqa: F401
+    import figures.gao_li
+    import figures.merger_goldt
     import figures.mfm  # noqa: F401
 
     return FIGURES
@@ -108,11 +108,17 @@ def get_figure(fig_id: str) -> FigureSpec:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
         sha = out.stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, timeout=5,
-                               cwd=Path(__file__).resolve().parent).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
         return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -26,8 +26,9 @@ class InProcessExecutor(cf.Executor):
             fut.set_exception(exc)
         return fut
 
-    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None,
-            chunksize: int = 1) -> Iterator[Any]:
+    def map(
+        self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1
+    ) -> Iterator[Any]:
         return (fn(*args) for args in zip(*iterables))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

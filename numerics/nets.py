@@ -8,6 +8,22 @@ import torch
 from torch import nn
 
 
+def seeded_init_(module: nn.Module, seed: int | list[int]) -> nn.Module:
+    """Re-initialise every ``nn.Linear`` of ``module`` from its own seeded generator (PyTorch's
+    default uniform ranges), so that initialisation never touches the global RNG."""
+    from numerics.training import torch_generator
+
+    gen = torch_generator(seed)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.Linear):
+                bound = 1.0 / math.sqrt(m.in_features)
+                m.weight.uniform_(-bound, bound, generator=gen)
+                if m.bias is not None:
+                    m.bias.uniform_(-bound, bound, generator=gen)
+    return module
+
+
 class SinusoidalTimeEmbedding(nn.Module):
     """Fixed sinusoidal features of a scalar time, ``dim`` even."""
 
@@ -34,9 +50,13 @@ class VelocityMLP(nn.Module):
         Hidden width and number of hidden layers (spec default 256 and 3).
     time_embedding : int
         0 feeds ``t`` as one extra input; an even number uses sinusoidal features of that size.
+    init_seed : int, optional
+        Seed of the initialisation (:func:`seeded_init_`); ``None`` keeps PyTorch's global RNG.
     """
 
-    def __init__(self, dim: int, width: int = 256, depth: int = 3, time_embedding: int = 0) -> None:
+    def __init__(
+        self, dim: int, width: int = 256, depth: int = 3, time_embedding: int = 0, init_seed: int | None = None
+    ) -> None:
         super().__init__()
         if dim < 1 or width < 1 or depth < 1:
             raise ValueError(f"dim, width and depth must be positive, got {dim}, {width}, {depth}")
@@ -49,6 +69,8 @@ class VelocityMLP(nn.Module):
             n_in = width
         layers.append(nn.Linear(n_in, dim))
         self.net = nn.Sequential(*layers)
+        if init_seed is not None:
+            seeded_init_(self, init_seed)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device)

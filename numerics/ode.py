@@ -6,6 +6,7 @@ float32 model evaluation is allowed, the state is float64).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -38,18 +39,19 @@ def euler(v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0
     """Euler with ``steps`` equal steps (NFE = steps)."""
     x = np.array(x0, dtype=np.float64)
     ts = _grid(t0, t1, steps)
-    for a, b in zip(ts[:-1], ts[1:]):
+    for a, b in itertools.pairwise(ts):
         x = x + (b - a) * v(x, a)
     return x
 
 
-def rk4(v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0,
-        return_path: bool = False) -> np.ndarray:
+def rk4(
+    v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0, return_path: bool = False
+) -> np.ndarray:
     """Classical RK4 with ``steps`` equal steps (NFE = 4 steps); optionally the whole path."""
     x = np.array(x0, dtype=np.float64)
     ts = _grid(t0, t1, steps)
     path = [x.copy()] if return_path else None
-    for a, b in zip(ts[:-1], ts[1:]):
+    for a, b in itertools.pairwise(ts):
         h = b - a
         k1 = v(x, a)
         k2 = v(x + 0.5 * h * k1, a + 0.5 * h)

@@ -13,9 +13,7 @@ from proofs_checks.registry import KINDS, PAPERS, TAGS, TIERS, Claim, RegistryEr
 CLAIMS: dict[str, Claim] = {}
 
 
-def _c(
-    cid: str, title: str, tag: str, kinds: tuple[str, ...], tier: str = "fast", statement: str = ""
-) -> None:
+def _c(cid: str, title: str, tag: str, kinds: tuple[str, ...], tier: str = "fast", statement: str = "") -> None:
     paper = cid.split("/")[0]
     if paper not in PAPERS or tag not in TAGS or tier not in TIERS or not set(kinds) <= set(KINDS):
         raise RegistryError(f"bad catalog entry {cid!r}")
@@ -226,9 +224,7 @@ _ROWS: list[Claim] = [
         "derived",
         ("monte-carlo",),
     ),
-    _c(
-        "mfm/lemma-4.1-marginals", "minibatch couplings preserve both marginals", "reported", ("monte-carlo",)
-    ),
+    _c("mfm/lemma-4.1-marginals", "minibatch couplings preserve both marginals", "reported", ("monte-carlo",)),
     _c(
         "mfm/batchot-permutation-optimal",
         "minibatch OT optimum is a permutation; solvers agree",

@@ -287,9 +287,9 @@ def check(claim_id: str) -> Callable[[CheckFn], CheckFn]:
 
 def _load_all() -> None:
     # Importing the paper modules registers their checks.
-    import proofs_checks.common  # noqa: F401
-    import proofs_checks.gao_li  # noqa: F401
-    import proofs_checks.merger_goldt  # noqa: F401
+    import proofs_checks.common
+    import proofs_checks.gao_li
+    import proofs_checks.merger_goldt
     import proofs_checks.mfm  # noqa: F401
 
 

@@ -1,0 +1,55 @@
+# memgen: two commands on a fresh machine.
+#   make verify  -> creates .venv, installs, runs every fast claim, draws the figures, writes the ledger
+#   make test    -> creates .venv if needed, installs, runs pytest (fast tier)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_WORKERS ?= 2
+MEMGEN := $(VENV)/bin/memgen
+
+.PHONY: install verify verify-full figures report test test-slow lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+verify: install
+	$(MEMGEN) verify --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
+	$(MEMGEN) figures || status=1; \
+	$(MEMGEN) report --from reports/verdicts.json || status=1; \
+	exit $$status
+
+verify-full: install
+	$(MEMGEN) verify --full --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
+	$(MEMGEN) figures --full || status=1; \
+	$(MEMGEN) report --from reports/verdicts.json || status=1; \
+	exit $$status
+
+figures: install
+	$(MEMGEN) figures
+
+report: install
+	$(MEMGEN) report
+
+test: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
+
+test-slow: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m slow
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf reports figures/out .cache .pytest_cache

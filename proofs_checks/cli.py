@@ -1,0 +1,289 @@
+"""The ``memgen`` command: ``list``, ``verify``, ``figures``, ``report``.
+
+Exit codes: 0 all selected checks pass (or the command succeeded), 1 a check failed or
+errored, 2 usage error (unknown id or paper, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from proofs_checks.registry import PAPERS, Context, RegistryError, Verdict, all_claims, checked_ids, format_value
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _console():
+    from rich.console import Console
+
+    # a wide table when piped to a file or CI log, the terminal's width otherwise
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 180)
+
+
+def _summary_cells(v: Verdict) -> tuple[str, str, str]:
+    """Measured, expected, tolerance of the most telling comparison (first failing, else first)."""
+    asserted = [c for c in v.comparisons if c.asserted]
+    if not asserted:
+        return "-", "-", "-"
+    c = next((c for c in asserted if not c.passed), asserted[0])
+    more = f" (+{len(asserted) - 1})" if len(asserted) > 1 else ""
+    return format_value(c.measured) + more, format_value(c.expected), c.tolerance
+
+
+class _Progress:
+    """rich progress bar on a terminal, one plain line per item otherwise."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.tty = sys.stderr.isatty()
+        self.total, self.label, self.n = total, label, 0
+        self.bar = None
+        if self.tty:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(label, total=total)
+
+    def start(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{self.label}: {name}")
+        else:
+            print(f"[{self.n + 1}/{self.total}] {name} ...", file=sys.stderr, flush=True)
+
+    def note(self, msg: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(f"  {msg}", style="dim")
+        else:
+            print(f"    {msg}", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        self.n += 1
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from figures.registry import load_all
+
+    have = checked_ids()
+    t = Table(title="claims")
+    for col in ("id", "tag", "kind", "tier", "check"):
+        t.add_column(col)
+    for c in all_claims(args.paper):
+        t.add_row(c.id, c.tag, " + ".join(c.kinds), c.tier, "yes" if c.id in have else "no")
+    con = _console()
+    con.print(t)
+    ft = Table(title="figures")
+    for col in ("id", "claims", "trains models"):
+        ft.add_column(col)
+    for f in load_all().values():
+        if args.paper is None or f.paper == args.paper:
+            ft.add_row(f.id, ", ".join(f.claims), "yes" if f.slow else "no")
+    con.print(ft)
+    return 0
+
+
+def _verdicts_table(verdicts: list[Verdict]):
+    from rich.table import Table
+
+    from proofs_checks.registry import get_claim
+
+    t = Table(title="memgen verify")
+    for col in ("id", "tag", "measured", "expected", "tolerance", "status", "time"):
+        t.add_column(col, overflow="fold")
+    for v in verdicts:
+        m, e, tol = _summary_cells(v)
+        style = {"pass": "green", "FAIL": "red", "error": "red"}[v.status]
+        t.add_row(v.claim_id, get_claim(v.claim_id).tag, m, e, tol, f"[{style}]{v.status}[/]", f"{v.seconds:.1f}s")
+    return t
+
+
+def _verdicts_markdown(verdicts: list[Verdict]) -> str:
+    from proofs_checks.registry import get_claim
+
+    lines = ["| id | tag | measured | expected | tolerance | status | time |", "|---|---|---|---|---|---|---|"]
+    for v in verdicts:
+        m, e, tol = _summary_cells(v)
+        lines.append(
+            f"| `{v.claim_id}` | {get_claim(v.claim_id).tag} | {m} | {e} | {tol} | {v.status} | {v.seconds:.1f}s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from numerics.cache import atomic_write_text
+    from numerics.executor import make_executor
+    from proofs_checks.runner import run_claims, select_claims
+
+    claims = select_claims(args.ids, args.paper, args.full)
+    if not claims:
+        print("no claim selected", file=sys.stderr)
+        return 2
+    executor = make_executor(args.workers)
+    bar = _Progress(len(claims), "verify")
+    ctx = Context(seed=args.seed, full=args.full, executor=executor, progress=bar.note)
+    t0 = time.perf_counter()
+    try:
+        verdicts = run_claims(claims, ctx, on_start=lambda c: bar.start(c.id), on_done=lambda c, v: bar.done())
+    finally:
+        bar.close()
+        executor.shutdown()
+    con = _console()
+    con.print(_verdicts_table(verdicts))
+    for v in verdicts:
+        if v.error:
+            con.print(f"[red]{v.claim_id}: {v.error.strip().splitlines()[0]}[/]")
+        elif not v.passed:
+            for c in v.comparisons:
+                if c.asserted and not c.passed:
+                    con.print(
+                        f"[red]{v.claim_id}: {c.name}: measured {format_value(c.measured)}, "
+                        f"expected {format_value(c.expected)} ({c.tolerance}; {c.justification})[/]"
+                    )
+    n_pass = sum(v.passed for v in verdicts)
+    con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
+    payload = {
+        "claims": [v.to_json() | {"tag": _tag(v.claim_id)} for v in verdicts],
+        "full": args.full,
+        "seed": args.seed,
+    }
+    if args.json:
+        atomic_write_text(args.json, json.dumps(payload, indent=2))
+    if args.markdown:
+        atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
+    return 0 if n_pass == len(verdicts) else 1
+
+
+def _tag(claim_id: str) -> str:
+    from proofs_checks.registry import get_claim
+
+    return get_claim(claim_id).tag
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from figures.registry import FigureContext, get_figure, load_all, render
+    from numerics.executor import make_executor
+
+    figs = load_all()
+    if args.ids:
+        try:
+            specs = [get_figure(i) for i in args.ids]
+        except KeyError as exc:
+            print(f"memgen: {exc.args[0]}", file=sys.stderr)
+            return 2
+    else:
+        specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
+    executor = make_executor(args.workers)
+    bar = _Progress(len(specs), "figures")
+    ctx = FigureContext(out=Path(args.out), seed=args.seed, full=args.full, executor=executor, progress=bar.note)
+    failed = []
+    try:
+        for spec in specs:
+            bar.start(spec.id)
+            try:
+                paths = render(spec.id, ctx)
+                bar.note(f"{spec.id} -> {paths['png']}")
+            except Exception as exc:  # one broken figure must not hide the others
+                failed.append((spec.id, f"{type(exc).__name__}: {exc}"))
+            bar.done()
+    finally:
+        bar.close()
+        executor.shutdown()
+    for fid, err in failed:
+        print(f"memgen: figure {fid} failed: {err}", file=sys.stderr)
+    print(f"{len(specs) - len(failed)} figures written to {args.out}, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from proofs_checks.report import write_ledger
+
+    out = Path(args.out)
+    source = Path(args.from_json) if args.from_json else out / "verdicts.json"
+    if source.exists():
+        verdicts: list[dict[str, Any]] = json.loads(source.read_text())["claims"]
+    elif args.from_json:
+        print(f"memgen: no verdicts file at {source}", file=sys.stderr)
+        return 2
+    else:
+        print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
+        ns = argparse.Namespace(
+            ids=[], paper=None, full=False, seed=None, workers=None, json=str(source), markdown=None
+        )
+        cmd_verify(ns)
+        verdicts = json.loads(source.read_text())["claims"]
+    paths = write_ledger(verdicts, out, Path(args.figures_dir))
+    from proofs_checks.report import build_ledger
+
+    for p in build_ledger(verdicts)["papers"]:
+        print(f"{p['paper']}: {p['verified']} of {p['total']} claims verified")
+    print(f"ledger written to {paths['md']} and {paths['html']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memgen", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pl = sub.add_parser("list", help="claims and figures with tags and tiers")
+    pl.add_argument("--paper", choices=PAPERS)
+    pl.set_defaults(fn=cmd_list)
+
+    pv = sub.add_parser("verify", help="run claim checks")
+    pv.add_argument("ids", nargs="*", help="claim ids (default: every fast-tier claim of --paper or of all papers)")
+    pv.add_argument("--paper", choices=PAPERS)
+    pv.add_argument("--full", action="store_true", help="full tier: larger sizes, longer training")
+    pv.add_argument("--seed", type=int, help="derive every draw from this seed instead of the spec seeds")
+    pv.add_argument("--workers", type=int, default=None, help="local process pool for sweeps")
+    pv.add_argument("--json", metavar="PATH")
+    pv.add_argument("--markdown", metavar="PATH")
+    pv.set_defaults(fn=cmd_verify)
+
+    pf = sub.add_parser("figures", help="regenerate figures (PNG + PDF + data + JSON sidecar)")
+    pf.add_argument("ids", nargs="*", help="figure ids (default: all)")
+    pf.add_argument("--paper", choices=PAPERS)
+    pf.add_argument("--out", default=str(REPO_ROOT / "figures" / "out"))
+    pf.add_argument("--full", action="store_true")
+    pf.add_argument("--seed", type=int)
+    pf.add_argument("--workers", type=int, default=None)
+    pf.set_defaults(fn=cmd_figures)
+
+    pr = sub.add_parser("report", help="write the claims ledger (Markdown, HTML, JSON)")
+    pr.add_argument("--out", default="reports")
+    pr.add_argument("--from", dest="from_json", metavar="JSON", help="verdicts written by verify --json")
+    pr.add_argument("--figures-dir", default=str(REPO_ROOT / "figures" / "out"))
+    pr.set_defaults(fn=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return args.fn(args)
+    except RegistryError as exc:
+        print(f"memgen: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"memgen: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
