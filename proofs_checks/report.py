@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,8 @@ def _tag_note(tag: str) -> str:
     return {"derived": DERIVED_SENTENCE, "reported": REPORTED_SENTENCE, "paper": "stated in the paper itself"}[tag]
 
 
-def _figures_by_claim(fig_dir: Path | None) -> dict[str, list[tuple[str, str | None]]]:
-    """Claim id -> [(figure id, relative png path or None if not drawn)]."""
+def _figures_by_claim(fig_dir: Path | None, rel_to: Path | None = None) -> dict[str, list[tuple[str, str | None]]]:
+    """Claim id -> [(figure id, png path relative to ``rel_to``, or None if not drawn)]."""
     from figures.registry import load_all
 
     out: dict[str, list[tuple[str, str | None]]] = {}
@@ -66,16 +67,18 @@ def _figures_by_claim(fig_dir: Path | None) -> dict[str, list[tuple[str, str | N
         png = None
         if fig_dir is not None:
             p = fig_dir / (spec.id.replace("/", "__") + ".png")
-            png = str(p) if p.exists() else None
+            png = (os.path.relpath(p, rel_to) if rel_to is not None else str(p)) if p.exists() else None
         for cid in spec.claims:
             out.setdefault(cid, []).append((spec.id, png))
     return out
 
 
-def build_ledger(verdicts: list[dict[str, Any]], fig_dir: Path | None = None) -> dict[str, Any]:
+def build_ledger(
+    verdicts: list[dict[str, Any]], fig_dir: Path | None = None, rel_to: Path | None = None
+) -> dict[str, Any]:
     """Combine verdict JSON records with the catalog into the ledger data structure."""
     by_id = {v["id"]: v for v in verdicts}
-    figs = _figures_by_claim(fig_dir)
+    figs = _figures_by_claim(fig_dir, rel_to)
     papers = []
     for paper in PAPERS:
         claims = all_claims(paper)
@@ -208,7 +211,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
 def write_ledger(verdicts: list[dict[str, Any]], out_dir: Path, fig_dir: Path | None = None) -> dict[str, Path]:
     """Write ``ledger.md``, ``ledger.html`` and ``ledger.json`` under ``out_dir``."""
     out_dir = Path(out_dir)
-    ledger = build_ledger(verdicts, fig_dir)
+    ledger = build_ledger(verdicts, fig_dir, rel_to=out_dir.resolve())
     paths = {"md": out_dir / "ledger.md", "html": out_dir / "ledger.html", "json": out_dir / "ledger.json"}
     atomic_write_text(paths["md"], ledger_markdown(ledger))
     atomic_write_text(paths["html"], ledger_html(ledger))
