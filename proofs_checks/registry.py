@@ -285,12 +285,26 @@ def check(claim_id: str) -> Callable[[CheckFn], CheckFn]:
     return deco
 
 
+# The modules that register the checks of each paper (imported on first use, so a problem in
+# one paper's module never hides the others' checks).
+CHECK_MODULES = {
+    "common": ("proofs_checks.common",),
+    "gao-li": ("proofs_checks.gao_li", "proofs_checks.gao_li_learned"),
+    "mfm": ("proofs_checks.mfm", "proofs_checks.mfm_learned"),
+    "merger-goldt": ("proofs_checks.merger_goldt",),
+}
+
+
+def _load_paper(paper: str) -> None:
+    import importlib
+
+    for name in CHECK_MODULES[paper]:
+        importlib.import_module(name)
+
+
 def _load_all() -> None:
-    # Importing the paper modules registers their checks.
-    import proofs_checks.common
-    import proofs_checks.gao_li
-    import proofs_checks.merger_goldt
-    import proofs_checks.mfm  # noqa: F401
+    for paper in PAPERS:
+        _load_paper(paper)
 
 
 def _suggest(claim_id: str) -> str:
@@ -312,8 +326,7 @@ def get_claim(claim_id: str) -> Claim:
 
 
 def get_check(claim_id: str) -> CheckFn | None:
-    get_claim(claim_id)
-    _load_all()
+    _load_paper(get_claim(claim_id).paper)
     return _CHECKS.get(claim_id)
 
 
