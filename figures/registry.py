@@ -89,11 +89,21 @@ def figure(fig_id: str, title: str, claims: tuple[str, ...] = (), slow: bool = F
     return deco
 
 
-def load_all() -> dict[str, FigureSpec]:
-    import figures.gao_li
-    import figures.merger_goldt
-    import figures.mfm  # noqa: F401
+# One module per paper (the learned-model figures of two papers sit in a module beside it).
+FIGURE_MODULES = (
+    "figures.gao_li",
+    "figures.gao_li_learned",
+    "figures.mfm",
+    "figures.mfm_learned",
+    "figures.merger_goldt",
+)
 
+
+def load_all() -> dict[str, FigureSpec]:
+    import importlib
+
+    for name in FIGURE_MODULES:
+        importlib.import_module(name)
     return FIGURES
 
 

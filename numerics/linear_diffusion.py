@@ -1,0 +1,790 @@
+r"""Linear diffusion models: schedule, data, optimal and trained linear denoisers, the generated
+Gaussian, KL divergences, test/train errors and their deterministic equivalents.
+
+Time runs as in DDPM: step :math:`t=1..T`, data at :math:`t=0`, noise at :math:`t=T`. Arrays
+indexed by the step hold step :math:`t` at index ``t - 1``.
+
+With a linear centred denoiser :math:`\epsilon_\theta(x_t,t)=W_t(x_t-\sqrt{\bar\alpha_t}\hat\mu)`
+whose :math:`W_t` is a function of :math:`\hat\Sigma=U\mathrm{diag}(\hat\lambda)U^\top`, the reverse
+chain acts on each eigenmode separately:
+
+.. math::
+    y_{t-1}=a_ty_t+\sigma_t\epsilon_t,\qquad
+    a_t=\frac1{\sqrt{\alpha_t}}\Big(1-\frac{\beta_t}{\sqrt{1-\bar\alpha_t}}w_t(\hat\lambda)\Big),\qquad
+    v_{t-1}=a_t^2v_t+\sigma_t^2,\ v_T=1,
+
+and the generated law is :math:`\mathcal N(\mu_{\rm gen},U\mathrm{diag}(v_0)U^\top)`. The recursion
+costs :math:`O(Td)` per training set and is vectorised over any leading axes (seeds, spectra).
+The per-mode weights and coefficients are the lambdified forms of :mod:`theory.linear_diffusion`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from theory import linear_diffusion as sym
+from theory.gaussians import gaussian_kl
+
+SAMPLER_SIGMAS = ("beta", "beta_tilde")
+KL_DIRECTIONS = ("forward", "reverse")
+NULL_MODE_RTOL = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedule
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    r"""Linear DDPM schedule; entry ``t - 1`` belongs to step ``t``.
+
+    Attributes
+    ----------
+    beta, alpha : :math:`\beta_t`, :math:`\alpha_t=1-\beta_t`.
+    abar : :math:`\bar\alpha_t=\prod_{s\le t}\alpha_s`.
+    one_minus_abar : :math:`1-\bar\alpha_t`, computed as ``-expm1(cumsum(log1p(-beta)))`` so that it
+        keeps full relative precision at small ``t``.
+    """
+
+    T: int
+    beta: np.ndarray
+    alpha: np.ndarray
+    abar: np.ndarray
+    one_minus_abar: np.ndarray
+
+    @property
+    def one_minus_abar_prev(self) -> np.ndarray:
+        """:math:`1-\\bar\\alpha_{t-1}` (0 at :math:`t=1`, since :math:`\\bar\\alpha_0=1`)."""
+        return np.concatenate([[0.0], self.one_minus_abar[:-1]])
+
+    def sampler_variance(self, kind: str = "beta", final_noise: bool = True) -> np.ndarray:
+        r"""Variances :math:`\sigma_t^2` of the sampler noise.
+
+        ``kind="beta"``: :math:`\sigma_t^2=\beta_t`; ``"beta_tilde"``:
+        :math:`\tilde\beta_t=\beta_t(1-\bar\alpha_{t-1})/(1-\bar\alpha_t)`. Without ``final_noise``
+        the last step adds none (Ho et al.'s Algorithm 2).
+        """
+        if kind == "beta":
+            var = self.beta.copy()
+        elif kind == "beta_tilde":
+            var = self.beta * self.one_minus_abar_prev / self.one_minus_abar
+        else:
+            raise ValueError(f"sampler_sigma must be one of {SAMPLER_SIGMAS}, got {kind!r}")
+        if not final_noise:
+            var[0] = 0.0
+        return var
+
+
+def beta_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2) -> Schedule:
+    r"""Linear schedule of the spec.
+
+    .. math::
+        \beta_t=\frac{\beta_{\max}-\beta_{\min}}{T}\,t+\beta_{\min},\quad t=1..T .
+
+    Raises
+    ------
+    ValueError
+        If ``T < 1`` or the betas leave :math:`(0,1)`.
+    """
+    if int(T) != T or T < 1:
+        raise ValueError(f"T must be a positive integer, got {T}")
+    T = int(T)
+    t = np.arange(1, T + 1, dtype=np.float64)
+    beta = (beta_max - beta_min) / T * t + beta_min
+    if not (np.all(beta > 0) and np.all(beta < 1)):
+        raise ValueError(f"betas must lie in (0, 1), got range [{beta.min()}, {beta.max()}]")
+    log_abar = np.cumsum(np.log1p(-beta))
+    return Schedule(T, beta, 1.0 - beta, np.exp(log_abar), -np.expm1(log_abar))
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def power_law_spectrum(d: int, k: float, trace: float | None = None) -> np.ndarray:
+    r"""Eigenvalues :math:`\lambda_\nu=c\,\nu^{-k}`, :math:`\nu=1..d`, with :math:`\sum\lambda_\nu=` ``trace`` (default :math:`d`)."""
+    if d < 1:
+        raise ValueError(f"d must be >= 1, got {d}")
+    if not np.isfinite(k) or k < 0:
+        raise ValueError(f"decay exponent k must be finite and >= 0, got {k}")
+    trace = float(d) if trace is None else float(trace)
+    if not trace > 0:
+        raise ValueError(f"trace must be positive, got {trace}")
+    lam = np.arange(1, d + 1, dtype=np.float64) ** (-float(k))
+    return lam * (trace / lam.sum())
+
+
+def power_law_covariance(
+    d: int, k: float, trace: float | None = None, rotation: np.ndarray | None = None
+) -> np.ndarray:
+    """:math:`\\Sigma=\\mathrm{diag}(\\lambda)` of :func:`power_law_spectrum`, or :math:`Q\\,\\mathrm{diag}(\\lambda)Q^\\top`."""
+    lam = power_law_spectrum(d, k, trace)
+    if rotation is None:
+        return np.diag(lam)
+    q = np.asarray(rotation, dtype=np.float64)
+    if q.shape != (d, d):
+        raise ValueError(f"rotation must have shape ({d}, {d}), got {q.shape}")
+    return (q * lam) @ q.T
+
+
+def white_samples(n: int, d: int, seed) -> np.ndarray:
+    """Standard-normal matrix :math:`Z\\in\\mathbb R^{n\\times d}` of one training set (shared across spectra)."""
+    if n < 1:
+        raise ValueError(f"number of samples N must be >= 1, got {n}")
+    return np.random.default_rng(seed).standard_normal((n, d))
+
+
+def empirical_moments(
+    x: np.ndarray, mean: str = "estimated", mu: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Empirical mean and covariance with the :math:`1/N` factor forced by the empirical loss.
+
+    ``mean="estimated"``: :math:`\hat\mu=\bar x`, :math:`\hat\Sigma=\frac1N\sum(x-\hat\mu)(x-\hat\mu)^\top`;
+    ``mean="known"``: :math:`\hat\mu=\mu` (default 0), :math:`\hat\Sigma=\frac1N\sum(x-\mu)(x-\mu)^\top`.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"training set must be an (N, d) array with N >= 1, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("training set contains NaN or inf")
+    if mean == "estimated":
+        mu_hat = x.mean(axis=0)
+    elif mean == "known":
+        mu_hat = np.zeros(x.shape[1]) if mu is None else np.asarray(mu, dtype=np.float64)
+    else:
+        raise ValueError(f"mean must be 'estimated' or 'known', got {mean!r}")
+    xc = x - mu_hat
+    return mu_hat, xc.T @ xc / x.shape[0]
+
+
+def eigen_modes(cov: np.ndarray, rel_cut: float = NULL_MODE_RTOL) -> tuple[np.ndarray, np.ndarray]:
+    r"""Eigenvalues (descending) and eigenvectors of a PSD matrix; values below ``rel_cut`` × max set to 0.
+
+    Works on stacks ``(..., d, d)``.
+
+    Raises
+    ------
+    ValueError
+        On NaN/inf, non-square input, asymmetry, or a clearly negative eigenvalue.
+    """
+    c = np.asarray(cov, dtype=np.float64)
+    if c.ndim < 2 or c.shape[-1] != c.shape[-2]:
+        raise ValueError(f"covariance must be square, got shape {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("covariance contains NaN or inf")
+    scale = max(float(np.abs(c).max()), 1e-300)
+    if not np.allclose(c, np.swapaxes(c, -1, -2), rtol=0, atol=1e-12 * scale):
+        raise ValueError("covariance is not symmetric")
+    lam, u = np.linalg.eigh((c + np.swapaxes(c, -1, -2)) / 2)
+    lam, u = lam[..., ::-1], u[..., ::-1]
+    top = lam[..., :1]
+    if np.any(lam < -1e-8 * np.maximum(top, 1e-300)):
+        raise ValueError(f"covariance is not positive semi-definite (eigenvalue {lam.min():.3g})")
+    lam = np.where(lam < rel_cut * top, 0.0, lam)
+    return lam, u
+
+
+def null_mode_count(lam_hat: np.ndarray) -> np.ndarray:
+    """Number of zero (null) eigenvalues along the last axis."""
+    return np.sum(np.asarray(lam_hat) == 0.0, axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Denoiser weights (per eigenmode) and the dense matrices
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_ridge(ridge: float) -> float:
+    if not np.isfinite(ridge) or ridge < 0:
+        raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
+    return float(ridge)
+
+
+def mode_weights(
+    lam_hat: np.ndarray,
+    one_minus_abar: np.ndarray | float,
+    ridge: float = 0.0,
+    train_time: float | None = None,
+    lr: float = 1.0,
+    gd_steps: int | None = None,
+    loss_half: bool = False,
+    ridge_scaling: str = "constant",
+) -> np.ndarray:
+    r"""Eigenvalues :math:`w_t(\hat\lambda)` of the linear denoiser on the modes of :math:`\hat\Sigma`.
+
+    .. math::
+        w^\star=\frac{\sqrt{s_t}}{(1-s_t)\hat\lambda+s_t+\lambda_t},\qquad
+        w(\tau)=w^\star\big(1-e^{-2\eta\tau c}\big),\qquad w_n=w^\star[1-(1-2\eta c)^n],
+
+    with :math:`s_t=1-\bar\alpha_t`, :math:`c=(1-s_t)\hat\lambda+s_t+\lambda_t` and
+    :math:`\lambda_t=\lambda` (``ridge_scaling="constant"``) or :math:`\lambda s_t` (``"noise"``).
+    ``train_time`` (scalar or an array broadcasting against ``lam_hat``) selects gradient flow
+    (:math:`\eta\tau` = ``lr * train_time``), ``gd_steps``
+    gradient descent with step ``lr``; neither gives the optimum. ``loss_half`` halves the rate
+    (a loss with a factor 1/2). Broadcasts ``lam_hat`` against ``one_minus_abar``.
+    """
+    ridge = _check_ridge(ridge)
+    s = np.asarray(one_minus_abar, dtype=np.float64)
+    lam_hat = np.asarray(lam_hat, dtype=np.float64)
+    if ridge_scaling == "constant":
+        rt = ridge
+    elif ridge_scaling == "noise":
+        rt = ridge * s
+    else:
+        raise ValueError(f"ridge_scaling must be 'constant' or 'noise', got {ridge_scaling!r}")
+    rate = 0.5 if loss_half else 1.0
+    if train_time is not None and gd_steps is not None:
+        raise ValueError("give train_time (gradient flow) or gd_steps (gradient descent), not both")
+    if train_time is not None:
+        train_time = np.asarray(train_time, dtype=np.float64)
+        if np.any(train_time < 0) or not np.all(np.isfinite(train_time)):
+            raise ValueError(f"train_time must be finite and >= 0, got {train_time}")
+        return sym.gradient_flow_mode_weight()(lam_hat, s, rt, rate * lr * train_time)
+    if gd_steps is not None:
+        return sym.gradient_descent_mode_weight()(lam_hat, s, rt, rate * lr, gd_steps)
+    return sym.optimal_mode_weight()(lam_hat, s, rt)
+
+
+def linear_denoiser_weights(
+    cov_hat: np.ndarray,
+    schedule: Schedule,
+    t: int,
+    ridge: float = 0.0,
+    train_time: float | None = None,
+    lr: float = 1.0,
+) -> np.ndarray:
+    r"""Dense :math:`W_t=U\mathrm{diag}(w_t(\hat\lambda))U^\top` (optimal, or gradient flow at ``train_time``).
+
+    At the optimum :math:`W_t^\star=\sqrt{1-\bar\alpha_t}\,(\bar\alpha_t\hat\Sigma+(1-\bar\alpha_t+\lambda)I)^{-1}`.
+    """
+    if not 1 <= t <= schedule.T:
+        raise ValueError(f"step t must lie in [1, {schedule.T}], got {t}")
+    lam_hat, u = eigen_modes(cov_hat, rel_cut=0.0)
+    lam_hat = np.clip(lam_hat, 0.0, None)
+    w = mode_weights(lam_hat, schedule.one_minus_abar[t - 1], ridge, train_time, lr)
+    return (u * w) @ u.T
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated distribution
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GeneratedModes:
+    """Per-mode outcome of the sampler recursion: variances ``f`` and the product of the ``a_t``."""
+
+    f: np.ndarray
+    prod_a: np.ndarray
+
+
+def mode_recursion(
+    lam_hat: np.ndarray,
+    schedule: Schedule,
+    ridge: float = 0.0,
+    sampler_sigma: str = "beta",
+    final_noise: bool = True,
+    train_time: float | None = None,
+    lr: float = 1.0,
+    ridge_scaling: str = "constant",
+    loss_half: bool = False,
+    coefficient=None,
+) -> GeneratedModes:
+    r"""Run :math:`v_{t-1}=a_t^2v_t+\sigma_t^2` from :math:`v_T=1` per mode (any array shape).
+
+    Returns :math:`f(\hat\lambda)=v_0` and :math:`\prod_ta_t` (for the generated mean).
+    ``coefficient(w, s, beta)`` replaces :math:`a_t` (default: the lambdified SymPy form); it is
+    the injection point for deliberately wrong recursions in negative controls.
+    """
+    lam_hat = np.asarray(lam_hat, dtype=np.float64)
+    if not np.all(np.isfinite(lam_hat)) or np.any(lam_hat < 0):
+        raise ValueError("eigenvalues must be finite and >= 0")
+    var = schedule.sampler_variance(sampler_sigma, final_noise)
+    coef = sym.sampler_coefficient() if coefficient is None else coefficient
+    v = np.ones_like(lam_hat)
+    prod_a = np.ones_like(lam_hat)
+    for i in range(schedule.T - 1, -1, -1):
+        s = schedule.one_minus_abar[i]
+        w = mode_weights(lam_hat, s, ridge, train_time, lr, loss_half=loss_half, ridge_scaling=ridge_scaling)
+        a = coef(w, s, schedule.beta[i])
+        v = a * a * v + var[i]
+        prod_a = prod_a * a
+    return GeneratedModes(v, prod_a)
+
+
+def generated_mean(
+    mu_hat: np.ndarray, u: np.ndarray, prod_a: np.ndarray, schedule: Schedule, u_T_mean: str = "zero"
+) -> np.ndarray:
+    r""":math:`\mu_{\rm gen}=\hat\mu-U\mathrm{diag}(\prod_ta_t)U^\top\sqrt{\bar\alpha_T}\hat\mu` (``u_T_mean="zero"``) or :math:`\hat\mu` (``"shifted"``)."""
+    mu_hat = np.asarray(mu_hat, dtype=np.float64)
+    if u_T_mean == "shifted":
+        return mu_hat.copy()
+    if u_T_mean != "zero":
+        raise ValueError(f"u_T_mean must be 'zero' or 'shifted', got {u_T_mean!r}")
+    proj = np.einsum("...ji,...j->...i", u, mu_hat)
+    return mu_hat - np.sqrt(schedule.abar[-1]) * np.einsum("...ij,...j->...i", u, prod_a * proj)
+
+
+def generated_covariance(
+    emp_cov: np.ndarray,
+    schedule: Schedule,
+    ridge: float = 0.0,
+    sampler_sigma: str = "beta",
+    final_noise: bool = True,
+    train_time: float | None = None,
+    lr: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Generated covariance :math:`\Sigma_{\rm gen}=U\mathrm{diag}(f(\hat\lambda))U^\top` of the linear sampler.
+
+    Returns
+    -------
+    (cov_gen, f, lam_hat, U)
+    """
+    lam_hat, u = eigen_modes(emp_cov)
+    modes = mode_recursion(lam_hat, schedule, ridge, sampler_sigma, final_noise, train_time, lr)
+    return (u * modes.f[..., None, :]) @ np.swapaxes(u, -1, -2), modes.f, lam_hat, u
+
+
+# ---------------------------------------------------------------------------------------------
+# KL divergence between the generated Gaussian and a diagonal target
+# ---------------------------------------------------------------------------------------------
+
+
+def kl_divergence(
+    f: np.ndarray,
+    u: np.ndarray,
+    lam: np.ndarray,
+    mean_gen: np.ndarray | None = None,
+    mean_target: np.ndarray | None = None,
+    direction: str = "forward",
+    part: str = "cov",
+    norm: str = "per_dim",
+) -> np.ndarray:
+    r"""KL between :math:`\mathcal N_g=\mathcal N(\mu_{\rm gen},U\mathrm{diag}(f)U^\top)` and :math:`\mathcal N_\star=\mathcal N(\mu,\mathrm{diag}(\lambda))`.
+
+    .. math::
+        D(\mathcal N_g\|\mathcal N_\star)=\tfrac12\Big[\sum_{i\nu}\frac{f_iU_{\nu i}^2}{\lambda_\nu}-d
+        -\sum_i\ln f_i+\sum_\nu\ln\lambda_\nu+(\mu_{\rm gen}-\mu)^\top\Sigma^{-1}(\mu_{\rm gen}-\mu)\Big]
+
+    (``direction="forward"``) and the same with the roles swapped (``"reverse"``); both use
+    only the eigen-decomposition (cost :math:`O(d^2)` per set, vectorised over leading axes).
+    ``part="cov"`` omits the mean term, ``"full"`` keeps it; ``norm="per_dim"`` divides by
+    :math:`d`, ``"total"`` does not. A zero generated variance gives ``+inf`` (never NaN).
+    """
+    f = np.asarray(f, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    d = f.shape[-1]
+    if u.shape[-2:] != (d, d) or lam.shape[-1] != d:
+        raise ValueError(f"shape mismatch: f {f.shape}, U {u.shape}, target eigenvalues {lam.shape}")
+    if np.any(lam <= 0) or not np.all(np.isfinite(lam)):
+        raise ValueError("target covariance must be SPD (positive finite eigenvalues)")
+    if np.any(f < 0) or not np.all(np.isfinite(f)):
+        raise ValueError("generated variances must be finite and >= 0")
+    if direction not in KL_DIRECTIONS or part not in ("cov", "full") or norm not in ("per_dim", "total"):
+        raise ValueError(f"bad variant: direction={direction!r}, part={part!r}, norm={norm!r}")
+    u2 = u * u  # u2[..., nu, i] = U_{nu i}^2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.sum(np.log(lam), axis=-1) - np.sum(np.log(f), axis=-1)  # ln det Sigma - ln det Sigma_gen
+        if direction == "forward":
+            tr = np.einsum("...vi,...i,...v->...", u2, f, 1.0 / lam)
+            kl = 0.5 * (tr - d + log_ratio)
+        else:
+            tr = np.einsum("...vi,...v,...i->...", u2, lam, 1.0 / f)
+            kl = 0.5 * (tr - d - log_ratio)
+        if part == "full":
+            mg = np.zeros(f.shape) if mean_gen is None else np.asarray(mean_gen, dtype=np.float64)
+            mt = np.zeros(f.shape) if mean_target is None else np.asarray(mean_target, dtype=np.float64)
+            diff = mg - mt
+            if direction == "forward":
+                kl = kl + 0.5 * np.sum(diff**2 / lam, axis=-1)
+            else:
+                proj = np.einsum("...vi,...v->...i", u, diff)
+                kl = kl + 0.5 * np.sum(proj**2 / f, axis=-1)
+    kl = np.where(np.any(f == 0, axis=-1), np.inf, kl)
+    return kl / d if norm == "per_dim" else kl
+
+
+def population_optimum_kl(
+    lam: np.ndarray,
+    schedule: Schedule,
+    sampler_sigma: str = "beta",
+    final_noise: bool = True,
+    direction: str = "forward",
+    norm: str = "per_dim",
+) -> float:
+    r"""KL of the sampler run with the exact moments (:math:`\hat\Sigma=\Sigma`, :math:`\hat\mu=\mu=0`)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    f = mode_recursion(lam, schedule, sampler_sigma=sampler_sigma, final_noise=final_noise).f
+    return float(kl_divergence(f, np.eye(lam.size), lam, direction=direction, norm=norm))
+
+
+# ---------------------------------------------------------------------------------------------
+# Monte Carlo sampler (dense matrices; for checks only)
+# ---------------------------------------------------------------------------------------------
+
+
+def ddpm_sample(
+    eps_fn,
+    schedule: Schedule,
+    n_samples: int,
+    d: int,
+    seed,
+    sampler_sigma: str = "beta",
+    final_noise: bool = True,
+    u_T_start: np.ndarray | None = None,
+    chunk: int | None = None,
+) -> np.ndarray:
+    r"""Run the DDPM sampler :math:`u_{t-1}=\alpha_t^{-1/2}(u_t-\beta_t(1-\bar\alpha_t)^{-1/2}\epsilon_\theta(u_t,t))+\sigma_t\epsilon_t`.
+
+    ``eps_fn(u, t)`` returns the predicted noise for a batch ``u`` (``(M, d)``, float64) at step
+    ``t``; ``u_T_start`` is the mean of :math:`u_T` (default 0). Noise comes from one seeded
+    generator; ``n_samples`` rows are processed together.
+    """
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    rng = np.random.default_rng(seed)
+    var = schedule.sampler_variance(sampler_sigma, final_noise)
+    u = rng.standard_normal((n_samples, d))
+    if u_T_start is not None:
+        u += np.asarray(u_T_start, dtype=np.float64)
+    for t in range(schedule.T, 0, -1):
+        i = t - 1
+        eps = eps_fn(u, t)
+        u = (u - schedule.beta[i] / np.sqrt(schedule.one_minus_abar[i]) * eps) / np.sqrt(schedule.alpha[i])
+        if var[i] > 0:
+            u += np.sqrt(var[i]) * rng.standard_normal((n_samples, d))
+    return u
+
+
+def linear_sampler_variants(
+    mu_hat: np.ndarray,
+    cov_hat: np.ndarray,
+    schedule: Schedule,
+    n_samples: int,
+    seed,
+    variants: list[tuple[str, bool, str]],
+    ridge: float = 0.0,
+) -> np.ndarray:
+    r"""Dense DDPM sampler with the optimal linear denoiser, run for several sampler variants at once.
+
+    ``variants`` lists ``(sampler_sigma, final_noise, u_T_mean)``; all variants share the same
+    draws of :math:`u_T` and of the step noises (common random numbers), so each variant on its
+    own is an exact Monte Carlo of its sampler. Returns samples of shape ``(V, M, d)``.
+    """
+    mu_hat = np.asarray(mu_hat, dtype=np.float64)
+    d = mu_hat.size
+    lam_hat, u = eigen_modes(cov_hat)
+    rng = np.random.default_rng(seed)
+    var = np.stack([schedule.sampler_variance(sig, fn) for sig, fn, _ in variants])  # (V, T)
+    start = np.stack([np.sqrt(schedule.abar[-1]) * mu_hat if m == "shifted" else np.zeros(d) for *_, m in variants])
+    for *_, m in variants:
+        if m not in ("zero", "shifted"):
+            raise ValueError(f"u_T_mean must be 'zero' or 'shifted', got {m!r}")
+    n_var = len(variants)
+    x = (rng.standard_normal((n_samples, d))[None] + start[:, None, :]).reshape(n_var * n_samples, d)
+    sd = np.sqrt(var)
+    for t in range(schedule.T, 0, -1):
+        i = t - 1
+        w = mode_weights(lam_hat, schedule.one_minus_abar[i], ridge)
+        # One step is the affine map x -> x M^T + b with M = (I - c W)/sqrt(alpha) (2-D GEMM).
+        c = schedule.beta[i] / np.sqrt(schedule.one_minus_abar[i])
+        step = (np.eye(d) - c * (u * w) @ u.T) / np.sqrt(schedule.alpha[i])
+        shift = c * np.sqrt(schedule.abar[i]) * ((u * w) @ u.T) @ mu_hat / np.sqrt(schedule.alpha[i])
+        x = x @ step.T + shift
+        noise = rng.standard_normal((n_samples, d))
+        x3 = x.reshape(n_var, n_samples, d)
+        x3 += sd[:, i, None, None] * noise[None]
+    return x.reshape(n_var, n_samples, d)
+
+
+def linear_eps_fn(mu_hat: np.ndarray, cov_hat: np.ndarray, schedule: Schedule, ridge: float = 0.0):
+    r"""The optimal centred linear denoiser as an ``eps_fn(u, t)`` for :func:`ddpm_sample`."""
+    lam_hat, u = eigen_modes(cov_hat)
+    mu_hat = np.asarray(mu_hat, dtype=np.float64)
+
+    def eps(x: np.ndarray, t: int) -> np.ndarray:
+        w = mode_weights(lam_hat, schedule.one_minus_abar[t - 1], ridge)
+        wmat = (u * w) @ u.T
+        return (x - np.sqrt(schedule.abar[t - 1]) * mu_hat) @ wmat.T
+
+    return eps
+
+
+# ---------------------------------------------------------------------------------------------
+# Denoising errors
+# ---------------------------------------------------------------------------------------------
+
+
+def denoising_error(
+    w: np.ndarray, u: np.ndarray, lam: np.ndarray, one_minus_abar: float, mean_offset: np.ndarray | None = None
+) -> np.ndarray:
+    r"""Per-dimension error of :math:`W=U\mathrm{diag}(w)U^\top` on data with diagonal covariance :math:`\mathrm{diag}(\lambda)`.
+
+    .. math::
+        E_t(W)=\frac1d\Big\{\operatorname{tr}\big[I-2\sqrt{1-\bar\alpha_t}W+WC_tW^\top\big]
+        +\bar\alpha_t\|W\,\delta\|^2\Big\},\quad C_t=\bar\alpha_t\Sigma+(1-\bar\alpha_t)I,
+
+    with :math:`\delta=\mu-\hat\mu` (``mean_offset``). With :math:`(\Sigma,\mu)` the population
+    moments this is :math:`E^{\rm test}`; with :math:`\lambda=\hat\lambda`, ``u`` the identity
+    and :math:`\delta=0` it is :math:`E^{\rm train}`. Vectorised over leading axes.
+    """
+    s = float(one_minus_abar)
+    w = np.asarray(w, dtype=np.float64)
+    d = w.shape[-1]
+    c_diag = (1.0 - s) * np.asarray(lam, dtype=np.float64) + s
+    cw = np.einsum("...vi,...v->...i", u * u, c_diag)  # (U^T C U)_ii
+    err = d - 2.0 * np.sqrt(s) * w.sum(-1) + np.sum(w * w * cw, axis=-1)
+    if mean_offset is not None:
+        proj = np.einsum("...vi,...v->...i", u, np.asarray(mean_offset, dtype=np.float64))
+        err = err + (1.0 - s) * np.sum((w * proj) ** 2, axis=-1)
+    return err / d
+
+
+def train_error(w: np.ndarray, lam_hat: np.ndarray, one_minus_abar: float) -> np.ndarray:
+    r""":math:`E^{\rm train}_t=\frac1d\sum_i[1-2\sqrt{s}\,w_i+w_i^2((1-s)\hat\lambda_i+s)]`."""
+    s = float(one_minus_abar)
+    w = np.asarray(w, dtype=np.float64)
+    c = (1.0 - s) * np.asarray(lam_hat, dtype=np.float64) + s
+    return np.mean(1.0 - 2.0 * np.sqrt(s) * w + w * w * c, axis=-1)
+
+
+def bayes_error(lam: np.ndarray, one_minus_abar: float) -> float:
+    r"""Bayes error per dimension :math:`\frac1d\sum_\nu\frac{\bar\alpha\lambda_\nu}{\bar\alpha\lambda_\nu+1-\bar\alpha}`."""
+    s = float(one_minus_abar)
+    lam = np.asarray(lam, dtype=np.float64)
+    return float(np.mean((1 - s) * lam / ((1 - s) * lam + s)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Deterministic equivalent (known mean, optimal ridge denoiser)
+# ---------------------------------------------------------------------------------------------
+
+
+def effective_regularisation(lam: np.ndarray, n: int, z: float) -> float:
+    r"""Root :math:`\kappa>z` of :math:`\kappa-z=\frac{\kappa}{N}\sum_\nu\frac{\lambda_\nu}{\lambda_\nu+\kappa}` (brentq)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    if n < 1:
+        raise ValueError(f"N must be >= 1, got {n}")
+    if not z > 0:
+        raise ValueError(f"z must be positive, got {z}")
+
+    def g(kappa: float) -> float:
+        return kappa - z - kappa / n * float(np.sum(lam / (lam + kappa)))
+
+    hi = max(1e6, 10.0 * (z + lam.sum()))
+    return brentq(g, z, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+def deterministic_equivalent_test_error(lam: np.ndarray, n: int, one_minus_abar: float, ridge: float = 0.0) -> float:
+    r"""Deterministic equivalent of :math:`E^{\rm test}_t(W^\star)` (known mean), spec §1.5.
+
+    With :math:`z=(1-\bar\alpha+\lambda)/\bar\alpha`, :math:`R=(\Sigma+\kappa)^{-1}`,
+    :math:`\mathrm{df}_2=\operatorname{tr}\Sigma^2R^2`:
+
+    .. math::
+        \operatorname{tr}G\asymp\frac{\kappa}{z\bar\alpha}\sum_\nu\frac1{\lambda_\nu+\kappa},\quad
+        \operatorname{tr}GCG\asymp\frac{\kappa^2}{z^2\bar\alpha^2}\Big[\sum_\nu\frac{C_\nu}{(\lambda_\nu+\kappa)^2}
+        +\frac{\frac1N\sum_\nu\frac{C_\nu\lambda_\nu}{(\lambda_\nu+\kappa)^2}}{1-\mathrm{df}_2/N}
+        \sum_\nu\frac{\lambda_\nu}{(\lambda_\nu+\kappa)^2}\Big],
+
+    and :math:`E=\frac1d\{d-2(1-\bar\alpha)\operatorname{tr}G+(1-\bar\alpha)\operatorname{tr}GCG\}`.
+    """
+    ridge = _check_ridge(ridge)
+    lam = np.asarray(lam, dtype=np.float64)
+    s = float(one_minus_abar)
+    ab = 1.0 - s
+    z = (s + ridge) / ab
+    kappa = effective_regularisation(lam, n, z)
+    r = 1.0 / (lam + kappa)
+    c = ab * lam + s
+    df2 = float(np.sum(lam**2 * r**2))
+    tr_g = kappa / (z * ab) * float(np.sum(r))
+    tr_gcg = (
+        kappa**2
+        / (z * ab) ** 2
+        * (float(np.sum(c * r**2)) + float(np.sum(c * lam * r**2)) / n / (1.0 - df2 / n) * float(np.sum(lam * r**2)))
+    )
+    d = lam.size
+    return (d - 2.0 * s * tr_g + s * tr_gcg) / d
+
+
+# ---------------------------------------------------------------------------------------------
+# White sample covariances (Wishart draws)
+# ---------------------------------------------------------------------------------------------
+
+
+def wishart_white_covariance(d: int, n: int, n_draws: int, seed) -> np.ndarray:
+    r"""Draws of :math:`S=Z^\top Z/N` (:math:`Z` standard normal, known mean) via the Bartlett decomposition.
+
+    :math:`NS\sim W_d(N,I)` equals :math:`AA^\top` in law with :math:`A` lower triangular,
+    :math:`A_{ii}^2\sim\chi^2_{N-i+1}`, :math:`A_{ij}\sim\mathcal N(0,1)` (:math:`i>j`); cost
+    :math:`O(d^3)` per draw instead of :math:`O(Nd^2)`. Requires :math:`N\ge d`.
+    """
+    if n < d:
+        raise ValueError(f"Bartlett draws need N >= d, got N={n}, d={d}")
+    rng = np.random.default_rng(seed)
+    a = np.tril(rng.standard_normal((n_draws, d, d)), k=-1)
+    dof = n - np.arange(d)
+    diag = np.sqrt(rng.chisquare(dof, size=(n_draws, d)))
+    idx = np.arange(d)
+    a[:, idx, idx] = diag
+    return a @ np.swapaxes(a, -1, -2) / n
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep task: KL of one training set for several spectra (common random numbers)
+# ---------------------------------------------------------------------------------------------
+
+
+def kl_task(
+    d: int,
+    n: int,
+    ks: tuple[float, ...],
+    seed,
+    T: int = 1000,
+    sampler_sigmas: tuple[str, ...] = SAMPLER_SIGMAS,
+    final_noise: bool = True,
+    mean: str = "estimated",
+    ridge: float = 0.0,
+    train_time: float | None = None,
+    trace: float | None = None,
+    u_T_mean: str = "zero",
+) -> dict[str, np.ndarray]:
+    r"""Total (not normalised) KLs of the linear sampler trained on one training set.
+
+    One white matrix :math:`Z` (seed ``seed``) gives :math:`X=Z\Sigma_k^{1/2}` for every spectrum
+    :math:`k` in ``ks``. Returns arrays of shape ``(len(ks), len(sampler_sigmas))`` under keys
+    ``forward_cov``, ``reverse_cov``, ``forward_full``, ``reverse_full`` and the null-mode count
+    per spectrum under ``null_modes``. Module level, seed explicit: a task for
+    :func:`numerics.executor.sweep`.
+    """
+    z = white_samples(n, d, seed)
+    sch = beta_schedule(T)
+    lam = np.stack([power_law_spectrum(d, k, trace) for k in ks])  # (K, d)
+    if mean == "estimated":
+        zc = z - z.mean(axis=0)
+        z_mu = z.mean(axis=0)
+    else:
+        zc, z_mu = z, np.zeros(d)
+    s_white = zc.T @ zc / n
+    sq = np.sqrt(lam)
+    cov_hat = sq[:, :, None] * s_white[None] * sq[:, None, :]
+    mu_hat = z_mu[None] * sq
+    lam_hat, u = eigen_modes(cov_hat)
+    out: dict[str, np.ndarray] = {
+        key: np.empty((len(ks), len(sampler_sigmas)))
+        for key in ("forward_cov", "reverse_cov", "forward_full", "reverse_full")
+    }
+    for j, sig in enumerate(sampler_sigmas):
+        modes = mode_recursion(lam_hat, sch, ridge, sig, final_noise, train_time)
+        mg = generated_mean(mu_hat, u, modes.prod_a, sch, u_T_mean)
+        for direction in KL_DIRECTIONS:
+            for part in ("cov", "full"):
+                out[f"{direction}_{part}"][:, j] = kl_divergence(
+                    modes.f, u, lam, mg, None, direction=direction, part=part, norm="total"
+                )
+    out["null_modes"] = null_mode_count(lam_hat)
+    return out
+
+
+def test_error_task(
+    d: int,
+    n: int,
+    ks: tuple[float, ...],
+    seed,
+    steps: tuple[int, ...],
+    ridges: tuple[float, ...] = (0.0,),
+    T: int = 1000,
+    mean: str = "estimated",
+    trace: float | None = None,
+) -> dict[str, np.ndarray]:
+    r"""Test and train errors of the optimal ridge denoiser on one training set, several spectra.
+
+    Common random numbers across ``ks`` (one white :math:`Z`). Returns arrays of shape
+    ``(len(ks), len(ridges), len(steps))`` under ``test`` and ``train``. A sweep task.
+    """
+    z = white_samples(n, d, seed)
+    sch = beta_schedule(T)
+    test = np.empty((len(ks), len(ridges), len(steps)))
+    train = np.empty_like(test)
+    for a, k in enumerate(ks):
+        lam = power_law_spectrum(d, k, trace)
+        mu_hat, cov_hat = empirical_moments(z * np.sqrt(lam), mean=mean)
+        lam_hat, u = eigen_modes(cov_hat)
+        for b, ridge in enumerate(ridges):
+            for c, t in enumerate(steps):
+                s = sch.one_minus_abar[t - 1]
+                w = mode_weights(lam_hat, s, ridge)
+                test[a, b, c] = denoising_error(w, u, lam, s, mean_offset=-mu_hat)
+                train[a, b, c] = train_error(w, lam_hat, s)
+    return {"test": test, "train": train}
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep tasks of the checks and figures (module level, seed explicit)
+# ---------------------------------------------------------------------------------------------
+
+
+def _known_mean_modes(d, n, k, seed):
+    lam = power_law_spectrum(d, k)
+    _, cov_hat = empirical_moments(white_samples(n, d, seed) * np.sqrt(lam), mean="known")
+    lam_hat, u = eigen_modes(cov_hat)
+    return lam, lam_hat, u
+
+
+def de_sim_task(d: int, n: int, k: float, seed, steps: tuple[int, ...], ridges: tuple[float, ...]) -> np.ndarray:
+    """Simulated test errors (known mean) of one training set, shape ``(len(ridges), len(steps))``. Sweep task."""
+    lam, lam_hat, u = _known_mean_modes(d, n, k, seed)
+    sch = beta_schedule(1000)
+    out = np.empty((len(ridges), len(steps)))
+    for a, ridge in enumerate(ridges):
+        for b, t in enumerate(steps):
+            s = sch.one_minus_abar[t - 1]
+            out[a, b] = denoising_error(mode_weights(lam_hat, s, ridge), u, lam, s)
+    return out
+
+
+def hierarchy_kl_task(d: int, n: int, ks: tuple[float, ...], seed, trace: float | None = None) -> np.ndarray:
+    """Per-dimension forward covariance KL (sigma^2=beta) for each spectrum, one training set. Sweep task."""
+    out = kl_task(d, n, ks, seed, sampler_sigmas=("beta",), trace=trace)
+    return out["forward_cov"][:, 0] / d
+
+
+def crn_cov_kl_task(d: int, n: int, ks: tuple[float, ...], seed, common: bool = True) -> np.ndarray:
+    """Dense KL(N(0,Sigma_hat)||N(0,Sigma)) and reverse, per spectrum, shape (K, 2). Sweep task."""
+    out = np.empty((len(ks), 2))
+    for a, k in enumerate(ks):
+        lam = power_law_spectrum(d, k)
+        z = white_samples(n, d, seed if common else [*np.atleast_1d(seed), a])
+        _, cov_hat = empirical_moments(z * np.sqrt(lam))
+        zero = np.zeros(d)
+        out[a, 0] = gaussian_kl(zero, cov_hat, zero, np.diag(lam))
+        out[a, 1] = gaussian_kl(zero, np.diag(lam), zero, cov_hat)
+    return out
+
+
+def ridge_kl_task(d: int, n: int, k: float, seed, ridges: tuple[float, ...]) -> np.ndarray:
+    """Forward covariance KL/d (sigma^2=beta) vs ridge for one training set. Sweep task."""
+    return np.array(
+        [kl_task(d, n, (k,), seed, sampler_sigmas=("beta",), ridge=r)["forward_cov"][0, 0] / d for r in ridges]
+    )
+
+
+def early_stopping_task(d: int, n: int, k: float, seed, taus: tuple[float, ...]) -> dict[str, np.ndarray]:
+    """KL/d and test error at t=1 vs gradient-flow time for one training set. Sweep task."""
+    sch = beta_schedule(1000)
+    lam = power_law_spectrum(d, k)
+    mu_hat, cov_hat = empirical_moments(white_samples(n, d, seed) * np.sqrt(lam))
+    lam_hat, u = eigen_modes(cov_hat)
+    tau = np.asarray(taus, dtype=np.float64)[:, None]  # one row per training time
+    lam_rows = np.broadcast_to(lam_hat, (tau.shape[0], d))
+    kl = kl_divergence(mode_recursion(lam_rows, sch, train_time=tau).f, u[None], lam)
+    s = sch.one_minus_abar[0]
+    err = denoising_error(mode_weights(lam_rows, s, train_time=tau), u[None], lam, s, -mu_hat)
+    return {"kl": kl, "test_t1": err}

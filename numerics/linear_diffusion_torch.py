@@ -1,0 +1,274 @@
+r"""PyTorch training of linear and small nonlinear denoisers for the linear-diffusion checks.
+
+- :func:`closed_form_loss`: the noise-averaged loss per step,
+  :math:`L_t(W)=\operatorname{tr}[I-2\sqrt{1-\bar\alpha_t}W+W\hat C_tW^\top]+\lambda\|W\|_F^2`;
+- :func:`gradient_descent_closed_form`: full-batch gradient descent on it (autograd, float64),
+  batched over independent problems;
+- :func:`train_linear_denoiser`: Adam on the *sampled* loss (fresh noise every step) through the
+  shared loop :func:`numerics.training.train`;
+- :func:`train_mlp_denoiser`: an MLP :math:`\epsilon_\theta([x_t,\mathrm{emb}(t)])` trained on the
+  DDPM objective with the same loop, and :func:`mlp_eps_fn` to sample from it with
+  :func:`numerics.linear_diffusion.ddpm_sample`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import torch
+from torch import nn
+
+from numerics import linear_diffusion as ld
+from numerics.linear_diffusion import Schedule
+from numerics.nets import VelocityMLP
+from numerics.training import TrainResult, default_device, torch_generator, train
+
+
+def closed_form_loss(w: torch.Tensor, c_hat: torch.Tensor, s: torch.Tensor, ridge: torch.Tensor) -> torch.Tensor:
+    r"""Sum over a batch of :math:`\operatorname{tr}[I-2\sqrt{s}\,W+W\hat CW^\top]+\lambda\|W\|_F^2`.
+
+    Shapes: ``w``, ``c_hat`` ``(B, d, d)``; ``s``, ``ridge`` ``(B,)``.
+    """
+    d = w.shape[-1]
+    tr_w = torch.diagonal(w, dim1=-2, dim2=-1).sum(-1)
+    quad = ((w @ c_hat) * w).sum((-2, -1))
+    return (d - 2.0 * torch.sqrt(s) * tr_w + quad + ridge * (w * w).sum((-2, -1))).sum()
+
+
+@dataclass
+class GDResult:
+    """Outcome of :func:`gradient_descent_closed_form`."""
+
+    weights: np.ndarray
+    steps: int
+    grad_norm: np.ndarray
+
+
+def gradient_descent_closed_form(
+    c_hat: np.ndarray,
+    s: np.ndarray,
+    ridge: np.ndarray,
+    lr: np.ndarray | float,
+    steps: int | None = None,
+    grad_tol: float | None = None,
+    max_steps: int = 2_000_000,
+    momentum: np.ndarray | float = 0.0,
+    init: np.ndarray | None = None,
+) -> GDResult:
+    r"""Full-batch gradient descent :math:`W\leftarrow W-\eta\nabla_WL_t(W)` from :math:`W=0` or ``init`` (float64 autograd).
+
+    Runs ``steps`` steps, or until every problem's gradient norm is below ``grad_tol``. ``lr``
+    may differ per problem (shape ``(B,)``). ``momentum`` :math:`m>0` gives Polyak's heavy ball,
+    :math:`V\leftarrow mV-\eta\nabla L`, :math:`W\leftarrow W+V`, which needs
+    :math:`O(\sqrt\kappa)` instead of :math:`O(\kappa)` steps on ill-conditioned problems.
+    """
+    if (steps is None) == (grad_tol is None):
+        raise ValueError("give exactly one of steps and grad_tol")
+    ch = torch.as_tensor(np.asarray(c_hat, dtype=np.float64))
+    if ch.ndim == 2:
+        ch = ch[None]
+    b, d, _ = ch.shape
+    st = torch.as_tensor(np.broadcast_to(np.asarray(s, dtype=np.float64), (b,)).copy())
+    rg = torch.as_tensor(np.broadcast_to(np.asarray(ridge, dtype=np.float64), (b,)).copy())
+    eta = torch.as_tensor(np.broadcast_to(np.asarray(lr, dtype=np.float64), (b,)).copy())[:, None, None]
+    mom = torch.as_tensor(np.broadcast_to(np.asarray(momentum, dtype=np.float64), (b,)).copy())[:, None, None]
+    w0 = np.zeros((b, d, d)) if init is None else np.asarray(init, dtype=np.float64).reshape(b, d, d)
+    w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+    vel = torch.zeros((b, d, d), dtype=torch.float64)
+    limit = steps if steps is not None else max_steps
+    gnorm = torch.full((b,), np.inf, dtype=torch.float64)
+    n = 0
+    for n in range(1, limit + 1):
+        loss = closed_form_loss(w, ch, st, rg)
+        (grad,) = torch.autograd.grad(loss, w)
+        with torch.no_grad():
+            vel = mom * vel - eta * grad
+            w += vel
+        # Checking every 64 steps costs at most 63 extra (harmless) steps past the tolerance.
+        if grad_tol is not None and n % 64 == 0:
+            gnorm = torch.linalg.matrix_norm(grad)
+            if bool(torch.all(gnorm < grad_tol)):
+                break
+    loss = closed_form_loss(w, ch, st, rg)
+    (grad,) = torch.autograd.grad(loss, w)
+    return GDResult(w.detach().numpy().copy(), n, torch.linalg.matrix_norm(grad).numpy())
+
+
+class LinearDenoiser(nn.Module):
+    r"""Centred linear denoiser of one step, :math:`\epsilon_\theta(x_t)=W(x_t-\sqrt{\bar\alpha_t}\hat\mu)+c`, started at 0."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(d, d))
+        self.bias = nn.Parameter(torch.zeros(d))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return y @ self.weight.T + self.bias
+
+
+def train_linear_denoiser(
+    x: np.ndarray,
+    schedule: Schedule,
+    t: int,
+    ridge: float = 0.0,
+    steps: int = 20_000,
+    lr: float = 1e-3,
+    noises_per_step: int = 4096,
+    seed: int | list[int] = 0,
+    ema: float | None = None,
+    device: torch.device | str | None = None,
+) -> tuple[np.ndarray, TrainResult]:
+    r"""Adam on the sampled loss :math:`\|\epsilon-W(x_t-\sqrt{\bar\alpha_t}\hat\mu)-c\|^2+\lambda\|W\|_F^2`.
+
+    Every step uses the full training set, each point repeated equally often, with fresh noise
+    (at least ``noises_per_step`` noises in all), so the minibatch loss is an unbiased estimate
+    of the empirical noise-averaged loss. Returns the learned :math:`W` (float64) and the run.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    if n < 1:
+        raise ValueError("training set is empty")
+    dev = torch.device(device) if device is not None else default_device()
+    ab, s = float(schedule.abar[t - 1]), float(schedule.one_minus_abar[t - 1])
+    mu = x.mean(axis=0)
+    reps = int(np.ceil(noises_per_step / n))
+    x0 = torch.as_tensor(np.tile(x, (reps, 1)), dtype=torch.float32, device=dev)
+    shift = torch.as_tensor(np.sqrt(ab) * mu, dtype=torch.float32, device=dev)
+
+    def loss_fn(model: nn.Module, step: int, gen: torch.Generator) -> torch.Tensor:
+        eps = torch.randn(x0.shape, generator=gen, device=dev)
+        xt = np.sqrt(ab) * x0 + np.sqrt(s) * eps
+        res = eps - model(xt - shift)
+        return (res * res).sum(-1).mean() + ridge * (model.weight**2).sum()
+
+    model = LinearDenoiser(d)
+    result = train(model, loss_fn, steps=steps, lr=lr, seed=seed, device=dev, ema=ema)
+    return result.model.weight.detach().double().numpy(), result
+
+
+def make_mlp_denoiser(
+    d: int, width: int = 256, depth: int = 3, time_embedding: int = 32, seed: int | list[int] = 0
+) -> nn.Module:
+    """MLP :math:`\\epsilon_\\theta([x_t,\\mathrm{emb}(t)])` (SiLU, sinusoidal time features), seeded init."""
+    model = VelocityMLP(d, width=width, depth=depth, time_embedding=time_embedding)
+    gen = torch_generator(seed)
+    # PyTorch's default Linear initialisation, redrawn from a private generator (no global seeding).
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / np.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=gen)
+                layer.bias.uniform_(-bound, bound, generator=gen)
+    return model
+
+
+def train_mlp_denoiser(
+    x: np.ndarray,
+    schedule: Schedule,
+    width: int = 256,
+    depth: int = 3,
+    time_embedding: int = 32,
+    steps: int = 20_000,
+    lr: float = 1e-3,
+    batch: int = 256,
+    seed: int | list[int] = 67,
+    device: torch.device | str | None = None,
+    cache=None,
+) -> TrainResult:
+    r"""Train the MLP on :math:`\mathbb E_{t,x_0,\epsilon}\|\epsilon-\epsilon_\theta(x_t,t)\|^2`, :math:`t` uniform on :math:`1..T`."""
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    dev = torch.device(device) if device is not None else default_device()
+    data = torch.as_tensor(x, dtype=torch.float32, device=dev)
+    sab = torch.as_tensor(np.sqrt(schedule.abar), dtype=torch.float32, device=dev)
+    ssm = torch.as_tensor(np.sqrt(schedule.one_minus_abar), dtype=torch.float32, device=dev)
+
+    def loss_fn(model: nn.Module, step: int, gen: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(0, n, (batch,), generator=gen, device=dev)
+        ti = torch.randint(0, schedule.T, (batch,), generator=gen, device=dev)
+        eps = torch.randn((batch, d), generator=gen, device=dev)
+        xt = sab[ti, None] * data[idx] + ssm[ti, None] * eps
+        res = eps - model(xt, (ti + 1).float())
+        return (res * res).sum(-1).mean()
+
+    init_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
+    model = make_mlp_denoiser(d, width, depth, time_embedding, seed=init_seed)
+    key = None
+    if cache is not None:
+        key = {
+            "kind": "merger-goldt-mlp",
+            "data_sha256": hashlib.sha256(x.tobytes()).hexdigest(),
+            "width": width,
+            "depth": depth,
+            "time_embedding": time_embedding,
+            "batch": batch,
+            "T": schedule.T,
+        }
+    return train(model, loss_fn, steps=steps, lr=lr, seed=seed, device=dev, cache=cache, cache_key=key)
+
+
+def mlp_eps_fn(model: nn.Module, batch: int = 65536):
+    """``eps_fn(u, t)`` for :func:`numerics.linear_diffusion.ddpm_sample` (float32 forward, float64 state)."""
+    model = model.eval().to("cpu")
+
+    def eps(u: np.ndarray, t: int) -> np.ndarray:
+        out = np.empty_like(u)
+        with torch.no_grad():
+            for i in range(0, u.shape[0], batch):
+                xb = torch.as_tensor(u[i : i + batch], dtype=torch.float32)
+                out[i : i + batch] = model(xb, float(t)).double().numpy()
+        return out
+
+    return eps
+
+
+def _principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.degrees(sla.subspace_angles(a, b))
+
+
+def linear_vs_nonlinear_run(n: int, seed, full: bool, steps: int | None = None, cache=None) -> dict:
+    """Train the MLP denoiser on one training set and sample both models (d=20, k=1)."""
+    d = 20
+    sch = ld.beta_schedule(1000)
+    lam = ld.power_law_spectrum(d, 1.0)
+    x = ld.white_samples(n, d, [*np.atleast_1d(seed), n]) * np.sqrt(lam)
+    mu_hat, cov_hat = ld.empirical_moments(x)
+    lam_hat, u = ld.eigen_modes(cov_hat)
+    width, n_steps, m = (256, 20_000, 10_000) if full else (64, 1500, 1000)
+    n_steps = n_steps if steps is None else steps
+    run = train_mlp_denoiser(x, sch, width=width, steps=n_steps, lr=1e-3, batch=256, seed=seed, cache=cache)
+    mlp = ld.ddpm_sample(mlp_eps_fn(run.model), sch, m, d, [*np.atleast_1d(seed), n, 1])
+    lin = ld.ddpm_sample(ld.linear_eps_fn(mu_hat, cov_hat, sch), sch, m, d, [*np.atleast_1d(seed), n, 2])
+    null = u[:, lam_hat == 0]
+    out = {
+        "lam_hat": lam_hat,
+        "f_theory": ld.mode_recursion(lam_hat, sch).f,
+        "width": width,
+        "steps": n_steps,
+        "samples": m,
+    }
+    for name, smp in (("mlp", mlp), ("linear", lin)):
+        y = smp - mu_hat
+        out[f"frac_outside_{name}"] = float(np.sum((y @ null) ** 2) / np.sum(y**2))
+        out[f"eig_{name}"] = np.linalg.eigvalsh(np.cov(smp, rowvar=False))[::-1]
+        out[f"vec_{name}"] = np.linalg.eigh(np.cov(smp, rowvar=False))[1][:, ::-1][:, :5]
+    out["angles_top5"] = _principal_angles(out["vec_linear"], out["vec_mlp"])
+    out["angles_top5_theory_vs_mlp"] = _principal_angles(u[:, :5], out["vec_mlp"])
+    return out
+
+
+__all__ = [
+    "GDResult",
+    "LinearDenoiser",
+    "closed_form_loss",
+    "gradient_descent_closed_form",
+    "linear_vs_nonlinear_run",
+    "make_mlp_denoiser",
+    "mlp_eps_fn",
+    "torch_generator",
+    "train_linear_denoiser",
+    "train_mlp_denoiser",
+]
