@@ -153,16 +153,7 @@ def make_mlp_denoiser(
     d: int, width: int = 256, depth: int = 3, time_embedding: int = 32, seed: int | list[int] = 0
 ) -> nn.Module:
     """MLP :math:`\\epsilon_\\theta([x_t,\\mathrm{emb}(t)])` (SiLU, sinusoidal time features), seeded init."""
-    model = VelocityMLP(d, width=width, depth=depth, time_embedding=time_embedding)
-    gen = torch_generator(seed)
-    # PyTorch's default Linear initialisation, redrawn from a private generator (no global seeding).
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / np.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=gen)
-                layer.bias.uniform_(-bound, bound, generator=gen)
-    return model
+    return VelocityMLP(d, width=width, depth=depth, time_embedding=time_embedding, init_seed=seed)
 
 
 def train_mlp_denoiser(

@@ -329,15 +329,7 @@ def init_velocity_model(config: FlowTrainingConfig) -> VelocityMLP:
     PyTorch's default ``nn.Linear`` initialisation (uniform with bound :math:`1/\\sqrt{\\text{fan-in}}`)
     is redrawn from a seeded generator so that no global seed is touched.
     """
-    model = VelocityMLP(config.dim, width=config.width, depth=config.depth)
-    gen = torch_generator(config.stream(_STREAM_INIT))
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=gen)
-                layer.bias.uniform_(-bound, bound, generator=gen)
-    return model
+    return VelocityMLP(config.dim, width=config.width, depth=config.depth, init_seed=config.stream(_STREAM_INIT))
 
 
 def train_flow(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 
-def seeded_init_(module: nn.Module, seed: int | list[int]) -> nn.Module:
+def seeded_init_(module: nn.Module, seed: int | Sequence[int]) -> nn.Module:
     """Re-initialise every ``nn.Linear`` of ``module`` from its own seeded generator (PyTorch's
     default uniform ranges), so that initialisation never touches the global RNG."""
     from numerics.training import torch_generator
@@ -55,7 +56,7 @@ class VelocityMLP(nn.Module):
     """
 
     def __init__(
-        self, dim: int, width: int = 256, depth: int = 3, time_embedding: int = 0, init_seed: int | None = None
+        self, dim: int, width: int = 256, depth: int = 3, time_embedding: int = 0, init_seed: int | Sequence[int] | None = None
     ) -> None:
         super().__init__()
         if dim < 1 or width < 1 or depth < 1:

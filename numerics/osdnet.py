@@ -42,7 +42,7 @@ from numerics.cache import DiskCache
 from numerics.flow_matching import optimal_velocity, optimal_velocity_torch
 from numerics.gao_li_data import dataset, embedded_dataset
 from numerics.gao_li_data import subspace_basis as _span_basis
-from numerics.nets import VelocityMLP
+from numerics.nets import VelocityMLP, seeded_init_
 from numerics.ode import rk4, torch_field
 from numerics.training import TrainResult, conditional_flow_matching_loss, torch_generator, train
 
@@ -216,22 +216,6 @@ class OSDNet(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
         inside, off = self.split(x, t)
         return inside + off
-
-
-def seeded_init_(model: nn.Module, seed: int | list[int]) -> nn.Module:
-    """Redraw PyTorch's default ``nn.Linear`` initialisation from a seeded generator.
-
-    Uniform on :math:`[-1/\\sqrt{\\text{fan-in}}, 1/\\sqrt{\\text{fan-in}}]` for weights and biases
-    (the bound of the default initialisation), without touching the global seed.
-    """
-    gen = torch_generator(seed)
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=gen)
-                layer.bias.uniform_(-bound, bound, generator=gen)
-    return model
 
 
 def with_exact_off_head(model: OSDNet) -> OSDNet:

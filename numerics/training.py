@@ -113,35 +113,12 @@ def train(
     ckpt_steps = sorted(set(int(s) for s in checkpoints))
     if any(s < 0 or s > steps for s in ckpt_steps):
         raise ValueError(f"checkpoint steps must lie in [0, {steps}], got {ckpt_steps}")
+    hyper = dict(steps=steps, lr=lr, optimizer=optimizer, weight_decay=weight_decay, ema=ema, clip=clip, seed=seed)
     if cache is not None and cache_key is not None:
-        key = dict(
-            cache_key,
-            steps=steps,
-            lr=lr,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            ema=ema,
-            clip=clip,
-            seed=seed,
-            checkpoints=ckpt_steps,
-        )
         return cache.get_or_compute(
             "train",
-            key,
-            lambda: train(
-                model,
-                loss_fn,
-                steps=steps,
-                lr=lr,
-                optimizer=optimizer,
-                weight_decay=weight_decay,
-                ema=ema,
-                clip=clip,
-                seed=seed,
-                device=device,
-                checkpoints=ckpt_steps,
-                progress=progress,
-            ),
+            dict(cache_key, **hyper, checkpoints=ckpt_steps),
+            lambda: train(model, loss_fn, **hyper, device=device, checkpoints=ckpt_steps, progress=progress),
         )
 
     dev = torch.device(device) if device is not None else default_device()

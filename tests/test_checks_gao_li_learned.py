@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import proofs_checks.gao_li_learned as gl
-from numerics.osdnet import OSDNet, seeded_init_, subspace_basis
+from numerics.nets import seeded_init_
+from numerics.osdnet import OSDNet, subspace_basis
 from proofs_checks.registry import Context, run_check
 
 EXACT_HEAD = "gao-li/osdnet-exact-off-head"
