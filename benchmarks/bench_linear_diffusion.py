@@ -25,8 +25,11 @@ def main() -> None:
     args = parser.parse_args()
     d, ks = 100, (0.0, 0.5, 1.0, 2.0)
     ratios = np.logspace(np.log10(1.2), 1, 20)
-    tasks = [{"d": d, "n": round(float(r) * d), "ks": ks, "seed": s, "sampler_sigmas": ("beta",)}
-             for r in ratios for s in range(20)]
+    tasks = [
+        {"d": d, "n": round(float(r) * d), "ks": ks, "seed": s, "sampler_sigmas": ("beta",)}
+        for r in ratios
+        for s in range(20)
+    ]
     ex = make_executor(args.workers)
     t0 = time.perf_counter()
     sweep(ex, ld.kl_task, tasks)

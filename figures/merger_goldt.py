@@ -30,14 +30,23 @@ def fig_schedule(ctx: FigureContext) -> FigureOutput:
     ax.set_xlabel("step t")
     ax.legend()
     ax.set_title(rf"$\bar\alpha_T={sch.abar[-1]:.5g}$")
-    return FigureOutput(fig, {"t": t, "beta": sch.beta, "abar": sch.abar, "one_minus_abar": sch.one_minus_abar},
-                        {"T": 1000, "beta_min": 1e-4, "beta_max": 1e-2},
-                        "merger-goldt/beta-schedule: schedule values; alpha_bar_T is not negligible.")
+    return FigureOutput(
+        fig,
+        {"t": t, "beta": sch.beta, "abar": sch.abar, "one_minus_abar": sch.one_minus_abar},
+        {"T": 1000, "beta_min": 1e-4, "beta_max": 1e-2},
+        "merger-goldt/beta-schedule: schedule values; alpha_bar_T is not negligible.",
+    )
 
 
-@figure("merger-goldt/fig-train-test-vs-n", "Train and test errors vs N/d (d=400)",
-        claims=("merger-goldt/test-train-error-formulas", "merger-goldt/deterministic-equivalent",
-                "merger-goldt/train-test-gap"))
+@figure(
+    "merger-goldt/fig-train-test-vs-n",
+    "Train and test errors vs N/d (d=400)",
+    claims=(
+        "merger-goldt/test-train-error-formulas",
+        "merger-goldt/deterministic-equivalent",
+        "merger-goldt/train-test-gap",
+    ),
+)
 def fig_train_test_vs_n(ctx: FigureContext) -> FigureOutput:
     d, steps = 400, (1, 10, 100)
     ratios = np.logspace(-1, 1, 20 if ctx.full else 8)
@@ -48,15 +57,18 @@ def fig_train_test_vs_n(ctx: FigureContext) -> FigureOutput:
     train = np.empty_like(test)
     de = np.empty_like(test)
     for j, n in enumerate(ns):
-        res = sweep(ctx.executor, ld.test_error_task, [
-            {"d": d, "n": int(n), "ks": K3, "seed": sd, "steps": steps, "mean": "known"} for sd in seeds
-        ])
+        res = sweep(
+            ctx.executor,
+            ld.test_error_task,
+            [{"d": d, "n": int(n), "ks": K3, "seed": sd, "steps": steps, "mean": "known"} for sd in seeds],
+        )
         test[:, j] = np.mean([r["test"][:, 0] for r in res], axis=0)
         train[:, j] = np.mean([r["train"][:, 0] for r in res], axis=0)
         for a, k in enumerate(K3):
             for c, t in enumerate(steps):
-                de[a, j, c] = ld.deterministic_equivalent_test_error(ld.power_law_spectrum(d, k), int(n),
-                                                                     sch.one_minus_abar[t - 1])
+                de[a, j, c] = ld.deterministic_equivalent_test_error(
+                    ld.power_law_spectrum(d, k), int(n), sch.one_minus_abar[t - 1]
+                )
     fig, axes = plt.subplots(1, len(steps), figsize=(13, 4))
     for c, t in enumerate(steps):
         ax = axes[c]
@@ -65,32 +77,47 @@ def fig_train_test_vs_n(ctx: FigureContext) -> FigureOutput:
             ax.loglog(ns / d, test[a, :, c], "o", color=col, ms=4, label=f"test k={k}")
             ax.loglog(ns / d, train[a, :, c], "x", color=col, ms=4, label=f"train k={k}")
             ax.loglog(ns / d, de[a, :, c], "-", color=col, lw=1)
-            ax.axhline(ld.bayes_error(ld.power_law_spectrum(d, k), sch.one_minus_abar[t - 1]), color=col, ls="--", lw=0.8)
+            ax.axhline(
+                ld.bayes_error(ld.power_law_spectrum(d, k), sch.one_minus_abar[t - 1]), color=col, ls="--", lw=0.8
+            )
         ax.axvline(1.0, color="0.5", lw=0.6)
         ax.set_title(f"t={t}")
         ax.set_xlabel("N/d")
     axes[0].set_ylabel("error per dimension")
     axes[0].legend(fontsize=6)
-    return FigureOutput(fig, {"n_over_d": ns / d, "test": test, "train": train, "det_equiv": de},
-                        {"d": d, "ks": K3, "steps": steps, "seeds": len(seeds), "mean": "known"},
-                        "merger-goldt/test-train-error-formulas, deterministic-equivalent, train-test-gap: "
-                        "markers = simulation, lines = deterministic equivalent, dashed = Bayes error.",
-                        seed=seeds)
+    return FigureOutput(
+        fig,
+        {"n_over_d": ns / d, "test": test, "train": train, "det_equiv": de},
+        {"d": d, "ks": K3, "steps": steps, "seeds": len(seeds), "mean": "known"},
+        "merger-goldt/test-train-error-formulas, deterministic-equivalent, train-test-gap: "
+        "markers = simulation, lines = deterministic equivalent, dashed = Bayes error.",
+        seed=seeds,
+    )
 
 
-@figure("merger-goldt/fig-kl-vs-n", "Excess KL per dimension vs N/d (d=100)",
-        claims=("merger-goldt/kl-d-over-4n", "merger-goldt/transition-at-n-equals-d"))
+@figure(
+    "merger-goldt/fig-kl-vs-n",
+    "Excess KL per dimension vs N/d (d=100)",
+    claims=("merger-goldt/kl-d-over-4n", "merger-goldt/transition-at-n-equals-d"),
+)
 def fig_kl_vs_n(ctx: FigureContext) -> FigureOutput:
     d = 100
     ratios = np.array([1.2, 1.5, 2, 3, 5, 10, 20, 50, 100]) if ctx.full else np.array([1.5, 3, 10, 30, 100])
     seeds = [ctx.seed_for(s) for s in range(100, 120 if ctx.full else 105)]
     sch = ld.beta_schedule(1000)
-    pop = {dr: np.array([ld.population_optimum_kl(ld.power_law_spectrum(d, k), sch, direction=dr, norm="total")
-                         for k in KS4]) for dr in ld.KL_DIRECTIONS}
+    pop = {
+        dr: np.array(
+            [ld.population_optimum_kl(ld.power_law_spectrum(d, k), sch, direction=dr, norm="total") for k in KS4]
+        )
+        for dr in ld.KL_DIRECTIONS
+    }
     excess = {dr: np.empty((len(KS4), len(ratios))) for dr in ld.KL_DIRECTIONS}
     for j, r in enumerate(ratios):
-        res = sweep(ctx.executor, ld.kl_task, [{"d": d, "n": int(r * d), "ks": KS4, "seed": sd,
-                                                "sampler_sigmas": ("beta",)} for sd in seeds])
+        res = sweep(
+            ctx.executor,
+            ld.kl_task,
+            [{"d": d, "n": int(r * d), "ks": KS4, "seed": sd, "sampler_sigmas": ("beta",)} for sd in seeds],
+        )
         for dr in ld.KL_DIRECTIONS:
             excess[dr][:, j] = (np.mean([x[f"{dr}_cov"][:, 0] for x in res], axis=0) - pop[dr]) / d
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -106,10 +133,14 @@ def fig_kl_vs_n(ctx: FigureContext) -> FigureOutput:
     ax2.set_xlabel("N/d")
     ax2.set_ylabel("Q = (N/d) excess KL / d")
     ax1.legend(fontsize=6)
-    return FigureOutput(fig, {"n_over_d": ratios, "excess_forward": excess["forward"], "excess_reverse": excess["reverse"]},
-                        {"d": d, "ks": KS4, "seeds": len(seeds), "sampler_sigma": "beta"},
-                        "merger-goldt/kl-d-over-4n: per-dimension excess KL approaches d/(4N) for every spectrum; "
-                        "the reverse direction converges more slowly.", seed=seeds)
+    return FigureOutput(
+        fig,
+        {"n_over_d": ratios, "excess_forward": excess["forward"], "excess_reverse": excess["reverse"]},
+        {"d": d, "ks": KS4, "seeds": len(seeds), "sampler_sigma": "beta"},
+        "merger-goldt/kl-d-over-4n: per-dimension excess KL approaches d/(4N) for every spectrum; "
+        "the reverse direction converges more slowly.",
+        seed=seeds,
+    )
 
 
 @figure("merger-goldt/fig-ridge", "KL and test error vs ridge", claims=("merger-goldt/optimal-ridge",))
@@ -139,13 +170,18 @@ def fig_ridge(ctx: FigureContext) -> FigureOutput:
     for ax in axes:
         ax.set_xlabel("ridge lambda")
     axes[0].legend(fontsize=6)
-    return FigureOutput(fig, {"ridges": ridges, "kl": kl, "test_t1": err}, {"d": d, "ks": K3, "n_over_d": (0.5, 10)},
-                        "merger-goldt/optimal-ridge: an interior ridge minimises the KL for N<d; little gain for N>>d.",
-                        seed=ctx.seed_for(0))
+    return FigureOutput(
+        fig,
+        {"ridges": ridges, "kl": kl, "test_t1": err},
+        {"d": d, "ks": K3, "n_over_d": (0.5, 10)},
+        "merger-goldt/optimal-ridge: an interior ridge minimises the KL for N<d; little gain for N>>d.",
+        seed=ctx.seed_for(0),
+    )
 
 
-@figure("merger-goldt/fig-early-stopping", "KL and test error vs training time",
-        claims=("merger-goldt/early-stopping",))
+@figure(
+    "merger-goldt/fig-early-stopping", "KL and test error vs training time", claims=("merger-goldt/early-stopping",)
+)
 def fig_early_stopping(ctx: FigureContext) -> FigureOutput:
     d, k = 100, 1.0
     taus = tuple(np.logspace(-2, 7, 37 if ctx.full else 19).tolist())
@@ -159,8 +195,9 @@ def fig_early_stopping(ctx: FigureContext) -> FigureOutput:
         lam_hat, u = ld.eigen_modes(cov_hat)
         s10 = sch.one_minus_abar[9]
         tau = np.asarray(taus)[:, None]
-        res["test_t10"] = ld.denoising_error(ld.mode_weights(np.broadcast_to(lam_hat, (len(taus), d)), s10, train_time=tau),
-                                             u[None], lam, s10, -mu_hat)
+        res["test_t10"] = ld.denoising_error(
+            ld.mode_weights(np.broadcast_to(lam_hat, (len(taus), d)), s10, train_time=tau), u[None], lam, s10, -mu_hat
+        )
         out[ratio] = res
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for b, ratio in enumerate((0.5, 10)):
@@ -176,12 +213,20 @@ def fig_early_stopping(ctx: FigureContext) -> FigureOutput:
     for ratio in (0.5, 10):
         for key, val in out[ratio].items():
             data[f"{key}_n_over_d_{ratio}"] = val
-    return FigureOutput(fig, data, {"d": d, "k": k, "eta": 1.0},
-                        "merger-goldt/early-stopping: interior optimal training time for N<d.", seed=ctx.seed_for(0))
+    return FigureOutput(
+        fig,
+        data,
+        {"d": d, "k": k, "eta": 1.0},
+        "merger-goldt/early-stopping: interior optimal training time for N<d.",
+        seed=ctx.seed_for(0),
+    )
 
 
-@figure("merger-goldt/fig-generated-spectrum", "Generated vs empirical vs true spectrum",
-        claims=("merger-goldt/null-mode-variance", "merger-goldt/sampler-gaussian-recursion"))
+@figure(
+    "merger-goldt/fig-generated-spectrum",
+    "Generated vs empirical vs true spectrum",
+    claims=("merger-goldt/null-mode-variance", "merger-goldt/sampler-gaussian-recursion"),
+)
 def fig_generated_spectrum(ctx: FigureContext) -> FigureOutput:
     d, k = 100, 1.0
     sch = ld.beta_schedule(1000)
@@ -206,13 +251,22 @@ def fig_generated_spectrum(ctx: FigureContext) -> FigureOutput:
         ax.set_xlabel("mode index")
     axes[0].set_ylabel("variance")
     axes[0].legend(fontsize=7)
-    return FigureOutput(fig, data, {"d": d, "k": k},
-                        "merger-goldt/null-mode-variance: unseen directions get variance sigma_1^2 (beta_1) or 0 "
-                        "(beta_tilde; not drawn on the log scale).", seed=ctx.seed_for(0))
+    return FigureOutput(
+        fig,
+        data,
+        {"d": d, "k": k},
+        "merger-goldt/null-mode-variance: unseen directions get variance sigma_1^2 (beta_1) or 0 "
+        "(beta_tilde; not drawn on the log scale).",
+        seed=ctx.seed_for(0),
+    )
 
 
-@figure("merger-goldt/fig-linear-vs-nonlinear", "Linear vs MLP denoiser: generated spectra",
-        claims=("merger-goldt/linear-vs-nonlinear",), slow=True)
+@figure(
+    "merger-goldt/fig-linear-vs-nonlinear",
+    "Linear vs MLP denoiser: generated spectra",
+    claims=("merger-goldt/linear-vs-nonlinear",),
+    slow=True,
+)
 def fig_linear_vs_nonlinear(ctx: FigureContext) -> FigureOutput:
     from numerics import linear_diffusion_torch as lt
 
@@ -235,20 +289,32 @@ def fig_linear_vs_nonlinear(ctx: FigureContext) -> FigureOutput:
     axes[2].set_xlabel("principal angle index")
     axes[2].set_ylabel("degrees (top-5 eigenvectors, linear vs MLP)")
     axes[2].legend()
-    return FigureOutput(fig, data, {"d": 20, "k": 1.0, "full": ctx.full},
-                        "merger-goldt/linear-vs-nonlinear: eigenvalues of the generated covariance and principal "
-                        "angles between leading eigenvectors.", seed=ctx.seed_for(67))
+    return FigureOutput(
+        fig,
+        data,
+        {"d": 20, "k": 1.0, "full": ctx.full},
+        "merger-goldt/linear-vs-nonlinear: eigenvalues of the generated covariance and principal "
+        "angles between leading eigenvectors.",
+        seed=ctx.seed_for(67),
+    )
 
 
-@figure("merger-goldt/fig-hierarchy", "Effect of spectral decay at N/d=0.5",
-        claims=("merger-goldt/hierarchy-reduces-overfitting",))
+@figure(
+    "merger-goldt/fig-hierarchy",
+    "Effect of spectral decay at N/d=0.5",
+    claims=("merger-goldt/hierarchy-reduces-overfitting",),
+)
 def fig_hierarchy(ctx: FigureContext) -> FigureOutput:
     ks = (0.0, 0.5, 1.0, 1.5, 2.0)
     seeds = [ctx.seed_for(s) for s in range(10 if ctx.full else 4)]
-    kl = np.mean(sweep(ctx.executor, ld.hierarchy_kl_task, [{"d": 100, "n": 50, "ks": ks, "seed": sd} for sd in seeds]),
-                 axis=0)
-    res = sweep(ctx.executor, ld.test_error_task, [{"d": 400, "n": 200, "ks": ks, "seed": sd, "steps": (1,)}
-                                                   for sd in seeds[:3]])
+    kl = np.mean(
+        sweep(ctx.executor, ld.hierarchy_kl_task, [{"d": 100, "n": 50, "ks": ks, "seed": sd} for sd in seeds]), axis=0
+    )
+    res = sweep(
+        ctx.executor,
+        ld.test_error_task,
+        [{"d": 400, "n": 200, "ks": ks, "seed": sd, "steps": (1,)} for sd in seeds[:3]],
+    )
     err = np.mean([r["test"][:, 0, 0] for r in res], axis=0)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(ks, kl, "o-")
@@ -257,6 +323,10 @@ def fig_hierarchy(ctx: FigureContext) -> FigureOutput:
     ax2.semilogy(ks, err, "o-")
     ax2.set_xlabel("k")
     ax2.set_ylabel("test error, t=1 (d=400, N=200)")
-    return FigureOutput(fig, {"ks": np.array(ks), "kl": kl, "test_t1": err}, {"seeds": len(seeds)},
-                        "merger-goldt/hierarchy-reduces-overfitting: faster decay lowers KL and test error at N<d.",
-                        seed=seeds)
+    return FigureOutput(
+        fig,
+        {"ks": np.array(ks), "kl": kl, "test_t1": err},
+        {"seeds": len(seeds)},
+        "merger-goldt/hierarchy-reduces-overfitting: faster decay lowers KL and test error at N<d.",
+        seed=seeds,
+    )

@@ -56,7 +56,12 @@ class VelocityMLP(nn.Module):
     """
 
     def __init__(
-        self, dim: int, width: int = 256, depth: int = 3, time_embedding: int = 0, init_seed: int | Sequence[int] | None = None
+        self,
+        dim: int,
+        width: int = 256,
+        depth: int = 3,
+        time_embedding: int = 0,
+        init_seed: int | Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if dim < 1 or width < 1 or depth < 1:

@@ -49,8 +49,13 @@ def check_beta_schedule(ctx: Context, beta_max: float = 1e-2, T: int = 1000) -> 
     sch = ld.beta_schedule(T, beta_max=beta_max)
     ev.within("beta_1", sch.beta[0], 1.099e-4, atol=1e-15, why="exact decimal value; float64 rounding")
     ev.within("beta_T", sch.beta[-1], 1e-2, atol=1e-15, why="exact decimal value; float64 rounding")
-    ev.within("alpha_bar_T", sch.abar[-1], 6.2705e-3, atol=5e-8,
-              why="reference quoted to 5 significant digits (half a unit of the 5th digit)")
+    ev.within(
+        "alpha_bar_T",
+        sch.abar[-1],
+        6.2705e-3,
+        atol=5e-8,
+        why="reference quoted to 5 significant digits (half a unit of the 5th digit)",
+    )
     ev.within("sum_beta", sch.beta.sum(), 5.05495, atol=1e-12, why="exact sum of the arithmetic series; float64")
     with mp.workdps(30):
         tt = [mp.mpf(i) for i in range(1, T + 1)]
@@ -59,8 +64,11 @@ def check_beta_schedule(ctx: Context, beta_max: float = 1e-2, T: int = 1000) -> 
         rel = float(abs((mp.mpf(sch.abar[-1]) - ab) / ab))
     ev.at_most("alpha_bar_T float64 vs mpmath (rel)", rel, 1e-12, why="T=1000 products of float64 factors, mp.dps=30")
     for t_var in (500, 2000):
-        ev.report(f"alpha_bar_T at T={t_var}", float(ld.beta_schedule(t_var, beta_max=beta_max).abar[-1]),
-                  "report-only T variant (spec §6)")
+        ev.report(
+            f"alpha_bar_T at T={t_var}",
+            float(ld.beta_schedule(t_var, beta_max=beta_max).abar[-1]),
+            "report-only T variant (spec §6)",
+        )
     ev.detail("T", T)
     return ev.verdict()
 
@@ -75,8 +83,11 @@ def _loss_closed_form(w, c, cov_hat, s):
 def check_loss_depends_on_moments(ctx: Context, closed_form=None, noises: int | None = None) -> Verdict:
     ev = Evidence(source=f"{SPEC} §1.3 (noise-averaged loss, derived)", seed=ctx.seed_for(61))
     closed_form = closed_form or _loss_closed_form
-    ev.holds("SymPy: E_eps[loss] - closed form == 0 (d=2, two data points)", sym.loss_moment_residual() == 0,
-             why="exact symbolic Gaussian moments")
+    ev.holds(
+        "SymPy: E_eps[loss] - closed form == 0 (d=2, two data points)",
+        sym.loss_moment_residual() == 0,
+        why="exact symbolic Gaussian moments",
+    )
     rng = ctx.rng(61)
     d, n = 10, 30
     m = noises or (100_000 if ctx.full else 20_000)
@@ -97,8 +108,13 @@ def check_loss_depends_on_moments(ctx: Context, closed_form=None, noises: int | 
             means[i], variances[i] = val.mean(), val.var(ddof=1)
         mc = means.mean()
         se = np.sqrt(variances.sum() / m) / n
-        ev.within(f"MC loss t={t}", mc, closed_form(w, c, cov_hat, s), atol=4 * se,
-                  why=f"4 SE of the MC mean over {n}x{m} noise draws")
+        ev.within(
+            f"MC loss t={t}",
+            mc,
+            closed_form(w, c, cov_hat, s),
+            atol=4 * se,
+            why=f"4 SE of the MC mean over {n}x{m} noise draws",
+        )
     return ev.verdict()
 
 
@@ -143,28 +159,45 @@ def check_ridge_optimum(ctx: Context, w_star_fn=None, adam_steps: int | None = N
         # Heavy ball reaches the float64 floor in O(sqrt(kappa)) steps; plain GD then polishes
         # below the 1e-12 gradient tolerance (momentum amplifies rounding near the floor).
         sl, sm = np.sqrt(hess_max), np.sqrt(hess_min)
-        hb = lt.gradient_descent_closed_form(c_hat, s_arr, r_arr, 4 / (sl + sm) ** 2, grad_tol=1e-11,
-                                             max_steps=20_000, momentum=((sl - sm) / (sl + sm)) ** 2)
-        gd = lt.gradient_descent_closed_form(c_hat, s_arr, r_arr, 2 / (hess_max + hess_min), grad_tol=1e-12,
-                                             init=hb.weights)
+        hb = lt.gradient_descent_closed_form(
+            c_hat,
+            s_arr,
+            r_arr,
+            4 / (sl + sm) ** 2,
+            grad_tol=1e-11,
+            max_steps=20_000,
+            momentum=((sl - sm) / (sl + sm)) ** 2,
+        )
+        gd = lt.gradient_descent_closed_form(
+            c_hat, s_arr, r_arr, 2 / (hess_max + hess_min), grad_tol=1e-12, init=hb.weights
+        )
         method = f"heavy-ball GD ({hb.steps} steps) then plain GD"
     ev.at_most("GD gradient norm", gd.grad_norm, 1e-12, why="stopping rule of the spec")
     for i, (n, ridge, t, s, _, cov_hat, _) in enumerate(probs):
         err = float(np.abs(gd.weights[i] - w_star_fn(cov_hat, s, ridge)).max())
-        ev.at_most(f"max|W_GD - W*| N={n} ridge={ridge} t={t}", err, 1e-8,
-                   why="gradient norm < 1e-12 over the smallest Hessian eigenvalue bounds the error")
+        ev.at_most(
+            f"max|W_GD - W*| N={n} ridge={ridge} t={t}",
+            err,
+            1e-8,
+            why="gradient norm < 1e-12 over the smallest Hessian eigenvalue bounds the error",
+        )
     ev.detail("gd_method", method)
     ev.detail("gd_steps", gd.steps)
     # Adam on the sampled loss, lambda=0.1, t=500, N=40.
     n, ridge, t, s, _, cov_hat, x = probs[-1]
     steps = adam_steps or (20_000 if ctx.full else 2_000)
     lr, ema, noises = (1e-3, None, 4096) if ctx.full else (3e-3, 0.99, 1024)
-    w_adam, run = lt.train_linear_denoiser(x, sch, t, ridge, steps=steps, lr=lr, noises_per_step=noises,
-                                           seed=ctx.seed_for(62), ema=ema)
+    w_adam, run = lt.train_linear_denoiser(
+        x, sch, t, ridge, steps=steps, lr=lr, noises_per_step=noises, seed=ctx.seed_for(62), ema=ema
+    )
     w_ref = w_star_fn(cov_hat, s, ridge)
     rel = float(np.linalg.norm(w_adam - w_ref) / np.linalg.norm(w_ref))
-    ev.at_most("Adam relative Frobenius error (ridge 0.1, t=500, N=40)", rel, 0.02,
-               why="stochastic optimisation noise of Adam on a well-conditioned quadratic (spec 2%)")
+    ev.at_most(
+        "Adam relative Frobenius error (ridge 0.1, t=500, N=40)",
+        rel,
+        0.02,
+        why="stochastic optimisation noise of Adam on a well-conditioned quadratic (spec 2%)",
+    )
     ev.detail("adam", {"steps": steps, "lr": lr, "ema": ema, "noises_per_step": noises, "device": run.device})
     return ev.verdict()
 
@@ -175,8 +208,11 @@ def check_gradient_flow_solution(ctx: Context, rate: float = 2.0) -> Verdict:
 
     ev = Evidence(source=f"{SPEC} §1.3 (gradient flow / descent, derived)", seed=ctx.seed_for(62))
     ode_res, init_res, gd_res = sym.gradient_flow_residuals()
-    ev.holds("SymPy: per-mode GF ODE, w(0)=0 and GD step residuals are 0", ode_res == 0 and init_res == 0 and gd_res == 0,
-             why="exact symbolic simplification")
+    ev.holds(
+        "SymPy: per-mode GF ODE, w(0)=0 and GD step residuals are 0",
+        ode_res == 0 and init_res == 0 and gd_res == 0,
+        why="exact symbolic simplification",
+    )
     sch = ld.beta_schedule(1000)
     d, n = 20, 10
     lam = ld.power_law_spectrum(d, 1.0)
@@ -199,14 +235,22 @@ def check_gradient_flow_solution(ctx: Context, rate: float = 2.0) -> Verdict:
             ev.at_most(f"ODE vs expm formula t={t} tau={tau}", err, 1e-8, why="DOP853 rtol 1e-12 / atol 1e-14")
         # Gradient descent with eta=0.05 for 1000 steps vs the exact discrete formula.
         lr_gd = 0.05
-        ev.at_most(f"GD stability 2*eta*lambda_max t={t}", 2 * lr_gd * np.linalg.eigvalsh(c)[-1], 2.0,
-                   why="GD on a quadratic is stable iff the step times the Hessian is < 2")
+        ev.at_most(
+            f"GD stability 2*eta*lambda_max t={t}",
+            2 * lr_gd * np.linalg.eigvalsh(c)[-1],
+            2.0,
+            why="GD on a quadratic is stable iff the step times the Hessian is < 2",
+        )
         gd = lt.gradient_descent_closed_form(c, s, 0.0, lr_gd, steps=1000)
         w_star = np.sqrt(s) * np.linalg.inv(c)
         step_mat = eye - rate * lr_gd * c
         formula_gd = w_star @ (eye - np.linalg.matrix_power(step_mat, 1000))
-        ev.at_most(f"GD vs discrete formula t={t}", float(np.abs(gd.weights[0] - formula_gd).max()), 1e-10,
-                   why="1000 float64 steps of a contraction; rounding ~1e-13")
+        ev.at_most(
+            f"GD vs discrete formula t={t}",
+            float(np.abs(gd.weights[0] - formula_gd).max()),
+            1e-10,
+            why="1000 float64 steps of a contraction; rounding ~1e-13",
+        )
     return ev.verdict()
 
 
@@ -214,8 +258,11 @@ def check_gradient_flow_solution(ctx: Context, rate: float = 2.0) -> Verdict:
 def check_bayes_optimal_linear(ctx: Context, bayes_formula=None, samples: int | None = None) -> Verdict:
     ev = Evidence(source=f"{SPEC} §1.4 (Bayes error, derived)", seed=ctx.seed_for(63))
     bayes_formula = bayes_formula or ld.bayes_error
-    ev.holds("SymPy: Gaussian conditioning gives W* and the Bayes error (d=2)",
-             sym.bayes_conditioning_residual() == sp.zeros(3, 2), why="exact symbolic simplification")
+    ev.holds(
+        "SymPy: Gaussian conditioning gives W* and the Bayes error (d=2)",
+        sym.bayes_conditioning_residual() == sp.zeros(3, 2),
+        why="exact symbolic simplification",
+    )
     rng = ctx.rng(63)
     d, m = 20, samples or (200_000 if ctx.full else 50_000)
     lam = ld.power_law_spectrum(d, 1.0)
@@ -227,8 +274,13 @@ def check_bayes_optimal_linear(ctx: Context, bayes_formula=None, samples: int | 
         xt = np.sqrt(1 - s) * x + np.sqrt(s) * eps
         w = np.sqrt(s) / ((1 - s) * lam + s)  # population-optimal W (diagonal Sigma)
         err = np.mean((eps - xt * w) ** 2, axis=1)
-        ev.within(f"MC error of the linear Bayes denoiser t={t}", err.mean(), bayes_formula(lam, s),
-                  atol=4 * err.std(ddof=1) / np.sqrt(m), why=f"4 SE of the MC mean, M={m}")
+        ev.within(
+            f"MC error of the linear Bayes denoiser t={t}",
+            err.mean(),
+            bayes_formula(lam, s),
+            atol=4 * err.std(ddof=1) / np.sqrt(m),
+            why=f"4 SE of the MC mean, M={m}",
+        )
     return ev.verdict()
 
 
@@ -258,15 +310,25 @@ def check_test_train_error_formulas(ctx: Context, mean_term: bool = True, sample
                 eps = rng.standard_normal((m_test, d))
                 r = eps - (np.sqrt(1 - s) * xs + np.sqrt(s) * eps - np.sqrt(1 - s) * mu_hat) @ wmat.T
                 v = np.mean(r * r, axis=1)
-                ev.within(f"E_test N={n} ridge={ridge} t={t}", v.mean(), e_test,
-                          atol=4 * v.std(ddof=1) / np.sqrt(m_test), why=f"4 SE, {m_test} fresh samples")
+                ev.within(
+                    f"E_test N={n} ridge={ridge} t={t}",
+                    v.mean(),
+                    e_test,
+                    atol=4 * v.std(ddof=1) / np.sqrt(m_test),
+                    why=f"4 SE, {m_test} fresh samples",
+                )
                 x0 = np.repeat(x, m_train, axis=0)
                 eps = rng.standard_normal(x0.shape)
                 r = eps - (np.sqrt(1 - s) * x0 + np.sqrt(s) * eps - np.sqrt(1 - s) * mu_hat) @ wmat.T
                 v = np.mean(r * r, axis=1).reshape(n, m_train)
                 se = np.sqrt(v.var(axis=1, ddof=1).sum() / m_train) / n
-                ev.within(f"E_train N={n} ridge={ridge} t={t}", v.mean(), e_train, atol=4 * se,
-                          why=f"4 SE, all {n} points x {m_train} noises")
+                ev.within(
+                    f"E_train N={n} ridge={ridge} t={t}",
+                    v.mean(),
+                    e_train,
+                    atol=4 * se,
+                    why=f"4 SE, all {n} points x {m_train} noises",
+                )
     return ev.verdict()
 
 
@@ -277,24 +339,42 @@ def check_test_train_error_formulas(ctx: Context, mean_term: bool = True, sample
 
 @check("merger-goldt/deterministic-equivalent")
 def check_deterministic_equivalent(ctx: Context, de_fn=None) -> Verdict:
-    ev = Evidence(source=f"{SPEC} §1.5 (deterministic equivalent, derived; stands in for the replica formulas)",
-                  seed=_seed_list(ctx, range(1, 11)))
+    ev = Evidence(
+        source=f"{SPEC} §1.5 (deterministic equivalent, derived; stands in for the replica formulas)",
+        seed=_seed_list(ctx, range(1, 11)),
+    )
     de_fn = de_fn or ld.deterministic_equivalent_test_error
     d, k, steps, ridges = 400, 1.5, (1, 10, 100, 500), (0.0, 0.1)
     lam = ld.power_law_spectrum(d, k)
     sch = ld.beta_schedule(1000)
     for n in (200, 800):
-        sims = np.array(sweep(ctx.executor, ld.de_sim_task, [
-            {"d": d, "n": n, "k": k, "seed": sd, "steps": steps, "ridges": ridges} for sd in _seed_list(ctx, range(1, 11))
-        ]))
+        sims = np.array(
+            sweep(
+                ctx.executor,
+                ld.de_sim_task,
+                [
+                    {"d": d, "n": n, "k": k, "seed": sd, "steps": steps, "ridges": ridges}
+                    for sd in _seed_list(ctx, range(1, 11))
+                ],
+            )
+        )
         mean, se = sims.mean(0), sims.std(0, ddof=1) / np.sqrt(sims.shape[0])
         for a, ridge in enumerate(ridges):
             for b, t in enumerate(steps):
                 de = de_fn(lam, n, sch.one_minus_abar[t - 1], ridge)
-                ev.within(f"E_test N={n} ridge={ridge} t={t}", mean[a, b], de, atol=4 * se[a, b], rtol=0.01,
-                          why="1% finite-d allowance + 4 SE over 10 seeds")
-    ev.report("reference N=200 ridge=0: E(t=1), E(t=10), E(t=500)",
-              [de_fn(lam, 200, sch.one_minus_abar[t - 1], 0.0) for t in (1, 10, 500)], "spec: ~338, ~24.5, ~0.084")
+                ev.within(
+                    f"E_test N={n} ridge={ridge} t={t}",
+                    mean[a, b],
+                    de,
+                    atol=4 * se[a, b],
+                    rtol=0.01,
+                    why="1% finite-d allowance + 4 SE over 10 seeds",
+                )
+    ev.report(
+        "reference N=200 ridge=0: E(t=1), E(t=10), E(t=500)",
+        [de_fn(lam, 200, sch.one_minus_abar[t - 1], 0.0) for t in (1, 10, 500)],
+        "spec: ~338, ~24.5, ~0.084",
+    )
     return ev.verdict()
 
 
@@ -302,16 +382,28 @@ def check_deterministic_equivalent(ctx: Context, de_fn=None) -> Verdict:
 def check_train_test_gap(ctx: Context, n_small: int = 200, n_large: int = 1600) -> Verdict:
     ev = Evidence(source=f"{SPEC} §3 row train-test-gap (abstract P3)", seed=ctx.seed_for(1))
     d, k = 400, 1.5
-    res = {n: ld.test_error_task(d, n, (k,), ctx.seed_for(1), (1, 10), (0.0, 0.1), mean="known") for n in (n_small, n_large)}
+    res = {
+        n: ld.test_error_task(d, n, (k,), ctx.seed_for(1), (1, 10), (0.0, 0.1), mean="known")
+        for n in (n_small, n_large)
+    }
 
     def ratio(n, r, t):
         return float(res[n]["test"][0, r, t] / res[n]["train"][0, r, t])
 
     ev.at_least(f"N={n_small} ridge=0 t=1: E_test/E_train", ratio(n_small, 0, 0), 100.0, why="spec criterion (P3)")
     ev.at_least(f"N={n_small} ridge=0 t=10: E_test/E_train", ratio(n_small, 0, 1), 10.0, why="spec criterion (P3)")
-    ev.at_most(f"N={n_small} ridge=0.1 t=1: E_test/E_train", ratio(n_small, 1, 0), 1.05, why="spec criterion: ridge closes the gap")
-    ev.at_most(f"N={n_large} ridge=0 t=1: E_test/E_train", ratio(n_large, 0, 0), 1.05, why="spec criterion: small gap for N>d")
-    ev.at_most(f"N={n_large} ridge=0 t=10: E_test/E_train", ratio(n_large, 0, 1), 1.05, why="spec criterion: small gap for N>d")
+    ev.at_most(
+        f"N={n_small} ridge=0.1 t=1: E_test/E_train",
+        ratio(n_small, 1, 0),
+        1.05,
+        why="spec criterion: ridge closes the gap",
+    )
+    ev.at_most(
+        f"N={n_large} ridge=0 t=1: E_test/E_train", ratio(n_large, 0, 0), 1.05, why="spec criterion: small gap for N>d"
+    )
+    ev.at_most(
+        f"N={n_large} ridge=0 t=10: E_test/E_train", ratio(n_large, 0, 1), 1.05, why="spec criterion: small gap for N>d"
+    )
     ev.report("N=200 ridge=0.1 t=10 ratio", ratio(n_small, 1, 1))
     for name, val in (("test", res[n_small]["test"]), ("train", res[n_small]["train"])):
         ev.report(f"N={n_small} E_{name} [ridge][t]", val[0].tolist())
@@ -320,27 +412,51 @@ def check_train_test_gap(ctx: Context, n_small: int = 200, n_large: int = 1600) 
 
 @check("merger-goldt/hierarchy-reduces-overfitting")
 def check_hierarchy(ctx: Context, ks: tuple[float, ...] = KS5) -> Verdict:
-    ev = Evidence(source=f"{SPEC} §3 row hierarchy-reduces-overfitting (abstract P3, v2)",
-                  seed={"test": _seed_list(ctx, (1, 2, 3)), "kl": _seed_list(ctx, range(10))})
-    res = sweep(ctx.executor, ld.test_error_task, [
-        {"d": 400, "n": 200, "ks": tuple(ks), "seed": sd, "steps": (1, 10)} for sd in _seed_list(ctx, (1, 2, 3))
-    ])
+    ev = Evidence(
+        source=f"{SPEC} §3 row hierarchy-reduces-overfitting (abstract P3, v2)",
+        seed={"test": _seed_list(ctx, (1, 2, 3)), "kl": _seed_list(ctx, range(10))},
+    )
+    res = sweep(
+        ctx.executor,
+        ld.test_error_task,
+        [{"d": 400, "n": 200, "ks": tuple(ks), "seed": sd, "steps": (1, 10)} for sd in _seed_list(ctx, (1, 2, 3))],
+    )
     errs = np.mean([r["test"][:, 0, :] for r in res], axis=0)  # (K, steps)
     for j, t in enumerate((1, 10)):
-        ev.holds(f"E_test(t={t}) strictly decreasing in k", bool(np.all(np.diff(errs[:, j]) < 0)),
-                 measured=errs[:, j].round(4).tolist(), expected="strictly decreasing",
-                 why="seed-averaged (3 seeds), common random numbers across k")
-    kls = np.mean(sweep(ctx.executor, ld.hierarchy_kl_task, [
-        {"d": 100, "n": 50, "ks": tuple(ks), "seed": sd} for sd in _seed_list(ctx, range(10))
-    ]), axis=0)
-    ev.holds("KL/d strictly decreasing in k", bool(np.all(np.diff(kls) < 0)), measured=kls.round(4).tolist(),
-             expected="strictly decreasing", why="seed-averaged (10 seeds), common random numbers across k")
+        ev.holds(
+            f"E_test(t={t}) strictly decreasing in k",
+            bool(np.all(np.diff(errs[:, j]) < 0)),
+            measured=errs[:, j].round(4).tolist(),
+            expected="strictly decreasing",
+            why="seed-averaged (3 seeds), common random numbers across k",
+        )
+    kls = np.mean(
+        sweep(
+            ctx.executor,
+            ld.hierarchy_kl_task,
+            [{"d": 100, "n": 50, "ks": tuple(ks), "seed": sd} for sd in _seed_list(ctx, range(10))],
+        ),
+        axis=0,
+    )
+    ev.holds(
+        "KL/d strictly decreasing in k",
+        bool(np.all(np.diff(kls) < 0)),
+        measured=kls.round(4).tolist(),
+        expected="strictly decreasing",
+        why="seed-averaged (10 seeds), common random numbers across k",
+    )
     ev.report("KL/d per k (gen||target)", kls.tolist(), "spec reference 2.22, 2.17, 2.00, 1.69, 1.27")
-    kls1 = np.mean(sweep(ctx.executor, ld.hierarchy_kl_task, [
-        {"d": 100, "n": 50, "ks": tuple(ks), "seed": sd, "trace": 1.0} for sd in _seed_list(ctx, range(10))
-    ]), axis=0)
-    ev.report("variant tr(Sigma)=1: KL/d per k", kls1.tolist(),
-              f"strictly decreasing: {bool(np.all(np.diff(kls1) < 0))}")
+    kls1 = np.mean(
+        sweep(
+            ctx.executor,
+            ld.hierarchy_kl_task,
+            [{"d": 100, "n": 50, "ks": tuple(ks), "seed": sd, "trace": 1.0} for sd in _seed_list(ctx, range(10))],
+        ),
+        axis=0,
+    )
+    ev.report(
+        "variant tr(Sigma)=1: KL/d per k", kls1.tolist(), f"strictly decreasing: {bool(np.all(np.diff(kls1) < 0))}"
+    )
     return ev.verdict()
 
 
@@ -371,18 +487,30 @@ def check_sampler_recursion(ctx: Context, coefficient=None, samples: int | None 
             tag = f"N={n} {sig} final_noise={final_noise} u_T={u_t_mean}"
             # 1e-24 absolute: modes with f=0 keep float64 rounding residue (~1e-16)^2.
             z_var = np.abs(np.diag(cov) - f) / (4 * np.sqrt(2 / m) * f + 1e-24)
-            ev.at_most(f"mode variances {tag} (units of 4 SE)", float(z_var.max()), 1.0,
-                       why="4 SE of a sample variance, sqrt(2/M) relative")
+            ev.at_most(
+                f"mode variances {tag} (units of 4 SE)",
+                float(z_var.max()),
+                1.0,
+                why="4 SE of a sample variance, sqrt(2/M) relative",
+            )
             off = np.abs(cov - np.diag(np.diag(cov)))
             # Null modes (f=0) carry a float64 residue of std <~1e-12: floor f at 1e-24.
             f_floor = f + 1e-24
             z_off = off / (4 * np.sqrt(np.outer(f_floor, f_floor) / m))
-            ev.at_most(f"off-diagonals {tag} (units of 4 SE)", float(z_off.max()), 1.0,
-                       why="4 SE of a sample covariance, sqrt(f_i f_j / M)")
+            ev.at_most(
+                f"off-diagonals {tag} (units of 4 SE)",
+                float(z_off.max()),
+                1.0,
+                why="4 SE of a sample covariance, sqrt(f_i f_j / M)",
+            )
             mg = ld.generated_mean(mu_hat, u, modes.prod_a, sch, u_t_mean) @ u
             z_mean = np.abs(y.mean(0) - mg) / (4 * np.sqrt(f / m) + 1e-12)
-            ev.at_most(f"mean {tag} (units of 4 SE)", float(z_mean.max()), 1.0,
-                       why="4 SE of a sample mean; 1e-12 float64 floor for f=0 modes")
+            ev.at_most(
+                f"mean {tag} (units of 4 SE)",
+                float(z_mean.max()),
+                1.0,
+                why="4 SE of a sample mean; 1e-12 float64 floor for f=0 modes",
+            )
     ev.detail("samples", m)
     return ev.verdict()
 
@@ -390,29 +518,52 @@ def check_sampler_recursion(ctx: Context, coefficient=None, samples: int | None 
 @check("merger-goldt/null-mode-variance")
 def check_null_mode_variance(ctx: Context, coefficient=None) -> Verdict:
     ev = Evidence(source=f"{SPEC} §1.6 (null modes, derived)")
-    ev.holds("SymPy: a_t = sqrt(alpha_t)(1-abar_{t-1})/(1-abar_t) for lambda_hat=0", sym.null_mode_residual() == 0,
-             why="exact symbolic simplification")
+    ev.holds(
+        "SymPy: a_t = sqrt(alpha_t)(1-abar_{t-1})/(1-abar_t) for lambda_hat=0",
+        sym.null_mode_residual() == 0,
+        why="exact symbolic simplification",
+    )
     sch = ld.beta_schedule(1000)
     coef = coefficient or sym.sampler_coefficient()
     w0 = ld.mode_weights(np.zeros(sch.T), sch.one_minus_abar)
     a = coef(w0, sch.one_minus_abar, sch.beta)
     ev.at_most("|a_1|", abs(float(a[0])), 1e-15, why="float64; 1-abar_1 kept to full relative precision")
     closed = np.sqrt(sch.alpha) * sch.one_minus_abar_prev / sch.one_minus_abar
-    ev.within("a_t vs sqrt(alpha_t)(1-abar_{t-1})/(1-abar_t), all t", a, closed, rtol=1e-12, atol=1e-15,
-              why="float64 evaluation of two algebraically equal forms")
+    ev.within(
+        "a_t vs sqrt(alpha_t)(1-abar_{t-1})/(1-abar_t), all t",
+        a,
+        closed,
+        rtol=1e-12,
+        atol=1e-15,
+        why="float64 evaluation of two algebraically equal forms",
+    )
     for sig in ld.SAMPLER_SIGMAS:
         for final_noise in (True, False):
-            f0 = float(ld.mode_recursion(np.zeros(1), sch, sampler_sigma=sig, final_noise=final_noise,
-                                         coefficient=coefficient).f[0])
+            f0 = float(
+                ld.mode_recursion(
+                    np.zeros(1), sch, sampler_sigma=sig, final_noise=final_noise, coefficient=coefficient
+                ).f[0]
+            )
             expected = 1.099e-4 if (sig == "beta" and final_noise) else 0.0
-            ev.within(f"f(0) sigma^2={sig} final_noise={final_noise}", f0, expected, atol=1e-15,
-                      why="a_1 = 0 leaves only the last step's noise; float64")
+            ev.within(
+                f"f(0) sigma^2={sig} final_noise={final_noise}",
+                f0,
+                expected,
+                atol=1e-15,
+                why="a_1 = 0 leaves only the last step's noise; float64",
+            )
     for ridge in (1e-3, 1e-1):
-        ev.report(f"f(0) with ridge {ridge}", float(ld.mode_recursion(np.zeros(1), sch, ridge=ridge).f[0]),
-                  "ridge raises the null-mode variance")
+        ev.report(
+            f"f(0) with ridge {ridge}",
+            float(ld.mode_recursion(np.zeros(1), sch, ridge=ridge).f[0]),
+            "ridge raises the null-mode variance",
+        )
     for tau in (1e2, 1e4):
-        ev.report(f"f(0) early-stopped at eta*tau={tau:g}",
-                  float(ld.mode_recursion(np.zeros(1), sch, train_time=tau).f[0]), "early stopping raises it")
+        ev.report(
+            f"f(0) early-stopped at eta*tau={tau:g}",
+            float(ld.mode_recursion(np.zeros(1), sch, train_time=tau).f[0]),
+            "early stopping raises it",
+        )
     return ev.verdict()
 
 
@@ -421,16 +572,24 @@ def check_null_mode_variance(ctx: Context, coefficient=None) -> Verdict:
 # ---------------------------------------------------------------------------------------------
 
 POP_REFERENCE = {
-    ("beta", 0.5): 1.3e-7, ("beta", 1.0): 1.44e-6, ("beta", 2.0): 6.3e-5,
-    ("beta_tilde", 0.0): 1.04e-5, ("beta_tilde", 0.5): 1.23e-5, ("beta_tilde", 1.0): 2.34e-5, ("beta_tilde", 2.0): 5.5e-4,
+    ("beta", 0.5): 1.3e-7,
+    ("beta", 1.0): 1.44e-6,
+    ("beta", 2.0): 6.3e-5,
+    ("beta_tilde", 0.0): 1.04e-5,
+    ("beta_tilde", 0.5): 1.23e-5,
+    ("beta_tilde", 1.0): 2.34e-5,
+    ("beta_tilde", 2.0): 5.5e-4,
 }
 
 
 @check("merger-goldt/population-optimum-kl")
 def check_population_optimum_kl(ctx: Context, beta_max: float = 1e-2) -> Verdict:
     ev = Evidence(source=f"{SPEC} §1.6 and §3 row population-optimum-kl (derived)")
-    ev.holds("SymPy: lambda_hat=1 gives a_t^2 + beta_t - 1 = 0", sym.unit_mode_residual() == 0,
-             why="exact symbolic simplification")
+    ev.holds(
+        "SymPy: lambda_hat=1 gives a_t^2 + beta_t - 1 = 0",
+        sym.unit_mode_residual() == 0,
+        why="exact symbolic simplification",
+    )
     d = 100
     for T in (1000, 500, 2000):
         sch = ld.beta_schedule(T, beta_max=beta_max)
@@ -445,21 +604,39 @@ def check_population_optimum_kl(ctx: Context, beta_max: float = 1e-2) -> Verdict
                 if sig == "beta" and k == 0:
                     ev.at_most("k=0 sigma^2=beta |KL/d|", abs(kl_f), 1e-12, why="v_t = 1 exactly; float64 rounding")
                 else:
-                    ev.holds(f"{sig} k={k}: 0 < KL/d < 1e-3", 0 < kl_f < 1e-3, measured=kl_f, expected="(0, 1e-3)",
-                             why="spec criterion")
-                    ev.within(f"{sig} k={k} KL/d vs reference", kl_f, POP_REFERENCE[(sig, k)], rtol=0.02,
-                              why="deterministic computation; reference quoted to 2-3 digits (spec 2%)")
+                    ev.holds(
+                        f"{sig} k={k}: 0 < KL/d < 1e-3",
+                        0 < kl_f < 1e-3,
+                        measured=kl_f,
+                        expected="(0, 1e-3)",
+                        why="spec criterion",
+                    )
+                    ev.within(
+                        f"{sig} k={k} KL/d vs reference",
+                        kl_f,
+                        POP_REFERENCE[(sig, k)],
+                        rtol=0.02,
+                        why="deterministic computation; reference quoted to 2-3 digits (spec 2%)",
+                    )
                 ev.report(f"{sig} k={k} reverse KL/d", kl_r)
-                ev.report(f"{sig} k={k} final_noise=False KL/d",
-                          ld.population_optimum_kl(lam, sch, sig, final_noise=False))
+                ev.report(
+                    f"{sig} k={k} final_noise=False KL/d", ld.population_optimum_kl(lam, sch, sig, final_noise=False)
+                )
     return ev.verdict()
 
 
 def _population_kls(d, ks, sigmas, T=1000, final_noise=True):
     sch = ld.beta_schedule(T)
     return {
-        dr: np.array([[ld.population_optimum_kl(ld.power_law_spectrum(d, k), sch, s, final_noise, dr, "total")
-                       for s in sigmas] for k in ks])
+        dr: np.array(
+            [
+                [
+                    ld.population_optimum_kl(ld.power_law_spectrum(d, k), sch, s, final_noise, dr, "total")
+                    for s in sigmas
+                ]
+                for k in ks
+            ]
+        )
         for dr in ld.KL_DIRECTIONS
     }
 
@@ -467,8 +644,7 @@ def _population_kls(d, ks, sigmas, T=1000, final_noise=True):
 @check("merger-goldt/kl-d-over-4n")
 def check_kl_d_over_4n(ctx: Context, falsify_kl: float = 1.0, n_seeds: int = 20, variants: bool = True) -> Verdict:
     seeds = _seed_list(ctx, range(100, 100 + n_seeds))
-    ev = Evidence(source=f"{SPEC} §2 (second-order KL law) and §3 row kl-d-over-4n; 'd/(4N)' is [reported]",
-                  seed=seeds)
+    ev = Evidence(source=f"{SPEC} §2 (second-order KL law) and §3 row kl-d-over-4n; 'd/(4N)' is [reported]", seed=seeds)
     d = 100
     ns = (200, 400, 1000, 4000, 10000) if ctx.full else (200, 1000, 10000)
     sigmas = ld.SAMPLER_SIGMAS
@@ -490,25 +666,47 @@ def check_kl_d_over_4n(ctx: Context, falsify_kl: float = 1.0, n_seeds: int = 20,
                 qm, se = float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(len(vals)))
                 name = f"Q(N={nmax}) {direction} sigma^2={sig} k={k}"
                 if sig == "beta_tilde" and k == 2.0:
-                    ev.within(name, qm, 0.25, atol=0.06, why="discretisation-sensitive case (spec: 0.06, reported separately)")
+                    ev.within(
+                        name, qm, 0.25, atol=0.06, why="discretisation-sensitive case (spec: 0.06, reported separately)"
+                    )
                 else:
-                    ev.within(name, qm, 0.25, atol=0.015,
-                              why="finite-d offset 0.0025 + finite-N bias <~0.005 + 4 SE (~0.004 with 20 seeds)")
+                    ev.within(
+                        name,
+                        qm,
+                        0.25,
+                        atol=0.015,
+                        why="finite-d offset 0.0025 + finite-N bias <~0.005 + 4 SE (~0.004 with 20 seeds)",
+                    )
                 ev.detail(f"SE {name}", se)
                 full = float(q[(nmax, f"{direction}_full", "excess", "per_dim")][:, a, j].mean())
                 if not (sig == "beta_tilde" and k == 2.0):
-                    ev.within(f"Q_full(N={nmax}) {direction} sigma^2={sig} k={k}", full, 0.25 + 1 / (2 * d), atol=0.015,
-                              why="kl_part=full adds the mean term 1/(2d); same tolerance")
-                ev.report(f"raw Q(N={nmax}) {direction} {sig} k={k}",
-                          float(q[(nmax, f'{direction}_cov', 'raw', 'per_dim')][:, a, j].mean()), "kl_ref=raw, reported")
-                ev.report(f"total (N/d)*KL_excess (N={nmax}) {direction} {sig} k={k}",
-                          float(q[(nmax, f'{direction}_cov', 'excess', 'total')][:, a, j].mean()),
-                          "kl_norm=total gives ~d/4: does not match d/(4N) as a total KL")
+                    ev.within(
+                        f"Q_full(N={nmax}) {direction} sigma^2={sig} k={k}",
+                        full,
+                        0.25 + 1 / (2 * d),
+                        atol=0.015,
+                        why="kl_part=full adds the mean term 1/(2d); same tolerance",
+                    )
+                ev.report(
+                    f"raw Q(N={nmax}) {direction} {sig} k={k}",
+                    float(q[(nmax, f"{direction}_cov", "raw", "per_dim")][:, a, j].mean()),
+                    "kl_ref=raw, reported",
+                )
+                ev.report(
+                    f"total (N/d)*KL_excess (N={nmax}) {direction} {sig} k={k}",
+                    float(q[(nmax, f"{direction}_cov", "excess", "total")][:, a, j].mean()),
+                    "kl_norm=total gives ~d/4: does not match d/(4N) as a total KL",
+                )
     # Q decreasing toward 0.25 as N grows (sigma^2 = beta).
     for direction in ld.KL_DIRECTIONS:
         series = np.array([q[(n, f"{direction}_cov", "excess", "per_dim")][:, :, 0].mean(0) for n in ns])  # (N, K)
-        ev.holds(f"Q decreasing in N, {direction}, sigma^2=beta", bool(np.all(np.diff(series, axis=0) < 0)),
-                 measured=series.round(4).tolist(), expected="decreasing toward 0.25", why="spec criterion")
+        ev.holds(
+            f"Q decreasing in N, {direction}, sigma^2=beta",
+            bool(np.all(np.diff(series, axis=0) < 0)),
+            measured=series.round(4).tolist(),
+            expected="decreasing toward 0.25",
+            why="spec criterion",
+        )
     # Monte Carlo check of the Gaussian KL formula, one case.
     n, k = 1000, 1.0
     lam = ld.power_law_spectrum(d, k)
@@ -520,23 +718,39 @@ def check_kl_d_over_4n(ctx: Context, falsify_kl: float = 1.0, n_seeds: int = 20,
     mg = ld.generated_mean(mu_hat, u, modes.prod_a, sch)
     formula = falsify_kl * float(ld.kl_divergence(modes.f, u, lam, mg, None, part="full", norm="total"))
     dense = gaussian_kl(mg, cov_gen, np.zeros(d), np.diag(lam))
-    ev.within("eigenbasis KL vs dense Cholesky KL (theory.gaussians)", formula, dense, rtol=1e-9,
-              why="two float64 evaluations of the same closed form")
+    ev.within(
+        "eigenbasis KL vs dense Cholesky KL (theory.gaussians)",
+        formula,
+        dense,
+        rtol=1e-9,
+        why="two float64 evaluations of the same closed form",
+    )
     mc, mc_se = kl_monte_carlo(mg, cov_gen, np.zeros(d), np.diag(lam), 100_000, ctx.rng(101))
-    ev.within("KL formula vs Monte Carlo E[ln p_g - ln p_*] (N=1000, k=1)", formula, mc, atol=4 * mc_se,
-              why="4 SE of the MC mean, 1e5 samples")
+    ev.within(
+        "KL formula vs Monte Carlo E[ln p_g - ln p_*] (N=1000, k=1)",
+        formula,
+        mc,
+        atol=4 * mc_se,
+        why="4 SE of the MC mean, 1e5 samples",
+    )
     if not variants:
         return ev.verdict()
     # Report-only variants: T and final noise at the largest N.
     for T in (500, 2000):
         popT = _population_kls(d, KS4, ("beta",), T)
-        res = sweep(ctx.executor, ld.kl_task, [{"d": d, "n": nmax, "ks": KS4, "seed": sd, "T": T,
-                                                "sampler_sigmas": ("beta",)} for sd in seeds])
+        res = sweep(
+            ctx.executor,
+            ld.kl_task,
+            [{"d": d, "n": nmax, "ks": KS4, "seed": sd, "T": T, "sampler_sigmas": ("beta",)} for sd in seeds],
+        )
         qT = nmax / d * (np.array([r["forward_cov"] for r in res]) - popT["forward"][None]) / d
         ev.report(f"T={T}: Q(N={nmax}) forward beta per k", qT.mean(0)[:, 0].tolist(), "report-only T variant")
     popnf = _population_kls(d, KS4, ("beta",), final_noise=False)
-    res = sweep(ctx.executor, ld.kl_task, [{"d": d, "n": nmax, "ks": KS4, "seed": sd, "final_noise": False,
-                                            "sampler_sigmas": ("beta",)} for sd in seeds])
+    res = sweep(
+        ctx.executor,
+        ld.kl_task,
+        [{"d": d, "n": nmax, "ks": KS4, "seed": sd, "final_noise": False, "sampler_sigmas": ("beta",)} for sd in seeds],
+    )
     qnf = nmax / d * (np.array([r["forward_cov"] for r in res]) - popnf["forward"][None]) / d
     ev.report(f"final_noise=False: Q(N={nmax}) forward beta per k", qnf.mean(0)[:, 0].tolist(), "N>d law unaffected")
     ev.detail("Ns", list(ns))
@@ -549,22 +763,37 @@ def check_kl_independent_of_sigma(ctx: Context, common_random_numbers: bool = Tr
     ev = Evidence(source=f"{SPEC} §2 (abstract P4; S-only dependence derived)", seed=seeds)
     d = 100
     for n in (200, 1000):
-        res = np.array(sweep(ctx.executor, ld.crn_cov_kl_task, [
-            {"d": d, "n": n, "ks": KS4, "seed": sd, "common": common_random_numbers} for sd in seeds
-        ]))  # (seeds, K, 2)
+        res = np.array(
+            sweep(
+                ctx.executor,
+                ld.crn_cov_kl_task,
+                [{"d": d, "n": n, "ks": KS4, "seed": sd, "common": common_random_numbers} for sd in seeds],
+            )
+        )  # (seeds, K, 2)
         spread = np.abs(res - res[:, :1, :]) / np.abs(res[:, :1, :])
-        ev.at_most(f"N={n}: max relative spread of KL(Sigma_hat, Sigma) across k (both directions)",
-                   float(spread.max()), 1e-10, why="identical in exact arithmetic; float64 Cholesky rounding")
+        ev.at_most(
+            f"N={n}: max relative spread of KL(Sigma_hat, Sigma) across k (both directions)",
+            float(spread.max()),
+            1e-10,
+            why="identical in exact arithmetic; float64 Cholesky rounding",
+        )
     pop = _population_kls(d, KS4, ("beta",))
     for n in (1000,):
-        res = sweep(ctx.executor, ld.kl_task, [{"d": d, "n": n, "ks": KS4, "seed": sd, "sampler_sigmas": ("beta",)}
-                                               for sd in seeds])
+        res = sweep(
+            ctx.executor,
+            ld.kl_task,
+            [{"d": d, "n": n, "ks": KS4, "seed": sd, "sampler_sigmas": ("beta",)} for sd in seeds],
+        )
         for direction in ld.KL_DIRECTIONS:
             kl = np.array([r[f"{direction}_cov"][:, 0] for r in res])
             qv = (n / d * (kl - pop[direction][:, 0]) / d).mean(0)
             spread = float((qv.max() - qv.min()) / qv.mean())
-            ev.at_most(f"N={n} Sigma_gen: relative spread of Q across k ({direction})", spread, 0.10,
-                       why="spec criterion (<10% at N>=1000); sampler discretisation breaks exact invariance")
+            ev.at_most(
+                f"N={n} Sigma_gen: relative spread of Q across k ({direction})",
+                spread,
+                0.10,
+                why="spec criterion (<10% at N>=1000); sampler discretisation breaks exact invariance",
+            )
             ev.report(f"N={n} Q per k ({direction})", qv.tolist())
     return ev.verdict()
 
@@ -573,13 +802,18 @@ def check_kl_independent_of_sigma(ctx: Context, common_random_numbers: bool = Tr
 def check_kl_second_order(ctx: Context, kl_factor: float = 0.25, draws: int = 2000) -> Verdict:
     ev = Evidence(source=f"{SPEC} §2 (second-order expansion, derived)", seed=ctx.seed_for(66))
     nn_, dd = sp.symbols("N d", positive=True, integer=True)
-    ev.holds("SymPy: E tr(S-I)^2 = d(d+1)/N", sp.simplify(sym.trace_moment_expr() - dd * (dd + 1) / nn_) == 0,
-             why="Isserlis moments, exact")
+    ev.holds(
+        "SymPy: E tr(S-I)^2 = d(d+1)/N",
+        sp.simplify(sym.trace_moment_expr() - dd * (dd + 1) / nn_) == 0,
+        why="Isserlis moments, exact",
+    )
     r = sp.Symbol("r", positive=True)
-    ev.holds("SymPy: second-order KL term = (r-1)^2/4, both directions",
-             sp.simplify(sym.kl_second_order_expr() - (r - 1) ** 2 / 4) == 0
-             and sp.simplify(sym.kl_reverse_second_order_expr() - (r - 1) ** 2 / 4) == 0,
-             why="exact series expansion")
+    ev.holds(
+        "SymPy: second-order KL term = (r-1)^2/4, both directions",
+        sp.simplify(sym.kl_second_order_expr() - (r - 1) ** 2 / 4) == 0
+        and sp.simplify(sym.kl_reverse_second_order_expr() - (r - 1) ** 2 / 4) == 0,
+        why="exact series expansion",
+    )
     d = 50
     for n in (500, 5000):
         seed = [*np.atleast_1d(ctx.seed_for(66)), n]
@@ -595,16 +829,26 @@ def check_kl_second_order(ctx: Context, kl_factor: float = 0.25, draws: int = 20
             method = "Bartlett (exact Wishart law)"
         dev = s_mats - np.eye(d)
         tr2 = np.einsum("bij,bij->b", dev, dev)
-        ev.within(f"E tr(S-I)^2 N={n} ({method})", tr2.mean(), d * (d + 1) / n, atol=4 * tr2.std(ddof=1) / np.sqrt(draws),
-                  why=f"4 SE over {draws} draws")
+        ev.within(
+            f"E tr(S-I)^2 N={n} ({method})",
+            tr2.mean(),
+            d * (d + 1) / n,
+            atol=4 * tr2.std(ddof=1) / np.sqrt(draws),
+            why=f"4 SE over {draws} draws",
+        )
         eig = np.linalg.eigvalsh(s_mats)
         kl_f = 0.5 * np.sum(eig - 1 - np.log(eig), axis=1)
         kl_r = 0.5 * np.sum(1 / eig - 1 + np.log(eig), axis=1)
         for name, kl in (("forward", kl_f), ("reverse", kl_r)):
             ratio = float(kl.mean() / (kl_factor * d * (d + 1) / n))
             if n == 5000:
-                ev.holds(f"E KL / (d(d+1)/4N) at N={n} ({name})", 0.95 <= ratio <= 1.15, measured=ratio,
-                         expected="[0.95, 1.15]", why="higher-order terms are O(d/N)")
+                ev.holds(
+                    f"E KL / (d(d+1)/4N) at N={n} ({name})",
+                    0.95 <= ratio <= 1.15,
+                    measured=ratio,
+                    expected="[0.95, 1.15]",
+                    why="higher-order terms are O(d/N)",
+                )
             else:
                 ev.report(f"E KL / (d(d+1)/4N) at N={n} ({name})", ratio)
     return ev.verdict()
@@ -628,10 +872,18 @@ def check_transition(ctx: Context, ratio_pair: tuple[float, float] = (0.5, 2.0))
         q[ratio] = n / d * (tot - pop["forward"]) / d
     ev.holds("null-mode count = max(d-N+1, 0) for every set", counts_ok, why="rank of a centred sample covariance")
     lo, hi = ratio_pair
-    ev.at_least(f"KL/d(N/d={lo}) / KL/d(N/d={hi}) per k (sigma^2=beta)", kl[lo][:, 0] / kl[hi][:, 0], 5.0,
-                why="spec criterion: sharp drop across N=d")
-    ev.at_least(f"Q(N/d={lo}) / Q(N/d=10) per k (sigma^2=beta)", q[lo][:, 0] / q[10.0][:, 0], 2.0,
-                why="spec criterion: super-linear regime below d")
+    ev.at_least(
+        f"KL/d(N/d={lo}) / KL/d(N/d={hi}) per k (sigma^2=beta)",
+        kl[lo][:, 0] / kl[hi][:, 0],
+        5.0,
+        why="spec criterion: sharp drop across N=d",
+    )
+    ev.at_least(
+        f"Q(N/d={lo}) / Q(N/d=10) per k (sigma^2=beta)",
+        q[lo][:, 0] / q[10.0][:, 0],
+        2.0,
+        why="spec criterion: super-linear regime below d",
+    )
     ev.report("KL/d vs N/d, sigma^2=beta, rows N/d, cols k", np.array([kl[r][:, 0] for r in ratios]).tolist())
     ev.report("KL/d vs N/d, sigma^2=beta_tilde (inf below d: f(0)=0)", np.array([kl[r][:, 1] for r in ratios]).tolist())
     return ev.verdict()
@@ -645,13 +897,20 @@ def check_optimal_ridge(ctx: Context, n_small: int = 50, n_large: int = 1000) ->
     ev = Evidence(source=f"{SPEC} §3 row optimal-ridge (abstract P3)", seed=ctx.seed_for(0))
     d = 100
     for k in (0.0, 1.0, 2.0):
-        small, large = sweep(ctx.executor, ld.ridge_kl_task, [
-            {"d": d, "n": n, "k": k, "seed": ctx.seed_for(0), "ridges": RIDGES} for n in (n_small, n_large)
-        ])
+        small, large = sweep(
+            ctx.executor,
+            ld.ridge_kl_task,
+            [{"d": d, "n": n, "k": k, "seed": ctx.seed_for(0), "ridges": RIDGES} for n in (n_small, n_large)],
+        )
         i = int(np.argmin(small))
         ev.at_most(f"k={k} N={n_small}: min KL / KL(0)", small[i] / small[0], 0.5, why="spec criterion")
-        ev.holds(f"k={k} N={n_small}: interior minimiser", 0 < i < len(RIDGES) - 1, measured=RIDGES[i],
-                 expected="0 < lambda* < 1", why="spec criterion: optimal ridge > 0")
+        ev.holds(
+            f"k={k} N={n_small}: interior minimiser",
+            0 < i < len(RIDGES) - 1,
+            measured=RIDGES[i],
+            expected="0 < lambda* < 1",
+            why="spec criterion: optimal ridge > 0",
+        )
         ev.at_least(f"k={k} N={n_large}: min KL / KL(0)", large.min() / large[0], 0.8, why="spec criterion")
         ev.report(f"k={k} N={n_small}: KL/d vs ridge", small.tolist(), f"lambda* = {RIDGES[i]}")
         ev.report(f"k={k} N={n_large}: KL/d vs ridge", large.tolist())
@@ -666,21 +925,37 @@ def check_early_stopping(ctx: Context, n_small: int = 50, n_large: int = 1000) -
     ev = Evidence(source=f"{SPEC} §3 row early-stopping (abstract P3); GF weights of §1.3", seed=ctx.seed_for(0))
     d = 100
     for k in (0.0, 1.0, 2.0):
-        small, large = sweep(ctx.executor, ld.early_stopping_task, [
-            {"d": d, "n": n, "k": k, "seed": ctx.seed_for(0), "taus": TAUS} for n in (n_small, n_large)
-        ])
+        small, large = sweep(
+            ctx.executor,
+            ld.early_stopping_task,
+            [{"d": d, "n": n, "k": k, "seed": ctx.seed_for(0), "taus": TAUS} for n in (n_small, n_large)],
+        )
         kl = small["kl"]
         i = int(np.argmin(kl))
-        ev.holds(f"k={k} N={n_small}: KL argmin interior", 0 < i < len(TAUS) - 1, measured=TAUS[i],
-                 expected="interior tau*", why="spec criterion")
+        ev.holds(
+            f"k={k} N={n_small}: KL argmin interior",
+            0 < i < len(TAUS) - 1,
+            measured=TAUS[i],
+            expected="interior tau*",
+            why="spec criterion",
+        )
         ev.at_most(f"k={k} N={n_small}: KL(tau*)/KL(tau_max)", kl[i] / kl[-1], 0.5, why="spec criterion")
-        ev.holds(f"k={k} N={n_small}: KL non-decreasing after tau*", bool(np.all(np.diff(kl[i:]) >= -1e-12 * kl[-1])),
-                 why="spec criterion; 1e-12 relative slack for float64 rounding on the plateau")
-        ev.at_least(f"k={k} N={n_large}: KL(tau*)/KL(tau_max)", large["kl"].min() / large["kl"][-1], 0.7,
-                    why="spec criterion")
+        ev.holds(
+            f"k={k} N={n_small}: KL non-decreasing after tau*",
+            bool(np.all(np.diff(kl[i:]) >= -1e-12 * kl[-1])),
+            why="spec criterion; 1e-12 relative slack for float64 rounding on the plateau",
+        )
+        ev.at_least(
+            f"k={k} N={n_large}: KL(tau*)/KL(tau_max)", large["kl"].min() / large["kl"][-1], 0.7, why="spec criterion"
+        )
         j = int(np.argmin(small["test_t1"]))
-        ev.holds(f"k={k} N={n_small}: test error at t=1 has an interior minimum", 0 < j < len(TAUS) - 1,
-                 measured=TAUS[j], expected="interior tau*", why="spec criterion")
+        ev.holds(
+            f"k={k} N={n_small}: test error at t=1 has an interior minimum",
+            0 < j < len(TAUS) - 1,
+            measured=TAUS[j],
+            expected="interior tau*",
+            why="spec criterion",
+        )
         ev.report(f"k={k} N={n_small}: tau* (KL), KL(tau*), KL(tau_max)", [TAUS[i], kl[i], kl[-1]])
         ev.report(f"k={k} N={n_large}: KL(tau*)/KL(tau_max)", float(large["kl"].min() / large["kl"][-1]))
     return ev.verdict()
@@ -695,16 +970,21 @@ def check_early_stopping(ctx: Context, n_small: int = 50, n_large: int = 1000) -
 def check_linear_vs_nonlinear(ctx: Context, steps: int | None = None) -> Verdict:
     from numerics import linear_diffusion_torch as lt
 
-    ev = Evidence(source=f"{SPEC} §3 row linear-vs-nonlinear ([reported] summary; proposed protocol)",
-                  seed=ctx.seed_for(67))
+    ev = Evidence(
+        source=f"{SPEC} §3 row linear-vs-nonlinear ([reported] summary; proposed protocol)", seed=ctx.seed_for(67)
+    )
     for n in (10, 80):
         if n == 80 and not ctx.full:
             continue
         r = lt.linear_vs_nonlinear_run(n, ctx.seed_for(67), ctx.full, steps)
         if n == 10:
             for name in ("mlp", "linear"):
-                ev.at_most(f"N=10 fraction of generated variance outside mu_hat+range(Sigma_hat), {name}",
-                           r[f"frac_outside_{name}"], 0.2, why="spec criterion (memorising models stay in the span)")
+                ev.at_most(
+                    f"N=10 fraction of generated variance outside mu_hat+range(Sigma_hat), {name}",
+                    r[f"frac_outside_{name}"],
+                    0.2,
+                    why="spec criterion (memorising models stay in the span)",
+                )
         else:
             for name in ("mlp", "linear"):
                 ev.report(f"N={n} fraction outside range, {name}", r[f"frac_outside_{name}"])

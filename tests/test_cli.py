@@ -22,8 +22,17 @@ def test_bad_option_exits_2():
 
 def test_verify_json_and_markdown(tmp_path, capsys):
     js, md = tmp_path / "v.json", tmp_path / "v.md"
-    rc = main(["verify", "common/gaussian-kl-closed-form", "common/gaussian-kl-zero-iff-equal",
-               "--json", str(js), "--markdown", str(md)])
+    rc = main(
+        [
+            "verify",
+            "common/gaussian-kl-closed-form",
+            "common/gaussian-kl-zero-iff-equal",
+            "--json",
+            str(js),
+            "--markdown",
+            str(md),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "2 passed, 0 failed" in out

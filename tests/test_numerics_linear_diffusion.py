@@ -55,8 +55,10 @@ def test_eigenbasis_kl_matches_dense_kl_both_directions():
     f = lam_hat + 0.1
     cov_gen = (u * f) @ u.T
     mg = mu_hat
-    for direction, (a, b) in (("forward", ((mg, cov_gen), (np.zeros(d), np.diag(lam)))),
-                              ("reverse", ((np.zeros(d), np.diag(lam)), (mg, cov_gen)))):
+    for direction, (a, b) in (
+        ("forward", ((mg, cov_gen), (np.zeros(d), np.diag(lam)))),
+        ("reverse", ((np.zeros(d), np.diag(lam)), (mg, cov_gen))),
+    ):
         got = ld.kl_divergence(f, u, lam, mg, None, direction=direction, part="full", norm="total")
         assert got == pytest.approx(gaussian_kl(*a[:2], *b[:2]), rel=1e-10)
 

@@ -55,9 +55,12 @@ def test_lambdified_weights_match_closed_forms():
     w = sym.optimal_mode_weight()(lam, s, ridge)
     np.testing.assert_allclose(w, np.sqrt(s) / ((1 - s) * lam + s + ridge), rtol=1e-15)
     c = (1 - s) * lam + s + ridge
-    np.testing.assert_allclose(sym.gradient_flow_mode_weight()(lam, s, ridge, 3.0), w * (1 - np.exp(-6 * c)), rtol=1e-14)
-    np.testing.assert_allclose(sym.gradient_descent_mode_weight()(lam, s, ridge, 0.1, 7),
-                               w * (1 - (1 - 0.2 * c) ** 7), rtol=1e-14)
+    np.testing.assert_allclose(
+        sym.gradient_flow_mode_weight()(lam, s, ridge, 3.0), w * (1 - np.exp(-6 * c)), rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        sym.gradient_descent_mode_weight()(lam, s, ridge, 0.1, 7), w * (1 - (1 - 0.2 * c) ** 7), rtol=1e-14
+    )
     a = sym.sampler_coefficient()(w, s, 0.01)
     np.testing.assert_allclose(a, (1 - 0.01 / np.sqrt(s) * w) / np.sqrt(0.99), rtol=1e-15)
     np.testing.assert_allclose(sym.kl_mode()(np.array([1.0, 2.0])), [0.0, 0.5 * (1 - np.log(2))], atol=1e-16)

@@ -209,7 +209,9 @@ def bayes_conditioning_residual() -> sp.Matrix:
     sig = sp.diag(l1, l2)
     # Linear map from the independent (x - mu, eps) to (eps, x_t - sqrt(ab) mu).
     joint_cov = sp.diag(sig, sp.eye(2))
-    lin = sp.Matrix(sp.BlockMatrix([[sp.zeros(2, 2), sp.eye(2)], [sp.sqrt(ab) * sp.eye(2), sp.sqrt(1 - ab) * sp.eye(2)]]))
+    lin = sp.Matrix(
+        sp.BlockMatrix([[sp.zeros(2, 2), sp.eye(2)], [sp.sqrt(ab) * sp.eye(2), sp.sqrt(1 - ab) * sp.eye(2)]])
+    )
     full = lin * joint_cov * lin.T
     cross = full[:2, 2:]
     cxx = full[2:, 2:]
