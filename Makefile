@@ -39,10 +39,10 @@ report: install
 	$(MEMGEN) report
 
 test: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test-slow: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m slow
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m slow
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,40 +1,126 @@
-"""Disk cache for expensive intermediates (trained models, long sweeps).
+"""Disk cache for expensive intermediates (trained models, sweeps, measurements) that can be trusted.
 
-Entries are keyed by a hash of their parameters; every file is written atomically (temporary
-file, then :func:`os.replace`), so an interrupted run leaves either a complete entry or none,
-and a rerun resumes from what was finished.
+An entry is keyed by a hash of its *parameter record*, derived field by field from the run's
+configuration object (:func:`param_record`: frozen dataclasses, arrays by content hash, the
+package version and each configuration class's ``CODE_VERSION``), never from a hand-listed dict,
+so no parameter can be forgotten. Each file holds
+
+``MAGIC`` · one JSON header line (the full parameter record, the payload's SHA-256 and length,
+when and by which package version it was written) · the pickled payload,
+
+and is verified on load: wrong magic, a header that does not parse, a parameter record that is
+not the one asked for, or a payload whose hash or length differs is a miss — the value is
+recomputed and rewritten, with a one-line notice. Writes are atomic (temporary file in the
+same folder, then :func:`os.replace`), so a reader — another process, another Dask worker on a
+shared filesystem — sees a complete entry or none; temporary files orphaned by a killed run
+are removed once they are old or their writer is gone.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hashlib
 import json
+import math
 import os
 import pickle
+import socket
+import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 
+MAGIC = b"MEMGEN-CACHE-1\n"
+SUFFIX = ".entry"
+ORPHAN_AGE_SECONDS = 6 * 3600.0
 DEFAULT_CACHE_DIR = Path(os.environ.get("MEMGEN_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 
 
-def param_hash(params: dict[str, Any]) -> str:
-    """Stable hash of a JSON-serialisable parameter dict (keys sorted)."""
-    blob = json.dumps(params, sort_keys=True, default=repr).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+class Uncacheable(TypeError):
+    """A parameter that has no stable record (a lambda, an open file, a live model): never cached."""
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+def package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("memgen-theory")
+    except Exception:
+        return "unknown"
+
+
+def param_record(obj: Any) -> Any:
+    """A JSON-serialisable record of ``obj`` that changes whenever any of its values changes.
+
+    Dataclasses become ``{"__class__": qualname, "code_version": ..., field: record, ...}`` (every
+    field, recursively; a class attribute ``CODE_VERSION`` marks changes of the code that
+    consumes the configuration), arrays become their dtype, shape and SHA-256, floats keep every
+    bit (``repr``), enums their value, module-level functions their qualified name.
+
+    Raises
+    ------
+    Uncacheable
+        For values without a stable record (lambdas, closures, bound methods, arbitrary objects).
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        f = float(obj)
+        return {"float": repr(f)} if not math.isfinite(f) or f != f else f
+    if isinstance(obj, enum.Enum):
+        return {"enum": f"{type(obj).__qualname__}.{obj.name}"}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        rec: dict[str, Any] = {"__class__": f"{type(obj).__module__}.{type(obj).__qualname__}"}
+        version = getattr(type(obj), "CODE_VERSION", None)
+        if version is not None:
+            rec["code_version"] = str(version)
+        for f in dataclasses.fields(obj):
+            rec[f.name] = param_record(getattr(obj, f.name))
+        return rec
+    if isinstance(obj, dict):
+        return {str(k): param_record(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, list | tuple):
+        return [param_record(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        a = np.ascontiguousarray(obj)
+        return {"array": str(a.dtype), "shape": list(a.shape), "sha256": hashlib.sha256(a.tobytes()).hexdigest()}
+    if callable(obj) and getattr(obj, "__qualname__", "") and "<" not in obj.__qualname__:
+        if isinstance(obj, type) or (hasattr(obj, "__module__") and not hasattr(obj, "__self__")):
+            return {"function": f"{obj.__module__}.{obj.__qualname__}"}
+    raise Uncacheable(f"no stable cache record for {type(obj).__name__} {obj!r:.80}")
+
+
+def param_hash(record: Any) -> str:
+    """Stable hash of a parameter record (keys sorted)."""
+    blob = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def _tmp_name(path: Path) -> str:
+    return f".{path.name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically, with normal permissions (``mode`` minus the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_name(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, mode & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -46,27 +132,175 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+@dataclass(frozen=True)
+class EntryInfo:
+    """One cache file as :meth:`DiskCache.entries` lists it."""
+
+    path: Path
+    name: str
+    size: int
+    ok: bool
+    problem: str
+    created: str
+    version: str
+
+
 class DiskCache:
-    """Pickle cache under ``root``; ``root=None`` disables caching (always computes)."""
+    """Verified pickle cache under ``root``; ``root=None`` disables caching (always computes).
 
-    def __init__(self, root: str | os.PathLike | None = DEFAULT_CACHE_DIR) -> None:
+    Parameters
+    ----------
+    root : folder of the entries (``MEMGEN_CACHE`` or ``.cache/`` by default)
+    notice : called with a one-line message when an entry is rejected and recomputed
+        (default: print to standard error).
+    """
+
+    def __init__(
+        self, root: str | os.PathLike | None = DEFAULT_CACHE_DIR, notice: Callable[[str], None] | None = None
+    ) -> None:
         self.root = None if root is None else Path(root)
+        self.notice = notice or (lambda msg: print(f"memgen cache: {msg}", file=sys.stderr, flush=True))
+        self._cleaned = False
 
-    def path(self, name: str, params: dict[str, Any]) -> Path | None:
+    def __getstate__(self) -> dict[str, Any]:  # picklable for process pools: the notice goes to stderr there
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["root"])
+
+    def path(self, name: str, params: Any) -> Path | None:
         if self.root is None:
             return None
-        return self.root / f"{name}-{param_hash(params)}.pkl"
+        return self.root / f"{name}-{param_hash(param_record(params))}{SUFFIX}"
 
-    def get_or_compute(self, name: str, params: dict[str, Any], compute: Callable[[], T]) -> T:
-        """Return the cached value of ``name(params)``, computing and storing it if absent."""
-        path = self.path(name, params)
-        if path is not None and path.exists():
+    # ------------------------------------------------------------------ reading and writing
+    @staticmethod
+    def _read(path: Path, record: Any | None) -> tuple[Any, dict[str, Any]]:
+        """Load and verify one entry; raises ``ValueError`` naming the problem."""
+        blob = path.read_bytes()
+        if not blob.startswith(MAGIC):
+            raise ValueError("not a memgen cache entry (bad magic)")
+        nl = blob.find(b"\n", len(MAGIC))
+        if nl < 0:
+            raise ValueError("truncated header")
+        try:
+            header = json.loads(blob[len(MAGIC) : nl].decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"header does not parse ({exc.__class__.__name__})") from None
+        payload = blob[nl + 1 :]
+        if len(payload) != header.get("length"):
+            raise ValueError(f"payload length {len(payload)} != recorded {header.get('length')}")
+        if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+            raise ValueError("payload checksum mismatch (corrupted entry)")
+        if record is not None and header.get("params") != json.loads(json.dumps(record)):
+            raise ValueError("parameter record differs from the one asked for")
+        try:
+            value = pickle.loads(payload)
+        except Exception as exc:  # a verified payload that no longer unpickles: code moved on
+            raise ValueError(f"payload does not unpickle ({type(exc).__name__}: {exc})") from None
+        return value, header
+
+    def _write(self, path: Path, record: Any, value: Any) -> None:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        header = {
+            "params": record,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "length": len(payload),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "version": package_version(),
+        }
+        atomic_write_bytes(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
+
+    def get_or_compute(self, name: str, params: Any, compute: Callable[[], T]) -> T:
+        """Return the cached value of ``name(params)``, computing and storing it if absent or damaged.
+
+        ``params`` is any object :func:`param_record` accepts (usually the frozen configuration
+        of the run). Parameters without a stable record are computed without caching.
+        """
+        if self.root is None:
+            return compute()
+        try:
+            record = param_record(params)
+        except Uncacheable:
+            return compute()
+        path = self.root / f"{name}-{param_hash(record)}{SUFFIX}"
+        self._clean_orphans_once()
+        if path.exists():
             try:
-                with open(path, "rb") as f:
-                    return pickle.load(f)
-            except (pickle.UnpicklingError, EOFError):  # a damaged entry is recomputed
-                path.unlink(missing_ok=True)
+                return self._read(path, record)[0]
+            except (OSError, ValueError) as exc:
+                self.notice(f"{path.name}: {exc}; recomputing")
         value = compute()
-        if path is not None:
-            atomic_write_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            self._write(path, record, value)
+        except OSError as exc:  # a read-only or full disk must not lose the computed value
+            self.notice(f"could not write {path.name}: {exc}")
         return value
+
+    # ------------------------------------------------------------------ maintenance
+    def _clean_orphans_once(self) -> None:
+        if not self._cleaned:
+            self._cleaned = True
+            self.clean_orphans()
+
+    def clean_orphans(self, max_age: float = ORPHAN_AGE_SECONDS) -> list[Path]:
+        """Remove temporary files of writers that are gone (same host, dead pid) or older than ``max_age``."""
+        removed: list[Path] = []
+        if self.root is None or not self.root.is_dir():
+            return removed
+        host = socket.gethostname()
+        now = time.time()
+        for p in self.root.glob(".*.tmp"):
+            parts = p.name.split(".")
+            try:
+                age = now - p.stat().st_mtime
+            except OSError:
+                continue
+            dead = False
+            if len(parts) >= 5 and parts[-4] == host and parts[-3].isdigit():
+                dead = not _pid_alive(int(parts[-3]))
+            if dead or age > max_age:
+                p.unlink(missing_ok=True)
+                removed.append(p)
+        return removed
+
+    def _files(self) -> Iterator[Path]:
+        if self.root is not None and self.root.is_dir():
+            yield from sorted(self.root.glob(f"*{SUFFIX}"))
+
+    def entries(self) -> list[EntryInfo]:
+        """Every entry with its verification result (``memgen cache list`` / ``verify``)."""
+        out = []
+        for p in self._files():
+            name = p.name[: -len(SUFFIX)].rsplit("-", 1)[0]
+            try:
+                _, header = self._read(p, None)
+                out.append(EntryInfo(p, name, p.stat().st_size, True, "", header["created"], header["version"]))
+            except (OSError, ValueError) as exc:
+                out.append(EntryInfo(p, name, p.stat().st_size if p.exists() else 0, False, str(exc), "", ""))
+        return out
+
+    def clear(self) -> int:
+        """Delete every entry and temporary file; returns the number of files removed."""
+        n = 0
+        for p in list(self._files()) + (list(self.root.glob(".*.tmp")) if self.root and self.root.is_dir() else []):
+            p.unlink(missing_ok=True)
+            n += 1
+        return n
+
+    def remove_damaged(self) -> list[EntryInfo]:
+        """Delete the entries that fail verification; returns them."""
+        bad = [e for e in self.entries() if not e.ok]
+        for e in bad:
+            e.path.unlink(missing_ok=True)
+        return bad
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -615,45 +615,85 @@ def pair(
     return np.asarray(x0)[i], np.asarray(x1)[j]
 
 
-# --------------------------------------------------------------------------------------------
-# expected minibatch OT cost (Theorems D.8 / 4.2)
-# --------------------------------------------------------------------------------------------
+def blockwise_pair(
+    x0: np.ndarray, x1: np.ndarray, coupling: str, k: int, rng: np.random.Generator, **coupling_kwargs: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paired minibatch, the coupling :func:`pair` solved in blocks of ``k``.
 
+    Parameters
+    ----------
+    x0, x1 : ndarray, shape (B, d)
+        Noise and data of one minibatch; ``B`` must be a multiple of ``k``.
+    coupling : str
+        A key of :data:`COUPLINGS`.
+    k : int
+        Coupling block size (``k = 1``: independent pairs).
+    rng : numpy.random.Generator
+        For randomised couplings (BatchEOT sampling).
 
-def d8_target(d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian target of the Theorem D.8 sweep (spec mfm.md §3): ``(mu, diag Sigma)``.
-
-    mu = 1/sqrt(d), Sigma = diag(s_i^2), s_i = 0.5 + 0.5 (i-1)/(d-1) (s = 0.5 for d = 1).
+    Returns
+    -------
+    x0_paired, x1_paired : ndarray, shape (B, d)
+        Row ``i`` of both is one pair; pairs never cross a block.
     """
-    s = np.full(1, 0.5) if d == 1 else 0.5 + 0.5 * np.arange(d) / (d - 1)
-    return np.full(d, 1.0 / np.sqrt(d)), s**2
+    x0 = np.asarray(x0)
+    x1 = np.asarray(x1)
+    if x0.ndim != 2 or x0.shape != x1.shape:
+        raise ValueError(f"x0 and x1 must be (B, d) arrays of one shape, got {x0.shape} and {x1.shape}")
+    if int(k) != k or k < 1 or x0.shape[0] % k:
+        raise ValueError(f"block size k={k!r} must be a positive divisor of the batch size {x0.shape[0]}")
+    get_coupling(coupling)
+    k = int(k)
+    if k == 1:  # a block of one point: the only pairing is the independent one
+        return x0, x1
+    parts = [pair(x0[s : s + k], x1[s : s + k], coupling, rng, **coupling_kwargs) for s in range(0, len(x0), k)]
+    return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
 
 
-def minibatch_ot_costs(d: int, k: int, n_batches: int, seed: list[int], matcher: str = "ot") -> np.ndarray:
-    """Per-batch optimal matching cost (1/k) min_sigma sum ||x0_i - x1_sigma(i)||^2 (module level, picklable).
+class CoupledBatchSampler:
+    """Draws paired minibatches ``(x0, x1)`` of one coupling from its own seeded streams.
 
-    ``matcher``: ``"ot"`` (sorting in 1-D, exact assignment otherwise), ``"identity"``
-    (independent pairs), ``"anti"`` (the cost-maximising permutation; negative controls).
+    Noise :math:`x_0\\sim\\mathcal N(0,I)`, data :math:`x_1\\sim q_1` (``target.sample(n, rng)``) and
+    the coupling's randomness each come from a separate generator seeded from ``seed``, so the
+    same seed gives the same sequence of paired batches regardless of the model being trained.
+
+    Parameters
+    ----------
+    target : object with ``dim`` and ``sample(n, rng)`` (e.g. :class:`numerics.datasets.FlowTarget`)
+    batch : int
+        Pairs per minibatch (a multiple of ``k``).
+    coupling : str
+        A key of :data:`COUPLINGS`, solved in blocks of ``k`` (:func:`blockwise_pair`).
+    k : int
+    seed : int or list of int
+    coupling_kwargs : dict
+        Passed to the coupling (``eps_rel``, ``sampling`` for BatchEOT).
     """
-    rng = np.random.default_rng([*seed, d, k])
-    mu, var = d8_target(d)
-    out = np.empty(n_batches)
-    for b in range(n_batches):
-        x0 = rng.standard_normal((k, d))
-        x1 = mu + np.sqrt(var) * rng.standard_normal((k, d))
-        if matcher == "identity":
-            out[b] = ((x0 - x1) ** 2).sum(1).mean()
-        elif matcher == "anti" and d == 1:  # the cost-maximising matching in 1-D is anti-sorted
-            out[b] = ((np.sort(x0[:, 0]) - np.sort(x1[:, 0])[::-1]) ** 2).mean()
-        elif matcher == "anti":
-            from scipy.optimize import linear_sum_assignment
 
-            c = squared_distances(x0, x1)
-            r, col = linear_sum_assignment(-c)
-            out[b] = c[r, col].mean()
-        elif d == 1:
-            out[b] = ((np.sort(x0[:, 0]) - np.sort(x1[:, 0])) ** 2).mean()
-        else:
-            c = squared_distances(x0, x1)
-            out[b] = c[np.arange(k), batch_ot_coupling(x0, x1)].mean()
-    return out
+    STREAM_DATA, STREAM_NOISE, STREAM_COUPLING = 1, 2, 3
+
+    def __init__(
+        self,
+        target: Any,
+        batch: int,
+        coupling: str,
+        k: int,
+        seed: int | list[int],
+        coupling_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if int(batch) != batch or batch < 1 or int(k) != k or k < 1 or batch % k:
+            raise ValueError(f"batch ({batch!r}) must be a positive multiple of the block size k ({k!r})")
+        get_coupling(coupling)
+        self.target, self.batch, self.coupling, self.k = target, int(batch), coupling, int(k)
+        base = [int(s) for s in np.atleast_1d(seed)]
+        self.noise_rng = np.random.default_rng([*base, self.STREAM_NOISE])
+        self.data_rng = np.random.default_rng([*base, self.STREAM_DATA])
+        self.coupling_rng = np.random.default_rng([*base, self.STREAM_COUPLING])
+        self.kwargs = dict(coupling_kwargs or {})
+
+    def draw(self, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One paired minibatch (float64): ``x1[i]`` is the data point coupled to ``x0[i]``."""
+        b = self.batch if batch is None else batch
+        x0 = self.noise_rng.standard_normal((b, self.target.dim))
+        x1 = self.target.sample(b, self.data_rng)
+        return blockwise_pair(x0, x1, self.coupling, self.k, self.coupling_rng, **self.kwargs)

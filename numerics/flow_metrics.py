@@ -1,5 +1,6 @@
-r"""Metrics of a flow (spec ``mfm.md`` §1.4): transport cost, kinetic energy, straightness, path
-length, few-step consistency, and the gradient variance of coupled flow-matching training.
+r"""Metrics of a flow, in one place (spec ``mfm.md`` §1.4, §3): transport cost, kinetic energy,
+straightness, path length, few-step consistency, the variance proxy of a trained field and the
+variance of its minibatch gradient.
 
 For a field :math:`v` with flow :math:`\psi` started at :math:`x_0\sim q_0`:
 
@@ -17,13 +18,14 @@ the integration accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.integrate import simpson
 
-from numerics.ode import euler, rk4
+from numerics.integrators import euler, rk4
 
 Field = Callable[[np.ndarray, float], np.ndarray]
 
@@ -34,7 +36,7 @@ def as_numpy_field(velocity: Any) -> Field:
         import torch
 
         if isinstance(velocity, torch.nn.Module):
-            from numerics.ode import torch_field
+            from numerics.integrators import torch_field
 
             return torch_field(velocity)
     except ImportError:  # torch is optional for exact fields
@@ -152,14 +154,19 @@ def flow_metrics(
 
 
 def consistency(
-    velocity: Any, x0: Any, nfe_list: Sequence[int] = (1, 2, 4, 8), reference_steps: int = 1000
+    velocity: Any,
+    x0: Any,
+    nfe_list: Sequence[int] = (1, 2, 4, 8),
+    reference_steps: int = 1000,
+    reference: np.ndarray | None = None,
 ) -> dict[str, Any]:
     r"""Few-step consistency: distance of ``m``-step Euler samples to an accurate solve.
 
     .. math:: \kappa_m=\mathbb E\|\hat x^{(m)}-\hat x^{\rm ref}\|,\qquad
               \kappa_m^{(2)}=\mathbb E\|\hat x^{(m)}-\hat x^{\rm ref}\|^2,
 
-    with the same starting noise, :math:`\hat x^{\rm ref}` from RK4 with ``reference_steps``.
+    with the same starting noise, :math:`\hat x^{\rm ref}` from RK4 with ``reference_steps`` (or
+    the given ``reference`` samples, e.g. the ``endpoints`` of :func:`flow_metrics`).
 
     Returns
     -------
@@ -172,7 +179,12 @@ def consistency(
     if not nfe_list or any(int(m) < 1 for m in nfe_list):
         raise ValueError(f"nfe_list must hold integers >= 1, got {nfe_list}")
     v = as_numpy_field(velocity)
-    ref = rk4(v, x, reference_steps)
+    if reference is None:
+        ref = rk4(v, x, reference_steps)
+    else:
+        ref = np.asarray(reference, dtype=np.float64)
+        if ref.shape != x.shape:
+            raise ValueError(f"reference must have the shape of x0 {x.shape}, got {ref.shape}")
     l2, sq, l2_se, sq_se, samples = [], [], [], [], {}
     for m in nfe_list:
         xm = euler(v, x, int(m))
@@ -193,51 +205,73 @@ def consistency(
     }
 
 
-def gradient_variance(
-    model: Any,
-    batches: Iterable[tuple[Any, Any]],
-    coupling: Any = "condot",
-    *,
-    seed: int = 0,
-    sigma_min: float = 0.0,
-    **coupling_kwargs: Any,
-) -> dict[str, Any]:
-    r"""Trace of the covariance of the minibatch flow-matching gradient over ``batches``.
+def gradient_variance(model: Any, objective: Any, n_batches: int = 100, seed: int | list[int] = 0) -> float:
+    r"""Trace of the covariance of the minibatch gradient of ``objective`` over ``n_batches`` draws.
 
-    For each batch ``(x0, x1)`` the pairs are formed by ``coupling``
-    (:func:`numerics.couplings.pair`), times are drawn :math:`t\sim U[0,1]` from a seeded
-    generator, and the gradient of the CondOT minibatch loss
-    (:func:`numerics.training.conditional_flow_matching_loss`) is flattened. Returns
-    :math:`\operatorname{tr}\widehat{\mathrm{Cov}}(g)` (unbiased, over batches), the mean
-    gradient norm and the number of batches.
+    .. math::
+        \operatorname{tr}\widehat{\mathrm{Cov}}(g),\qquad g_b=\nabla_\theta\,\mathcal L_b(\theta),
+
+    with :math:`\mathcal L_b` = ``objective(model, b, gen)`` the loss of one fresh minibatch (the
+    training objective itself, e.g. :func:`numerics.training.coupled_objective`), ``gen`` a torch
+    generator seeded from ``seed``; unbiased (``ddof = 1``) sample covariance, accumulated in float64.
     """
     import torch
 
-    from numerics.couplings import pair
-    from numerics.training import conditional_flow_matching_loss, torch_generator
+    from numerics.training import torch_generator
 
-    rng = np.random.default_rng(seed)
-    gen = torch_generator(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
+    if int(n_batches) != n_batches or n_batches < 2:
+        raise ValueError(f"n_batches must be an integer >= 2, got {n_batches!r}")
+    params = [q for q in model.parameters() if q.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
-    dev, dt = params[0].device, params[0].dtype
+    gen = torch_generator(seed)
     grads = []
-    for x0, x1 in batches:
-        a, b = pair(
-            np.asarray(x0, dtype=np.float64), np.asarray(x1, dtype=np.float64), coupling, rng, **coupling_kwargs
-        )
-        ta = torch.as_tensor(a, dtype=dt, device=dev)
-        tb = torch.as_tensor(b, dtype=dt, device=dev)
-        tt = torch.rand(ta.shape[0], generator=gen, dtype=torch.float64).to(dtype=dt, device=dev)
-        loss = conditional_flow_matching_loss(model, ta, tb, tt, sigma_min)
+    for b in range(int(n_batches)):
+        loss = objective(model, b, gen)
         g = torch.autograd.grad(loss, params)
         grads.append(torch.cat([x.reshape(-1) for x in g]).double().cpu().numpy())
-    if len(grads) < 2:
-        raise ValueError("gradient_variance needs at least two batches")
-    gmat = np.stack(grads)
-    return {
-        "trace_cov": float(gmat.var(axis=0, ddof=1).sum()),
-        "mean_norm": float(np.linalg.norm(gmat.mean(0))),
-        "n_batches": len(grads),
-    }
+    return float(np.sum(np.var(np.stack(grads), axis=0, ddof=1)))
+
+
+@dataclass(frozen=True)
+class MeanEstimate:
+    """A Monte Carlo mean with its standard error and sample count."""
+
+    mean: float
+    se: float
+    n: int
+
+
+def variance_proxy(model: Any, sampler: Any, sigma_min: float, n_pairs: int, seed: int | list[int]) -> MeanEstimate:
+    r"""Variance proxy :math:`V` of a trained field (spec ``mfm.md`` §3): its held-out coupled-CFM loss.
+
+    .. math::
+        V=\mathbb E_{t\sim U[0,1],\,(x_0,x_1)\sim q^k}\big\|v_\theta(x_t,t)-(x_1-(1-\sigma_{\min})x_0)\big\|^2,
+
+    over ``n_pairs`` fresh pairs from fresh minibatches of ``sampler``
+    (:class:`numerics.couplings.CoupledBatchSampler`, the run's coupling and block size), times from
+    a generator seeded with ``seed``. By Lemma 3.2 it is :math:`\mathbb E\sigma_t^2` plus the
+    model's excess FM loss. The standard error treats minibatch means as independent replicates
+    (pairs inside one coupled minibatch are dependent).
+    """
+    import torch
+
+    from numerics.paths import CondOTPath
+
+    if int(n_pairs) != n_pairs or n_pairs < sampler.batch:
+        raise ValueError(f"n_pairs must be an integer >= batch ({sampler.batch}), got {n_pairs!r}")
+    path = CondOTPath(sigma_min)
+    t_rng = np.random.default_rng(seed)
+    n_batches = int(n_pairs) // sampler.batch
+    p = next(model.parameters())
+    means = np.empty(n_batches)
+    with torch.no_grad():
+        for b in range(n_batches):
+            x0, x1 = sampler.draw()
+            t = t_rng.random(x0.shape[0])
+            xt = path.sample(x0, x1, t)
+            pred = model(
+                torch.as_tensor(xt, dtype=p.dtype, device=p.device), torch.as_tensor(t, dtype=p.dtype, device=p.device)
+            )
+            means[b] = float(np.mean(np.sum((pred.double().cpu().numpy() - path.target(x0, x1)) ** 2, axis=1)))
+    return MeanEstimate(float(means.mean()), float(means.std(ddof=1) / np.sqrt(n_batches)), n_batches * sampler.batch)

@@ -6,22 +6,20 @@ r"""PyTorch training of linear and small nonlinear denoisers for the linear-diff
   batched over independent problems;
 - :func:`train_linear_denoiser`: Adam on the *sampled* loss (fresh noise every step) through the
   shared loop :func:`numerics.training.train`;
-- :func:`train_mlp_denoiser`: an MLP :math:`\epsilon_\theta([x_t,\mathrm{emb}(t)])` trained on the
-  DDPM objective with the same loop, and :func:`mlp_eps_fn` to sample from it with
-  :func:`numerics.linear_diffusion.ddpm_sample`.
+- :func:`ddpm_objective`: the DDPM objective for an MLP :math:`\epsilon_\theta([x_t,\mathrm{emb}(t)])`
+  (:func:`make_mlp_denoiser`), trained with the same loop, and :func:`mlp_eps_fn` to sample from
+  it with :func:`numerics.linear_diffusion.ddpm_sample`.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 import torch
 from torch import nn
 
-from numerics import linear_diffusion as ld
 from numerics.linear_diffusion import Schedule
 from numerics.nets import VelocityMLP
 from numerics.training import TrainResult, default_device, torch_generator, train
@@ -156,28 +154,33 @@ def make_mlp_denoiser(
     return VelocityMLP(d, width=width, depth=depth, time_embedding=time_embedding, init_seed=seed)
 
 
-def train_mlp_denoiser(
-    x: np.ndarray,
-    schedule: Schedule,
-    width: int = 256,
-    depth: int = 3,
-    time_embedding: int = 32,
-    steps: int = 20_000,
-    lr: float = 1e-3,
-    batch: int = 256,
-    seed: int | list[int] = 67,
-    device: torch.device | str | None = None,
-    cache=None,
-) -> TrainResult:
-    r"""Train the MLP on :math:`\mathbb E_{t,x_0,\epsilon}\|\epsilon-\epsilon_\theta(x_t,t)\|^2`, :math:`t` uniform on :math:`1..T`."""
+def ddpm_objective(x: np.ndarray, schedule: Schedule, batch: int = 256) -> Callable[..., torch.Tensor]:
+    r"""The DDPM objective :math:`\mathbb E_{t,x_0,\epsilon}\|\epsilon-\epsilon_\theta(x_t,t)\|^2` on the rows of ``x``.
+
+    Each call draws ``batch`` training points, steps :math:`t` uniform on :math:`1..T` and noises
+    from the loop's generator (on the training device), with
+    :math:`x_t=\sqrt{\bar\alpha_t}x_0+\sqrt{1-\bar\alpha_t}\epsilon`.
+    """
     x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 1 or not np.all(np.isfinite(x)):
+        raise ValueError(f"training set must be a finite (N, d) array with N >= 1, got shape {x.shape}")
+    if int(batch) != batch or batch < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
     n, d = x.shape
-    dev = torch.device(device) if device is not None else default_device()
-    data = torch.as_tensor(x, dtype=torch.float32, device=dev)
-    sab = torch.as_tensor(np.sqrt(schedule.abar), dtype=torch.float32, device=dev)
-    ssm = torch.as_tensor(np.sqrt(schedule.one_minus_abar), dtype=torch.float32, device=dev)
+    on_device: dict[str, tuple[torch.Tensor, ...]] = {}
+
+    def tensors(dev: torch.device) -> tuple[torch.Tensor, ...]:
+        if str(dev) not in on_device:
+            on_device[str(dev)] = (
+                torch.as_tensor(x, dtype=torch.float32, device=dev),
+                torch.as_tensor(np.sqrt(schedule.abar), dtype=torch.float32, device=dev),
+                torch.as_tensor(np.sqrt(schedule.one_minus_abar), dtype=torch.float32, device=dev),
+            )
+        return on_device[str(dev)]
 
     def loss_fn(model: nn.Module, step: int, gen: torch.Generator) -> torch.Tensor:
+        dev = gen.device
+        data, sab, ssm = tensors(dev)
         idx = torch.randint(0, n, (batch,), generator=gen, device=dev)
         ti = torch.randint(0, schedule.T, (batch,), generator=gen, device=dev)
         eps = torch.randn((batch, d), generator=gen, device=dev)
@@ -185,20 +188,7 @@ def train_mlp_denoiser(
         res = eps - model(xt, (ti + 1).float())
         return (res * res).sum(-1).mean()
 
-    init_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-    model = make_mlp_denoiser(d, width, depth, time_embedding, seed=init_seed)
-    key = None
-    if cache is not None:
-        key = {
-            "kind": "merger-goldt-mlp",
-            "data_sha256": hashlib.sha256(x.tobytes()).hexdigest(),
-            "width": width,
-            "depth": depth,
-            "time_embedding": time_embedding,
-            "batch": batch,
-            "T": schedule.T,
-        }
-    return train(model, loss_fn, steps=steps, lr=lr, seed=seed, device=dev, cache=cache, cache_key=key)
+    return loss_fn
 
 
 def mlp_eps_fn(model: nn.Module, batch: int = 65536):
@@ -216,50 +206,14 @@ def mlp_eps_fn(model: nn.Module, batch: int = 65536):
     return eps
 
 
-def _principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.degrees(sla.subspace_angles(a, b))
-
-
-def linear_vs_nonlinear_run(n: int, seed, full: bool, steps: int | None = None, cache=None) -> dict:
-    """Train the MLP denoiser on one training set and sample both models (d=20, k=1)."""
-    d = 20
-    sch = ld.beta_schedule(1000)
-    lam = ld.power_law_spectrum(d, 1.0)
-    x = ld.white_samples(n, d, [*np.atleast_1d(seed), n]) * np.sqrt(lam)
-    mu_hat, cov_hat = ld.empirical_moments(x)
-    lam_hat, u = ld.eigen_modes(cov_hat)
-    width, n_steps, m = (256, 20_000, 10_000) if full else (64, 1500, 1000)
-    n_steps = n_steps if steps is None else steps
-    run = train_mlp_denoiser(x, sch, width=width, steps=n_steps, lr=1e-3, batch=256, seed=seed, cache=cache)
-    mlp = ld.ddpm_sample(mlp_eps_fn(run.model), sch, m, d, [*np.atleast_1d(seed), n, 1])
-    lin = ld.ddpm_sample(ld.linear_eps_fn(mu_hat, cov_hat, sch), sch, m, d, [*np.atleast_1d(seed), n, 2])
-    null = u[:, lam_hat == 0]
-    out = {
-        "lam_hat": lam_hat,
-        "f_theory": ld.mode_recursion(lam_hat, sch).f,
-        "width": width,
-        "steps": n_steps,
-        "samples": m,
-    }
-    for name, smp in (("mlp", mlp), ("linear", lin)):
-        y = smp - mu_hat
-        out[f"frac_outside_{name}"] = float(np.sum((y @ null) ** 2) / np.sum(y**2))
-        out[f"eig_{name}"] = np.linalg.eigvalsh(np.cov(smp, rowvar=False))[::-1]
-        out[f"vec_{name}"] = np.linalg.eigh(np.cov(smp, rowvar=False))[1][:, ::-1][:, :5]
-    out["angles_top5"] = _principal_angles(out["vec_linear"], out["vec_mlp"])
-    out["angles_top5_theory_vs_mlp"] = _principal_angles(u[:, :5], out["vec_mlp"])
-    return out
-
-
 __all__ = [
     "GDResult",
     "LinearDenoiser",
     "closed_form_loss",
+    "ddpm_objective",
     "gradient_descent_closed_form",
-    "linear_vs_nonlinear_run",
     "make_mlp_denoiser",
     "mlp_eps_fn",
     "torch_generator",
     "train_linear_denoiser",
-    "train_mlp_denoiser",
 ]

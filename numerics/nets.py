@@ -1,12 +1,22 @@
-"""Small PyTorch networks shared by the learned-model checks."""
+r"""Small PyTorch networks shared by the learned-model checks.
+
+- :class:`VelocityMLP`: a field :math:`v(x,t)` with input :math:`[x,t]` (or sinusoidal time features);
+- :class:`OSDNet`: a field split along the sample data subspace (Gao & Li), with a learned,
+  exact or isotropic off-subspace head;
+- :func:`seeded_init_`: PyTorch's default initialisation redrawn from a seeded generator.
+"""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
+
+from numerics.paths import CondOTPath
 
 
 def seeded_init_(module: nn.Module, seed: int | Sequence[int]) -> nn.Module:
@@ -84,3 +94,117 @@ class VelocityMLP(nn.Module):
             t = t.expand(x.shape[0])
         tf = self.embed(t).to(x.dtype) if self.embed is not None else t.reshape(-1, 1)
         return self.net(torch.cat([x, tf], dim=-1))
+
+
+OFF_HEADS = ("learned", "exact", "isotropic")
+
+
+class TimeRate(nn.Module):
+    """A scalar function :math:`a_\\theta(t)` (MLP of ``t`` alone, SiLU): the isotropic off-head rate."""
+
+    def __init__(self, width: int, depth: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Linear(1, width), nn.SiLU()]
+        for _ in range(depth - 1):
+            layers += [nn.Linear(width, width), nn.SiLU()]
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.net(t.reshape(-1, 1)).reshape(-1)
+
+
+class OSDNet(nn.Module):
+    r"""Velocity field :math:`v_\theta(x,t)=Uf(U^\top x,t)+P_\perp g(x,t)`.
+
+    Parameters
+    ----------
+    basis : (d, r) array
+        Orthonormal basis :math:`U` of the data span (kept in float64 whatever the model dtype,
+        so that :math:`P_\perp` is exact to float64 rounding when evaluated in float64).
+    sigma_min : float
+        :math:`\sigma_{\min}` of the OT path (used by the exact off head).
+    width, depth, time_embedding : int
+        Size of each head (:class:`numerics.nets.VelocityMLP`; input ``[x, t]`` by default).
+    off_head : {"learned", "exact", "isotropic"}
+        ``"learned"``: :math:`g` is an MLP of :math:`[x,t]` with output in :math:`\mathbb R^d`.
+        ``"exact"`` replaces :math:`P_\perp g` by :math:`-(1-\sigma_{\min})P_\perp x/\sigma_t`.
+        ``"isotropic"``: :math:`P_\perp g=a_\theta(t)\,P_\perp x` with a learned scalar rate
+        (the form of the exact off-subspace field, fact (b), with its coefficient learned); its
+        parameter count does not depend on :math:`d`.
+    """
+
+    def __init__(
+        self,
+        basis: np.ndarray,
+        sigma_min: float,
+        width: int = 256,
+        depth: int = 3,
+        time_embedding: int = 0,
+        off_head: str = "learned",
+    ) -> None:
+        super().__init__()
+        u = np.asarray(basis, dtype=np.float64)
+        if u.ndim != 2 or u.shape[1] < 1 or u.shape[1] >= u.shape[0]:
+            raise ValueError(f"basis must have shape (d, r) with 1 <= r < d, got {u.shape}")
+        if not np.allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-10):
+            raise ValueError("basis columns must be orthonormal")
+        if not 0.0 <= sigma_min < 1.0:
+            raise ValueError(f"sigma_min must lie in [0, 1), got {sigma_min}")
+        if off_head not in OFF_HEADS:
+            raise ValueError(f"off_head must be one of {OFF_HEADS}, got {off_head!r}")
+        self.dim, self.rank = u.shape
+        self.sigma_min = float(sigma_min)
+        self.path = CondOTPath(self.sigma_min)
+        self.off_head = off_head
+        self.register_buffer("basis", torch.as_tensor(u, dtype=torch.float64))
+        self.f = VelocityMLP(self.rank, width=width, depth=depth, time_embedding=time_embedding)
+        self.g: nn.Module | None = None
+        if off_head == "learned":
+            self.g = VelocityMLP(self.dim, width=width, depth=depth, time_embedding=time_embedding)
+        elif off_head == "isotropic":
+            self.g = TimeRate(width, depth)
+
+    def _apply(self, fn, recurse=True):
+        # .float()/.half() must not round the basis: keep it float64 (device moves still apply).
+        basis = self.basis
+        out = super()._apply(fn, recurse)
+        moved = fn(basis)
+        self.basis = basis.to(device=moved.device)
+        return out
+
+    def split(self, x: torch.Tensor, t: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two terms :math:`Uf(U^\\top x,t)` and the off-subspace term, separately."""
+        u = self.basis.to(x.dtype)
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+        if t.ndim == 0:
+            t = t.expand(x.shape[0])
+        inside = self.f(x @ u, t) @ u.T
+        if self.off_head == "learned":
+            gx = self.g(x, t)
+            return inside, gx - (gx @ u) @ u.T
+        x_off = x - (x @ u) @ u.T
+        if self.off_head == "isotropic":
+            off = self.g(t)[:, None] * x_off
+        else:
+            off = -(1.0 - self.sigma_min) * x_off / self.path.sigma(t)[:, None]
+        return inside, off
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+        inside, off = self.split(x, t)
+        return inside + off
+
+
+def with_exact_off_head(model: OSDNet) -> OSDNet:
+    """A copy of ``model`` with the same subspace head and the closed-form off-subspace head."""
+    if not isinstance(model, OSDNet):
+        raise ValueError(f"need an OSDNet, got {type(model).__name__}")
+    out = copy.deepcopy(model)
+    out.g = None
+    out.off_head = "exact"
+    return out
+
+
+def as_float64(model: nn.Module) -> nn.Module:
+    """An evaluation copy in float64 on CPU (evaluation keeps the state in float64)."""
+    return copy.deepcopy(model).to("cpu").double().eval().requires_grad_(False)

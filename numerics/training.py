@@ -1,10 +1,16 @@
-"""The compact training loop shared by every learned-model check of the suite.
+"""The compact training loop shared by every learned-model check of the suite, and the one model cache.
 
-One loop for all papers: seeded, CUDA when present else CPU, Adam/AdamW, optional EMA and
-gradient clipping, a progress callback, the loss history returned, checkpoints at chosen steps,
-and an optional on-disk cache keyed by the training parameters (so figures and checks that
-need the same model train it once). The objective is a callable, so conditional flow matching,
-coupled (multisample) flow matching, teacher–student regression and denoising all plug in.
+One loop for all papers (:func:`train`): seeded, CUDA when present else CPU, Adam/AdamW,
+optional EMA and gradient clipping, a progress callback, the loss history returned, checkpoints
+at chosen steps. The objective is a callable, so conditional flow matching (:func:`conditional_objective`),
+coupled (multisample) flow matching (:func:`coupled_objective`), teacher–student regression
+(:func:`teacher_objective`) and denoising all plug in.
+
+A training run is described by a frozen configuration object (:class:`TrainingConfig`: it builds
+its model and objective and states its :class:`Hyper` parameters). :func:`trained` trains a
+configuration once per process and, with a :class:`~numerics.cache.DiskCache`, once per cache:
+the key is derived from every field of the configuration, so checks and figures that need the
+same model share it.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import copy
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from numerics.cache import DiskCache
+from numerics.empirical_field import optimal_velocity_torch
+from numerics.paths import CondOTPath
 
 
 def default_device() -> torch.device:
@@ -77,8 +85,6 @@ def train(
     device: torch.device | str | None = None,
     checkpoints: Iterable[int] = (),
     progress: Callable[[int, int, float], None] | None = None,
-    cache: DiskCache | None = None,
-    cache_key: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` by minimising ``loss_fn(model, step, generator)`` for ``steps`` steps.
 
@@ -98,8 +104,6 @@ def train(
         Steps (0..steps) at which to store the weights.
     progress : callable(step, steps, loss), optional
         Called every 1% of the run.
-    cache, cache_key : optional
-        With both, the result is stored in / loaded from the disk cache under ``cache_key``.
 
     Returns
     -------
@@ -113,14 +117,6 @@ def train(
     ckpt_steps = sorted(set(int(s) for s in checkpoints))
     if any(s < 0 or s > steps for s in ckpt_steps):
         raise ValueError(f"checkpoint steps must lie in [0, {steps}], got {ckpt_steps}")
-    hyper = dict(steps=steps, lr=lr, optimizer=optimizer, weight_decay=weight_decay, ema=ema, clip=clip, seed=seed)
-    if cache is not None and cache_key is not None:
-        return cache.get_or_compute(
-            "train",
-            dict(cache_key, **hyper, checkpoints=ckpt_steps),
-            lambda: train(model, loss_fn, **hyper, device=device, checkpoints=ckpt_steps, progress=progress),
-        )
-
     dev = torch.device(device) if device is not None else default_device()
     model = model.to(dev)
     gen = torch_generator(seed, dev)
@@ -167,7 +163,210 @@ def conditional_flow_matching_loss(
 
     The pairing (independent, BatchOT, ...) is whatever the caller passes.
     """
-    tt = t.reshape(-1, *([1] * (x0.ndim - 1)))
-    xt = (1.0 - (1.0 - sigma_min) * tt) * x0 + tt * x1
-    target = x1 - (1.0 - sigma_min) * x0
-    return ((model(xt, t) - target) ** 2).sum(dim=tuple(range(1, x0.ndim))).mean()
+    path = CondOTPath(sigma_min)
+    xt = path.sample(x0, x1, t)
+    return ((model(xt, t) - path.target(x0, x1)) ** 2).sum(dim=tuple(range(1, x0.ndim))).mean()
+
+
+# ----------------------------------------------------------------------------------------------
+# Objectives
+# ----------------------------------------------------------------------------------------------
+class _Minibatches:
+    """Seeded draws of data points (index stream) and prior noise (noise stream)."""
+
+    def __init__(self, data: np.ndarray, batch: int, seed_data: list[int], seed_noise: list[int]) -> None:
+        self.data = torch.as_tensor(data, dtype=torch.float32)
+        self.batch = batch
+        self.gen_data = torch_generator(seed_data)
+        self.gen_noise = torch_generator(seed_noise)
+
+    def draw(self, gen_time: torch.Generator, device: torch.device) -> tuple[torch.Tensor, ...]:
+        idx = torch.randint(self.data.shape[0], (self.batch,), generator=self.gen_data)
+        x0 = torch.randn(self.batch, self.data.shape[1], generator=self.gen_noise)
+        t = torch.rand(self.batch, generator=gen_time, device=gen_time.device).to("cpu")
+        return x0.to(device), self.data[idx].to(device), t.to(device)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def conditional_objective(
+    data: np.ndarray, sigma_min: float, batch: int, seed_data: list[int], seed_noise: list[int]
+) -> Callable[[nn.Module, int, torch.Generator], torch.Tensor]:
+    r"""Conditional flow matching on data pairs (the suite's :func:`conditional_flow_matching_loss`).
+
+    .. math:: \mathcal L=\frac1B\sum_b\|v_\theta(x_t,t)-(x_1-(1-\sigma_{\min})x_0)\|^2,
+       \quad x_t=tx_1+\sigma_tx_0,\ x_1\sim q,\ x_0\sim\mathcal N(0,I),\ t\sim U[0,1].
+    """
+    mb = _Minibatches(data, batch, seed_data, seed_noise)
+
+    def loss_fn(model: nn.Module, step: int, gen: torch.Generator) -> torch.Tensor:
+        x0, x1, t = mb.draw(gen, _model_device(model))
+        return conditional_flow_matching_loss(model, x0, x1, t, sigma_min)
+
+    return loss_fn
+
+
+def teacher_student_terms(
+    model: nn.Module, x: torch.Tensor, t: torch.Tensor, data: torch.Tensor, basis: torch.Tensor, sigma_min: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Subspace and off-subspace terms of the teacher–student loss on a batch.
+
+    .. math::
+
+        \mathcal L_\parallel=\frac1B\sum_b\|P(v_\theta-v^*)(x_b,t_b)\|^2,\qquad
+        \mathcal L_\perp=\frac1B\sum_b\|P_\perp(v_\theta-v^*)(x_b,t_b)\|^2,
+
+    with the closed-form teacher :math:`v^*` of Theorem D.1 (no gradient through it). Their sum
+    is :math:`\|v_\theta-v^*\|^2` because :math:`P` and :math:`P_\perp` are orthogonal.
+    """
+    with torch.no_grad():
+        teacher = optimal_velocity_torch(x.double(), t.double(), data.double(), sigma_min).to(x.dtype)
+    diff = model(x, t) - teacher
+    u = basis.to(x.dtype)
+    coords = diff @ u
+    inside = (coords**2).sum(dim=1).mean()
+    off = ((diff - coords @ u.T) ** 2).sum(dim=1).mean()
+    return inside, off
+
+
+def teacher_objective(
+    data: np.ndarray, basis: np.ndarray, sigma_min: float, batch: int, seed_data: list[int], seed_noise: list[int]
+) -> Callable[[nn.Module, int, torch.Generator], torch.Tensor]:
+    r"""Teacher–student regression on the closed-form field at :math:`x_t` of the OT path.
+
+    .. math:: \mathcal L=\mathcal L_\parallel+\mathcal L_\perp
+       =\frac1B\sum_b\|v_\theta(x_t,t)-v_t^*(x_t)\|^2
+
+    Same minimiser as conditional flow matching, without the conditional variance. Times are
+    drawn in :math:`[0,1)` (:math:`t=1` is included only through :math:`\sigma_{\min}>0`).
+    """
+    mb = _Minibatches(data, batch, seed_data, seed_noise)
+    u = torch.as_tensor(np.asarray(basis, dtype=np.float64))
+
+    def loss_fn(model: nn.Module, step: int, gen: torch.Generator) -> torch.Tensor:
+        dev = _model_device(model)
+        x0, x1, t = mb.draw(gen, dev)
+        xt = CondOTPath(sigma_min).sample(x0, x1, t)
+        inside, off = teacher_student_terms(model, xt, t, mb.data.to(dev), u.to(dev), sigma_min)
+        return inside + off
+
+    return loss_fn
+
+
+def coupled_objective(sampler: Any, sigma_min: float = 0.0) -> LossFn:
+    r"""The joint (coupled) CFM objective (spec ``mfm.md`` Eq. 15) on paired minibatches of ``sampler``.
+
+    Each call draws a paired minibatch (:class:`numerics.couplings.CoupledBatchSampler`: the
+    coupling solved in blocks of ``k``), times :math:`t_i\sim U[0,1]` from the loop's generator,
+    and returns
+
+    .. math::
+        \frac1B\sum_i\big\|v_\theta(x_{t_i},t_i)-\big(x_1^{j_i}-(1-\sigma_{\min})x_0^i\big)\big\|^2,
+        \qquad x_{t}=(1-(1-\sigma_{\min})t)\,x_0^i+t\,x_1^{j_i}.
+    """
+
+    def loss_fn(model: nn.Module, step: int, gen: torch.Generator) -> torch.Tensor:
+        x0, x1 = sampler.draw()
+        dev = gen.device
+        t = torch.rand(x0.shape[0], generator=gen, device=dev)
+        return conditional_flow_matching_loss(
+            model,
+            torch.as_tensor(x0, dtype=torch.float32, device=dev),
+            torch.as_tensor(x1, dtype=torch.float32, device=dev),
+            t,
+            sigma_min,
+        )
+
+    return loss_fn
+
+
+# ----------------------------------------------------------------------------------------------
+# Training configurations and the one model cache
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hyper:
+    """Hyper-parameters of one run of :func:`train` (everything but the model and the objective)."""
+
+    steps: int
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    ema: float | None = None
+    clip: float | None = None
+    seed: tuple[int, ...] = (0,)
+    checkpoints: tuple[int, ...] = ()
+
+
+class TrainingConfig(Protocol):
+    """A frozen, hashable description of one training run (the key of the model cache)."""
+
+    def build_model(self) -> nn.Module: ...
+
+    def objective(self) -> LossFn: ...
+
+    def hyper(self) -> Hyper: ...
+
+
+_TRAINED: dict[Any, TrainResult] = {}
+
+
+def trained(
+    config: TrainingConfig,
+    cache: DiskCache | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+    device: torch.device | str | None = None,
+) -> TrainResult:
+    """The trained run of ``config``: trained once per process and, with ``cache``, once per disk cache.
+
+    The disk key is derived from every field of ``config`` (:func:`numerics.cache.param_record`).
+    """
+    if config in _TRAINED:
+        return _TRAINED[config]
+
+    def compute() -> TrainResult:
+        h = config.hyper()
+        return train(
+            config.build_model(),
+            config.objective(),
+            steps=h.steps,
+            lr=h.lr,
+            optimizer=h.optimizer,
+            weight_decay=h.weight_decay,
+            ema=h.ema,
+            clip=h.clip,
+            seed=list(h.seed),
+            device=device,
+            checkpoints=h.checkpoints,
+            progress=progress,
+        )
+
+    result = cache.get_or_compute("train", config, compute) if cache is not None else compute()
+    _TRAINED[config] = result
+    return result
+
+
+def train_task(config: TrainingConfig, cache: DiskCache | None = None) -> TrainResult:
+    """Module-level sweep task (picklable) for :func:`numerics.executor.sweep`."""
+    return trained(config, cache)
+
+
+def train_many(configs: list[Any], executor: Any = None, cache: DiskCache | None = None) -> list[TrainResult]:
+    """Train the configurations not yet trained in this process, through ``executor``.
+
+    Independent trainings are submitted together, so a process pool trains them in parallel;
+    each run carries its own seeds, so results do not depend on the number of workers.
+    """
+    from numerics.executor import sweep
+
+    todo = list(dict.fromkeys(c for c in configs if c not in _TRAINED))
+    for c, r in zip(todo, sweep(executor, train_task, [{"config": c, "cache": cache} for c in todo])):
+        _TRAINED[c] = r
+    return [_TRAINED[c] for c in configs]
+
+
+def forget_trained() -> None:
+    """Drop the in-process model cache (tests that need a fresh training)."""
+    _TRAINED.clear()

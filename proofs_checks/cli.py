@@ -1,7 +1,10 @@
-"""The ``memgen`` command: ``list``, ``verify``, ``figures``, ``report``.
+"""The ``memgen`` command: ``list``, ``verify``, ``figures``, ``report``, ``cache``.
 
 Exit codes: 0 all selected checks pass (or the command succeeded), 1 a check failed or
 errored, 2 usage error (unknown id or paper, bad option).
+
+This module is the composition root of the suite: it is the one place in ``proofs_checks`` that
+imports ``figures`` (to draw them); checks and figures otherwise only share ``numerics``.
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from proofs_checks.registry import PAPERS, Context, RegistryError, Verdict, all_claims, checked_ids, format_value
+from numerics.experiments import RunSpec
+from proofs_checks.claims import all_claims, get_claim, get_paper
+from proofs_checks.evidence import RegistryError, Verdict, format_value
+from proofs_checks.registry import check_spec_tiers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,13 +33,29 @@ def _console():
 
 
 def _summary_cells(v: Verdict) -> tuple[str, str, str]:
-    """Measured, expected, tolerance of the most telling comparison (first failing, else first)."""
-    asserted = [c for c in v.comparisons if c.asserted]
-    if not asserted:
+    """Measured, expected, tolerance of the headline comparison (first failing, else the marked one)."""
+    c = v.headline()
+    if c is None:
         return "-", "-", "-"
-    c = next((c for c in asserted if not c.passed), asserted[0])
-    more = f" (+{len(asserted) - 1})" if len(asserted) > 1 else ""
+    n = sum(x.asserted for x in v.comparisons)
+    more = f" (+{n - 1})" if n > 1 else ""
     return format_value(c.measured) + more, format_value(c.expected), c.tolerance
+
+
+def _sizes_cell(v: Verdict) -> str:
+    if not v.sizes:
+        return "-"
+    if not v.short_of_spec:
+        return "spec"
+    return "reduced: " + ", ".join(
+        f"{k}={format_value(_dotted(v.sizes, k))}/{format_value(_dotted(v.spec_sizes, k))}" for k in v.short_of_spec
+    )
+
+
+def _dotted(d: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        d = d[part]
+    return d
 
 
 class _Progress:
@@ -78,12 +101,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from figures.registry import load_all
 
-    have = checked_ids()
+    if args.paper is not None:
+        get_paper(args.paper)
+    tiers = check_spec_tiers()
     t = Table(title="claims")
-    for col in ("id", "tag", "kind", "tier", "check"):
+    for col in ("id", "tag", "kind", "tier", "check", "fast sizes"):
         t.add_column(col)
     for c in all_claims(args.paper):
-        t.add_row(c.id, c.tag, " + ".join(c.kinds), c.tier, "yes" if c.id in have else "no")
+        tier = tiers.get(c.id)
+        sizes = (
+            "-"
+            if tier is None
+            else ("spec" if not tier.reduced_fields else "reduced: " + ", ".join(tier.reduced_fields))
+        )
+        t.add_row(c.id, c.tag, " + ".join(c.kinds), c.tier, "yes" if c.id in tiers else "no", sizes)
     con = _console()
     con.print(t)
     ft = Table(title="figures")
@@ -102,23 +133,44 @@ def _verdicts_table(verdicts: list[Verdict]):
     from proofs_checks.registry import get_claim
 
     t = Table(title="memgen verify")
-    for col in ("id", "tag", "measured", "expected", "tolerance", "status", "time"):
+    for col in ("id", "tag", "measured", "expected", "tolerance", "status", "sizes", "time"):
         t.add_column(col, overflow="fold")
     for v in verdicts:
         m, e, tol = _summary_cells(v)
-        style = {"pass": "green", "FAIL": "red", "error": "red"}[v.status]
-        t.add_row(v.claim_id, get_claim(v.claim_id).tag, m, e, tol, f"[{style}]{v.status}[/]", f"{v.seconds:.1f}s")
+        style = STATUS_STYLE[v.status]
+        t.add_row(
+            v.claim_id,
+            get_claim(v.claim_id).tag,
+            m,
+            e,
+            tol,
+            f"[{style}]{v.status}[/]",
+            _sizes_cell(v),
+            f"{v.seconds:.1f}s",
+        )
     return t
 
 
-def _verdicts_markdown(verdicts: list[Verdict]) -> str:
-    from proofs_checks.registry import get_claim
+STATUS_STYLE = {
+    "verified": "green",
+    "verified-reduced": "yellow",
+    "fails": "red",
+    "fails-at-spec": "red",
+    "error": "red",
+    "not-run-at-spec": "dim",
+}
 
-    lines = ["| id | tag | measured | expected | tolerance | status | time |", "|---|---|---|---|---|---|---|"]
+
+def _verdicts_markdown(verdicts: list[Verdict]) -> str:
+    lines = [
+        "| id | tag | measured | expected | tolerance | status | sizes | time |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for v in verdicts:
         m, e, tol = _summary_cells(v)
         lines.append(
-            f"| `{v.claim_id}` | {get_claim(v.claim_id).tag} | {m} | {e} | {tol} | {v.status} | {v.seconds:.1f}s |"
+            f"| `{v.claim_id}` | {get_claim(v.claim_id).tag} | {m} | {e} | {tol} | {v.status} | {_sizes_cell(v)} "
+            f"| {v.seconds:.1f}s |"
         )
     return "\n".join(lines) + "\n"
 
@@ -132,12 +184,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not claims:
         print("no claim selected", file=sys.stderr)
         return 2
+    from numerics.cache import DiskCache
+
     executor = make_executor(args.workers)
     bar = _Progress(len(claims), "verify")
-    ctx = Context(seed=args.seed, full=args.full, executor=executor, progress=bar.note)
+    run = RunSpec(
+        tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
+    )
     t0 = time.perf_counter()
     try:
-        verdicts = run_claims(claims, ctx, on_start=lambda c: bar.start(c.id), on_done=lambda c, v: bar.done())
+        verdicts = run_claims(claims, run, on_start=lambda c: bar.start(c.id), on_done=lambda c, v: bar.done())
     finally:
         bar.close()
         executor.shutdown()
@@ -154,9 +210,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
                         f"expected {format_value(c.expected)} ({c.tolerance}; {c.justification})[/]"
                     )
     n_pass = sum(v.passed for v in verdicts)
+    counts = Counter(v.status for v in verdicts)
+    con.print(
+        f"verified at spec size: {counts['verified']} of {len(verdicts)}; at reduced size only: "
+        f"{counts['verified-reduced']}; failing: {counts['fails'] + counts['fails-at-spec'] + counts['error']}"
+    )
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
     payload = {
-        "claims": [v.to_json() | {"tag": _tag(v.claim_id)} for v in verdicts],
+        "claims": [v.to_json() | {"tag": get_claim(v.claim_id).tag} for v in verdicts],
+        "tier": run.tier,
         "full": args.full,
         "seed": args.seed,
     }
@@ -167,14 +229,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if n_pass == len(verdicts) else 1
 
 
-def _tag(claim_id: str) -> str:
-    from proofs_checks.registry import get_claim
-
-    return get_claim(claim_id).tag
-
-
 def cmd_figures(args: argparse.Namespace) -> int:
-    from figures.registry import FigureContext, get_figure, load_all, render
+    from figures.registry import LOAD_ERRORS, get_figure, load_all, render
+    from numerics.cache import DiskCache
     from numerics.executor import make_executor
 
     figs = load_all()
@@ -188,13 +245,15 @@ def cmd_figures(args: argparse.Namespace) -> int:
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
     executor = make_executor(args.workers)
     bar = _Progress(len(specs), "figures")
-    ctx = FigureContext(out=Path(args.out), seed=args.seed, full=args.full, executor=executor, progress=bar.note)
+    run = RunSpec(
+        tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
+    )
     failed = []
     try:
         for spec in specs:
             bar.start(spec.id)
             try:
-                paths = render(spec.id, ctx)
+                paths = render(spec.id, run, Path(args.out))
                 bar.note(f"{spec.id} -> {paths['png']}")
             except Exception as exc:  # one broken figure must not hide the others
                 failed.append((spec.id, f"{type(exc).__name__}: {exc}"))
@@ -202,10 +261,12 @@ def cmd_figures(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         executor.shutdown()
+    for module, err in LOAD_ERRORS.items():
+        print(f"memgen: figure module {module} failed to import: {err}", file=sys.stderr)
     for fid, err in failed:
         print(f"memgen: figure {fid} failed: {err}", file=sys.stderr)
     print(f"{len(specs) - len(failed)} figures written to {args.out}, {len(failed)} failed")
-    return 1 if failed else 0
+    return 1 if failed or LOAD_ERRORS else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -225,12 +286,35 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         cmd_verify(ns)
         verdicts = json.loads(source.read_text())["claims"]
-    paths = write_ledger(verdicts, out, Path(args.figures_dir))
-    from proofs_checks.report import build_ledger
-
-    for p in build_ledger(verdicts)["papers"]:
-        print(f"{p['paper']}: {p['verified']} of {p['total']} claims verified")
+    paths, ledger = write_ledger(verdicts, out, Path(args.figures_dir))
+    for p in ledger["papers"]:
+        print(f"{p['paper']}: {p['summary']}")
+    print(ledger["summary"])
     print(f"ledger written to {paths['md']} and {paths['html']}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from numerics.cache import DiskCache
+
+    cache = DiskCache(args.dir) if args.dir else DiskCache()
+    if args.action == "clear":
+        print(f"removed {cache.clear()} files from {cache.root}")
+        return 0
+    entries = cache.entries()
+    bad = [e for e in entries if not e.ok]
+    if args.action == "verify":
+        for e in bad:
+            print(f"damaged: {e.path.name}: {e.problem}")
+        if args.remove_damaged:
+            cache.remove_damaged()
+            print(f"removed {len(bad)} damaged entries")
+        print(f"{len(entries) - len(bad)} of {len(entries)} entries verified in {cache.root}")
+        return 1 if bad and not args.remove_damaged else 0
+    for e in entries:
+        state = "ok" if e.ok else f"DAMAGED ({e.problem})"
+        print(f"{e.name:28s} {e.size / 1e6:9.2f} MB  {e.created:25s} {e.version:10s} {state}")
+    print(f"{len(entries)} entries, {sum(e.size for e in entries) / 1e6:.1f} MB in {cache.root}")
     return 0
 
 
@@ -239,12 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     pl = sub.add_parser("list", help="claims and figures with tags and tiers")
-    pl.add_argument("--paper", choices=PAPERS)
+    pl.add_argument("--paper", help="a paper id (common, gao-li, mfm, merger-goldt, ...)")
     pl.set_defaults(fn=cmd_list)
 
     pv = sub.add_parser("verify", help="run claim checks")
     pv.add_argument("ids", nargs="*", help="claim ids (default: every fast-tier claim of --paper or of all papers)")
-    pv.add_argument("--paper", choices=PAPERS)
+    pv.add_argument("--paper", help="a paper id")
     pv.add_argument("--full", action="store_true", help="full tier: larger sizes, longer training")
     pv.add_argument("--seed", type=int, help="derive every draw from this seed instead of the spec seeds")
     pv.add_argument("--workers", type=int, default=None, help="local process pool for sweeps")
@@ -254,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pf = sub.add_parser("figures", help="regenerate figures (PNG + PDF + data + JSON sidecar)")
     pf.add_argument("ids", nargs="*", help="figure ids (default: all)")
-    pf.add_argument("--paper", choices=PAPERS)
+    pf.add_argument("--paper", help="a paper id")
     pf.add_argument("--out", default=str(REPO_ROOT / "figures" / "out"))
     pf.add_argument("--full", action="store_true")
     pf.add_argument("--seed", type=int)
@@ -266,6 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--from", dest="from_json", metavar="JSON", help="verdicts written by verify --json")
     pr.add_argument("--figures-dir", default=str(REPO_ROOT / "figures" / "out"))
     pr.set_defaults(fn=cmd_report)
+
+    pc = sub.add_parser("cache", help="list, verify or clear the disk cache of models and measurements")
+    pc.add_argument("action", choices=("list", "verify", "clear"))
+    pc.add_argument("--dir", help="cache folder (default: MEMGEN_CACHE or .cache/)")
+    pc.add_argument("--remove-damaged", action="store_true", help="with verify: delete entries that fail verification")
+    pc.set_defaults(fn=cmd_cache)
     return p
 
 

@@ -1,8 +1,11 @@
 """The claims ledger: Markdown, HTML and JSON from a set of verdicts.
 
-Per paper, every claim with its statement, tag (and what the tag obliges us to say), kinds,
-verdict, measured vs expected values with tolerances, and the figures that illustrate it;
-summary lines "N of M claims verified" per paper and per tag.
+Per paper, every claim with its statement, tag (and what the tag obliges us to say), kinds, status
+(verified at spec size, at reduced size only, failing, not run), the sizes it ran at, measured vs
+expected values with tolerances, and the figures that illustrate it; summary lines count claims
+by status per paper and per tag, and a "not reproduced" list gives each failing claim and each
+recorded finding with its measured values. Figures are found through their JSON sidecars in the
+figures folder (their claim ids), so the ledger needs no figure code.
 """
 
 from __future__ import annotations
@@ -15,88 +18,35 @@ from pathlib import Path
 from typing import Any
 
 from numerics.cache import atomic_write_text
-from proofs_checks.registry import (
-    DERIVED_SENTENCE,
-    PAPERS,
-    REPORTED_SENTENCE,
-    TAGS,
-    all_claims,
-    format_value,
-)
-
-PAPER_TITLES = {
-    "common": "Shared Gaussian closed forms (W2 and KL)",
-    "gao-li": "Gao & Li 2024 — How Do Flow Matching Models Memorize and Generalize in Sample Data Subspaces?",
-    "mfm": "Pooladian et al. 2023 — Multisample Flow Matching",
-    "merger-goldt": "Merger & Goldt 2025 — Generalization Dynamics of Linear Diffusion Models",
-}
-
-SOURCE_NOTES = {
-    "common": "Textbook closed forms; checked against POT, mpmath and Monte Carlo.",
-    "gao-li": (
-        "Only the abstract and the skeleton of Appendix D of the paper are available. The formulas are "
-        "reconstructed from the paper's setting in standard conditional-flow-matching notation; the OSDNet "
-        "architecture, experiments and figures of the paper are not available, so the learned-model claims use a "
-        "proposed architecture and synthetic data. No number of the paper is reproduced."
-    ),
-    "mfm": (
-        "The abstract and the Figure 1 caption come from the paper itself; lemma/theorem numbers and table values "
-        "come from secondary readings (tagged [reported]). The large-scale ImageNet numbers (Tables 1, 3, 6–9) are "
-        "not reproduced at this scale and are never asserted; learned-flow claims use small 2-D and d-dimensional "
-        "synthetic data, where only orderings are asserted."
-    ),
-    "merger-goldt": (
-        "Only the abstracts, the opening of the introduction, the first author's talk slides (schedule, sampler, "
-        "loss) and a third-party summary (the d/(4N) law) are available. Every other formula — linear denoiser, "
-        "errors, deterministic equivalent, generated covariance, KL variants — is reconstructed from the setting "
-        "for this project; the paper's exact forms (normalisation, KL direction, constants) are not confirmed."
-    ),
-}
-
-
-# Spec section 5 of each paper: numbers of the paper that cannot be reproduced at small scale.
-# They are listed for reference and never asserted.
-REPORTED_OUT_OF_REACH = {
-    "gao-li": "No numerical result of the paper (table, metric, data-set size) is available; nothing is reproduced as a number.",
-    "mfm": (
-        "Reported (secondary readings of v2; ImageNet, one run per row, no error bars) — **not reproduced at this "
-        "scale, never asserted**:\n\n"
-        "| quantity | CondOT | BatchOT | Stable | BatchEOT | Heuristic |\n|---|--:|--:|--:|--:|--:|\n"
-        "| Euler NFE to FID 10, ImageNet-32 (Table 1) | 20 | 14 | 14 | | |\n"
-        "| Euler NFE to FID 20, ImageNet-64 (Table 1) | 29 | 12 | 11 | | |\n"
-        "| adaptive-solver FID, ImageNet-32 (Table 6) | 5.04 | 4.68 | 5.79 | 6.14 | 5.29 |\n"
-        "| adaptive-solver FID, ImageNet-64 (Table 6) | 13.93 | 12.37 | 11.82 | 14.92 | |\n"
-        "| variance proxy, ImageNet-32 / 64 (Table 6) | 594 / 1880 | 507 / 1733 | | | |\n"
-        "| consistency at m = 4, ImageNet-32 / 64 (Table 3) | 0.141 / 0.174 | 0.101 / 0.157 | | | |\n"
-        "| variance proxy, 2-D toy (data set and k unknown) | 10.72 | 0.24 | 1.60 | 0.57 | 1.56 |\n\n"
-        "Our small-scale counterparts (8-Gaussians, 2-D) are the measured values of `mfm/variance-proxy-ordering`, "
-        "`mfm/straighter-flows-consistency` and `mfm/gradient-variance-reduction` above; only orderings are compared."
-    ),
-    "merger-goldt": (
-        "No table or figure value of the paper is available. The only quantitative statements, the d/(4N) law and "
-        "the transition near N = d, are checked above; nothing else is reproduced."
-    ),
-    "common": "",
-}
-
-
-def _tag_note(tag: str) -> str:
-    return {"derived": DERIVED_SENTENCE, "reported": REPORTED_SENTENCE, "paper": "stated in the paper itself"}[tag]
+from proofs_checks.claims import TAG_NOTES, TAGS, papers
+from proofs_checks.evidence import FAILING, STATUSES, format_value
 
 
 def _figures_by_claim(fig_dir: Path | None, rel_to: Path | None = None) -> dict[str, list[tuple[str, str | None]]]:
-    """Claim id -> [(figure id, png path relative to ``rel_to``, or None if not drawn)]."""
-    from figures.registry import load_all
-
+    """Claim id -> [(figure id, png path relative to ``rel_to``)] from the sidecars in ``fig_dir``."""
     out: dict[str, list[tuple[str, str | None]]] = {}
-    for spec in load_all().values():
-        png = None
-        if fig_dir is not None:
-            p = fig_dir / (spec.id.replace("/", "__") + ".png")
-            png = (os.path.relpath(p, rel_to) if rel_to is not None else str(p)) if p.exists() else None
-        for cid in spec.claims:
-            out.setdefault(cid, []).append((spec.id, png))
+    if fig_dir is None or not Path(fig_dir).is_dir():
+        return out
+    for side in sorted(Path(fig_dir).glob("*.json")):
+        try:
+            meta = json.loads(side.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(meta, dict) or "id" not in meta:
+            continue
+        png = side.with_suffix(".png")
+        rel = (os.path.relpath(png, rel_to) if rel_to is not None else str(png)) if png.exists() else None
+        for cid in meta.get("claims", []):
+            out.setdefault(cid, []).append((meta["id"], rel))
     return out
+
+
+def status_summary(counts: Counter, total: int) -> str:
+    failing = sum(counts[s] for s in FAILING)
+    return (
+        f"verified at spec size: {counts['verified']} of {total}; at reduced size only: "
+        f"{counts['verified-reduced']}; failing: {failing}; not run: {counts['not-run-at-spec']}"
+    )
 
 
 def build_ledger(
@@ -105,32 +55,51 @@ def build_ledger(
     """Combine verdict JSON records with the catalog into the ledger data structure."""
     by_id = {v["id"]: v for v in verdicts}
     figs = _figures_by_claim(fig_dir, rel_to)
-    papers = []
-    for paper in PAPERS:
-        claims = all_claims(paper)
+    out_papers = []
+    all_counts: Counter = Counter()
+    total = 0
+    for paper in papers():
         rows = []
-        for c in claims:
+        for c in paper.claims:
             v = by_id.get(c.id)
-            status = "not run" if v is None else ("verified" if v["passed"] else v.get("status", "FAIL"))
+            status = "not-run-at-spec" if v is None else v.get("status", "fails")
             rows.append({"claim": c, "verdict": v, "status": status, "figures": figs.get(c.id, [])})
-        tag_counts = {
-            t: (
-                sum(r["status"] == "verified" for r in rows if r["claim"].tag == t),
-                sum(r["claim"].tag == t for r in rows),
-            )
-            for t in TAGS
-        }
-        papers.append(
+        counts = Counter(r["status"] for r in rows)
+        by_tag = {t: Counter(r["status"] for r in rows if r["claim"].tag == t) for t in TAGS}
+        not_reproduced = [
+            f"`{r['claim'].id}` ({r['status']}): {_failing_line(r['verdict'])}"
+            for r in rows
+            if r["status"] in FAILING and r["verdict"] is not None
+        ]
+        not_reproduced += [f"`{f.claim_id}` at spec size: {f.summary}" for f in paper.findings]
+        not_reproduced += list(paper.not_reproduced)
+        all_counts += counts
+        total += len(rows)
+        out_papers.append(
             {
-                "paper": paper,
+                "paper": paper.id,
+                "record": paper,
                 "rows": rows,
-                "verified": sum(r["status"] == "verified" for r in rows),
+                "counts": counts,
+                "by_tag": by_tag,
                 "total": len(rows),
-                "by_tag": tag_counts,
-                "statuses": Counter(r["status"] for r in rows),
+                "summary": status_summary(counts, len(rows)),
+                "not_reproduced": not_reproduced,
             }
         )
-    return {"papers": papers}
+    return {"papers": out_papers, "counts": all_counts, "total": total, "summary": status_summary(all_counts, total)}
+
+
+def _failing_line(v: dict[str, Any]) -> str:
+    if v.get("error"):
+        return "error: " + v["error"].strip().splitlines()[0]
+    bad = [c for c in v.get("comparisons", []) if c["asserted"] and not c["passed"]]
+    if v.get("status") == "fails-at-spec" and v.get("spec_finding"):
+        return "passes at reduced size; at spec size: " + v["spec_finding"]["summary"]
+    return "; ".join(
+        f"{c['name']}: measured {format_value(c['measured'])}, expected {format_value(c['expected'])} ({c['tolerance']})"
+        for c in bad
+    )
 
 
 def _comparison_rows(v: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
@@ -150,25 +119,43 @@ def _comparison_rows(v: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
     return rows
 
 
+def _sizes_text(v: dict[str, Any]) -> str:
+    if not v.get("sizes"):
+        return "no sizes declared"
+    short = v.get("short_of_spec") or []
+    ran = json.dumps(v["sizes"], separators=(", ", "="))
+    if not short:
+        return f"ran at the spec's sizes {ran} ({v.get('spec_section', '')})"
+    spec = json.dumps(v.get("spec_sizes", {}), separators=(", ", "="))
+    return f"ran at {ran}; spec sizes {spec} ({v.get('spec_section', '')}); short of spec: {', '.join(short)}"
+
+
 def _md_escape(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
 def ledger_markdown(ledger: dict[str, Any]) -> str:
-    lines = ["# memgen claims ledger", ""]
+    lines = ["# memgen claims ledger", "", f"**{ledger['summary']}**", ""]
     for p in ledger["papers"]:
-        tags = ", ".join(f"[{t}] {a} of {b}" for t, (a, b) in p["by_tag"].items() if b)
+        rec = p["record"]
+        tags = "; ".join(
+            f"[{t}] {p['by_tag'][t]['verified']} of {sum(p['by_tag'][t].values())} at spec size"
+            for t in TAGS
+            if sum(p["by_tag"][t].values())
+        )
         lines += [
-            f"## {PAPER_TITLES[p['paper']]}",
+            f"## {rec.title}",
             "",
-            f"**{p['verified']} of {p['total']} claims verified** (by tag: {tags}).",
+            f"**{p['summary']}** (by tag: {tags}).",
             "",
-            f"_Source_: {SOURCE_NOTES[p['paper']]}",
+            f"_Source_: {rec.source_note}",
             "",
-            *([REPORTED_OUT_OF_REACH[p["paper"]], ""] if REPORTED_OUT_OF_REACH[p["paper"]] else []),
-            "| claim | tag | kind | status | seconds |",
-            "|---|---|---|---|---|",
         ]
+        if rec.out_of_reach:
+            lines += [rec.out_of_reach, ""]
+        if p["not_reproduced"]:
+            lines += ["**Failing / not reproduced:**", ""] + [f"- {x}" for x in p["not_reproduced"]] + [""]
+        lines += ["| claim | tag | kind | status | seconds |", "|---|---|---|---|---|"]
         for r in p["rows"]:
             c, v = r["claim"], r["verdict"]
             secs = f"{v['seconds']:.2f}" if v else "-"
@@ -176,9 +163,13 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
         lines.append("")
         for r in p["rows"]:
             c, v = r["claim"], r["verdict"]
-            lines += [f"### `{c.id}` — {r['status']}", "", c.statement, "", f"Tag [{c.tag}]: {_tag_note(c.tag)}."]
+            lines += [f"### `{c.id}` — {r['status']}", "", c.statement, "", f"Tag [{c.tag}]: {TAG_NOTES[c.tag]}."]
             if v:
-                lines += ["", f"Expected values from: {v['source']}. Seed: `{v['seed']}`.", ""]
+                lines += ["", f"Sizes: {_sizes_text(v)}.", ""]
+                lines += [f"Expected values from: {v['source']}. Seed: `{v['seed']}`.", ""]
+                if v.get("spec_finding"):
+                    f = v["spec_finding"]
+                    lines += [f"Recorded at spec size ({f['recorded']}): {f['summary']}", ""]
                 if v.get("error"):
                     lines += ["```", v["error"].strip(), "```", ""]
                 cmp_rows = _comparison_rows(v)
@@ -192,7 +183,7 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                 figs = ", ".join(f"[{fid}]({png})" if png else f"`{fid}` (not drawn)" for fid, png in r["figures"])
                 lines += ["", f"Figures: {figs}"]
             lines.append("")
-    lines.append("Summary: " + "; ".join(f"{p['paper']} {p['verified']}/{p['total']}" for p in ledger["papers"]))
+    lines.append("Summary: " + "; ".join(f"{p['paper']}: {p['summary']}" for p in ledger["papers"]))
     return "\n".join(lines) + "\n"
 
 
@@ -201,21 +192,27 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     out = [
         "<!doctype html><html><head><meta charset='utf-8'><title>memgen claims ledger</title>",
         "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}.FAIL,.error{color:#b00}.verified,.pass{color:#070}"
-        "img{max-width:45em}</style></head><body><h1>memgen claims ledger</h1>",
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}.fails,.fails-at-spec,.error,.FAIL{color:#b00}"
+        ".verified,.pass{color:#070}.verified-reduced{color:#a60}img{max-width:45em}</style></head><body>"
+        "<h1>memgen claims ledger</h1>",
+        f"<p><b>{e(ledger['summary'])}</b></p>",
     ]
     for p in ledger["papers"]:
-        out.append(f"<h2>{e(PAPER_TITLES[p['paper']])}</h2>")
-        tags = ", ".join(f"[{t}] {a} of {b}" for t, (a, b) in p["by_tag"].items() if b)
-        out.append(f"<p><b>{p['verified']} of {p['total']} claims verified</b> (by tag: {e(tags)}).</p>")
-        out.append(f"<p><i>Source:</i> {e(SOURCE_NOTES[p['paper']])}</p>")
-        if REPORTED_OUT_OF_REACH[p["paper"]]:
-            out.append(f"<pre>{e(REPORTED_OUT_OF_REACH[p['paper']])}</pre>")
+        rec = p["record"]
+        out.append(f"<h2>{e(rec.title)}</h2><p><b>{e(p['summary'])}</b></p>")
+        out.append(f"<p><i>Source:</i> {e(rec.source_note)}</p>")
+        if rec.out_of_reach:
+            out.append(f"<pre>{e(rec.out_of_reach)}</pre>")
+        if p["not_reproduced"]:
+            out.append("<p><b>Failing / not reproduced:</b></p><ul>")
+            out += [f"<li>{e(x)}</li>" for x in p["not_reproduced"]]
+            out.append("</ul>")
         for r in p["rows"]:
             c, v = r["claim"], r["verdict"]
             out.append(f"<h3><code>{e(c.id)}</code> — <span class='{e(r['status'])}'>{e(r['status'])}</span></h3>")
-            out.append(f"<p>{e(c.statement)}</p><p>Tag [{e(c.tag)}]: {e(_tag_note(c.tag))}.</p>")
+            out.append(f"<p>{e(c.statement)}</p><p>Tag [{e(c.tag)}]: {e(TAG_NOTES[c.tag])}.</p>")
             if v:
+                out.append(f"<p>Sizes: {e(_sizes_text(v))}.</p>")
                 out.append(
                     f"<p>Expected values from: {e(str(v['source']))}. Seed: <code>{e(str(v['seed']))}</code>.</p>"
                 )
@@ -237,15 +234,29 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def write_ledger(verdicts: list[dict[str, Any]], out_dir: Path, fig_dir: Path | None = None) -> dict[str, Path]:
-    """Write ``ledger.md``, ``ledger.html`` and ``ledger.json`` under ``out_dir``."""
+def write_ledger(
+    verdicts: list[dict[str, Any]], out_dir: Path, fig_dir: Path | None = None
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write ``ledger.md``, ``ledger.html`` and ``ledger.json`` under ``out_dir``; returns the paths and the ledger."""
     out_dir = Path(out_dir)
     ledger = build_ledger(verdicts, fig_dir, rel_to=out_dir.resolve())
     paths = {"md": out_dir / "ledger.md", "html": out_dir / "ledger.html", "json": out_dir / "ledger.json"}
     atomic_write_text(paths["md"], ledger_markdown(ledger))
     atomic_write_text(paths["html"], ledger_html(ledger))
     summary = {
-        p["paper"]: {"verified": p["verified"], "total": p["total"], "by_tag": p["by_tag"]} for p in ledger["papers"]
+        p["paper"]: {
+            "counts": {s: p["counts"][s] for s in STATUSES},
+            "total": p["total"],
+            "by_tag": {t: dict(p["by_tag"][t]) for t in TAGS},
+            "not_reproduced": p["not_reproduced"],
+        }
+        for p in ledger["papers"]
     }
-    atomic_write_text(paths["json"], json.dumps({"summary": summary, "claims": verdicts}, indent=2))
-    return paths
+    payload = {
+        "summary": ledger["summary"],
+        "counts": {s: ledger["counts"][s] for s in STATUSES},
+        "papers": summary,
+        "claims": verdicts,
+    }
+    atomic_write_text(paths["json"], json.dumps(payload, indent=2))
+    return paths, ledger

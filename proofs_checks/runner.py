@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from proofs_checks.registry import (
-    PAPERS,
-    Claim,
-    Context,
-    RegistryError,
-    Verdict,
-    _suggest,
-    all_claims,
-    get_claim,
-    run_check,
-)
+from numerics.experiments import RunSpec
+from proofs_checks.claims import CLAIMS, Claim, all_claims, get_claim, get_paper, load_catalog, suggest
+from proofs_checks.evidence import RegistryError, Verdict
+from proofs_checks.registry import run_check
 
 
 def select_claims(ids: Iterable[str] = (), paper: str | None = None, full: bool = False) -> list[Claim]:
@@ -26,13 +19,14 @@ def select_claims(ids: Iterable[str] = (), paper: str | None = None, full: bool 
     RegistryError
         For an unknown id or paper (the message names the closest ids).
     """
+    load_catalog()
     ids = list(ids)
-    if paper is not None and paper not in PAPERS:
-        raise RegistryError(f"unknown paper {paper!r}; choose from {', '.join(PAPERS)}")
+    if paper is not None:
+        get_paper(paper)
     if ids:
-        unknown = [i for i in ids if i not in {c.id for c in all_claims()}]
+        unknown = [i for i in ids if i not in CLAIMS]
         if unknown:
-            raise RegistryError("; ".join(f"unknown claim id {u!r}{_suggest(u)}" for u in unknown))
+            raise RegistryError("; ".join(f"unknown claim id {u!r}{suggest(u)}" for u in unknown))
         claims = [get_claim(i) for i in dict.fromkeys(ids)]
         return [c for c in claims if paper is None or c.paper == paper]
     return [c for c in all_claims(paper) if full or c.tier == "fast"]
@@ -40,7 +34,7 @@ def select_claims(ids: Iterable[str] = (), paper: str | None = None, full: bool 
 
 def run_claims(
     claims: list[Claim],
-    ctx: Context,
+    run: RunSpec,
     on_start: Callable[[Claim], None] | None = None,
     on_done: Callable[[Claim, Verdict], None] | None = None,
 ) -> list[Verdict]:
@@ -49,7 +43,7 @@ def run_claims(
     for c in claims:
         if on_start:
             on_start(c)
-        v = run_check(c.id, ctx)
+        v = run_check(c.id, run)
         out.append(v)
         if on_done:
             on_done(c, v)

@@ -11,10 +11,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest
 
-from proofs_checks.registry import Context
+from numerics.experiments import RunSpec
 
 
 @pytest.fixture
-def ctx() -> Context:
-    """A default check context (spec seeds, fast tier, in-process executor)."""
-    return Context()
+def run() -> RunSpec:
+    """A default run: spec seeds, fast tier, in-process executor, no disk cache."""
+    return RunSpec()

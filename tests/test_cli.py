@@ -38,22 +38,25 @@ def test_verify_json_and_markdown(tmp_path, capsys):
     assert "2 passed, 0 failed" in out
     data = json.loads(js.read_text())
     rec = data["claims"][0]
-    for key in ("id", "tag", "passed", "measured", "expected", "tolerance", "seed", "seconds"):
+    for key in ("id", "tag", "passed", "status", "sizes", "spec_sizes", "measured", "expected", "tolerance", "seed"):
         assert key in rec
+    assert rec["status"] == "verified"
     assert "| `common/gaussian-kl-closed-form` |" in md.read_text()
 
 
 def test_verify_failure_exits_1(monkeypatch, tmp_path):
-    import proofs_checks.registry as reg
-    from proofs_checks.registry import Evidence
+    import dataclasses
 
-    def failing(ctx):
+    import proofs_checks.registry as reg
+    from proofs_checks.evidence import Evidence
+
+    def failing(run):
         ev = Evidence("test")
         ev.within("x", 1.0, 2.0, atol=0.1, why="deliberately wrong")
         return ev.verdict()
 
-    reg._load_all()
-    monkeypatch.setitem(reg._CHECKS, "common/gaussian-kl-closed-form", failing)
+    spec = reg.get_check_spec("common/gaussian-kl-closed-form")
+    monkeypatch.setitem(reg._CHECKS, spec.claim_id, dataclasses.replace(spec, fn=failing))
     assert main(["verify", "common/gaussian-kl-closed-form"]) == 1
 
 
@@ -62,10 +65,12 @@ def test_report_from_json(tmp_path):
     assert main(["verify", "common/gaussian-kl-closed-form", "--json", str(js)]) == 0
     assert main(["report", "--out", str(tmp_path / "rep"), "--from", str(js)]) == 0
     md = (tmp_path / "rep" / "ledger.md").read_text()
-    assert "claims verified" in md and "derived for this project; the paper's exact form is not confirmed" in md
+    assert "verified at spec size: 1 of 6" in md
+    assert "derived for this project; the paper's exact form is not confirmed" in md
     assert (tmp_path / "rep" / "ledger.html").exists()
-    summary = json.loads((tmp_path / "rep" / "ledger.json").read_text())["summary"]
-    assert summary["common"]["verified"] == 1
+    ledger = json.loads((tmp_path / "rep" / "ledger.json").read_text())
+    assert ledger["papers"]["common"]["counts"]["verified"] == 1
+    assert ledger["papers"]["common"]["counts"]["not-run-at-spec"] == 5
 
 
 def test_python_dash_m_works():

@@ -1,41 +1,23 @@
-"""The claim registry: ids, duplicates, errors never pass, verdict bookkeeping."""
+"""The catalog and the registry: ids, duplicates, controls as data, errors never pass."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 
-from proofs_checks.catalog import CLAIMS
-from proofs_checks.registry import (
-    Context,
-    Evidence,
-    RegistryError,
-    all_claims,
-    check,
-    checked_ids,
-    get_claim,
-    run_check,
-)
-
-TESTS = Path(__file__).resolve().parent
+from numerics.experiments import RunSpec
+from proofs_checks.claims import CLAIMS, Claim, Paper, all_claims, get_claim, papers
+from proofs_checks.evidence import Evidence, RegistryError, Verdict
+from proofs_checks.registry import Control, check, get_check_spec, run_check
 
 
 def test_catalog_matches_spec_index():
-    per_paper = {p: sum(c.paper == p for c in CLAIMS.values()) for p in ("gao-li", "mfm", "merger-goldt")}
-    assert per_paper == {"gao-li": 22, "mfm": 22, "merger-goldt": 19}
+    per_paper = {p.id: len(p.claims) for p in papers()}
+    assert {k: per_paper[k] for k in ("gao-li", "mfm", "merger-goldt")} == {"gao-li": 22, "mfm": 22, "merger-goldt": 19}
     for cid in CLAIMS:
-        assert re.fullmatch(r"(common|gao-li|mfm|merger-goldt)/[a-z0-9.\-]+", cid), cid
-
-
-def test_every_claim_has_a_check_and_a_test():
-    have = checked_ids()
-    missing_checks = sorted(set(CLAIMS) - have)
-    assert not missing_checks, f"claims with no registered check: {missing_checks}"
-    text = "\n".join(p.read_text() for p in TESTS.glob("test_*.py"))
-    untested = [cid for cid in CLAIMS if f'"{cid}"' not in text]
-    assert not untested, f"claims named by no test: {untested}"
+        assert re.fullmatch(r"[a-z0-9-]+/[a-z0-9.\-]+", cid), cid
 
 
 def test_unknown_id_names_closest():
@@ -45,55 +27,86 @@ def test_unknown_id_names_closest():
         all_claims("nope")
 
 
-def test_cannot_register_unknown_or_duplicate():
+def test_bad_catalog_rows_are_refused():
+    with pytest.raises(RegistryError, match="tag"):
+        Claim("toy/x", "t", "rumour", ("symbolic",))
+    with pytest.raises(RegistryError, match="prefix"):
+        Paper("toy", "T", "s", (Claim("other/x", "t", "derived", ("symbolic",)),), ())
+
+
+def test_cannot_register_unknown_duplicate_or_unknown_fault():
     with pytest.raises(RegistryError, match="unknown claim id"):
         check("common/not-a-claim")
+    spec = get_check_spec("common/gaussian-kl-closed-form")
     with pytest.raises(RegistryError, match="duplicate check"):
 
         @check("common/gaussian-kl-closed-form")
-        def another(ctx):  # pragma: no cover - never runs
+        def another(run):  # pragma: no cover - never runs
             raise AssertionError
+
+    with pytest.raises(RegistryError, match="not arguments of the check"):
+        check("common/gaussian-kl-closed-form", controls={"x": Control(fault={"nope": 1}, breaks="*")})(spec.fn)
+    with pytest.raises(RegistryError, match="fault"):
+        Control(fault={}, breaks="x")
 
 
 def test_check_that_raises_is_an_error_not_a_pass(monkeypatch):
     import proofs_checks.registry as reg
 
-    def boom(ctx):
+    def boom(run):
         raise RuntimeError("broken check")
 
-    monkeypatch.setitem(reg._CHECKS, "common/gaussian-kl-closed-form", boom)
-    v = run_check("common/gaussian-kl-closed-form", Context())
+    spec = get_check_spec("common/gaussian-kl-closed-form")
+    monkeypatch.setitem(reg._CHECKS, spec.claim_id, dataclasses.replace(spec, fn=boom))
+    v = run_check("common/gaussian-kl-closed-form")
     assert not v.passed and v.status == "error" and "broken check" in v.error
 
 
 def test_check_that_asserts_nothing_is_an_error(monkeypatch):
     import proofs_checks.registry as reg
 
-    def only_reports(ctx):
+    def only_reports(run):
         ev = Evidence("nowhere")
         ev.report("x", 1.0)
         return ev.verdict()
 
-    monkeypatch.setitem(reg._CHECKS, "common/gaussian-kl-closed-form", only_reports)
-    v = run_check("common/gaussian-kl-closed-form", Context())
+    spec = get_check_spec("common/gaussian-kl-closed-form")
+    monkeypatch.setitem(reg._CHECKS, spec.claim_id, dataclasses.replace(spec, fn=only_reports))
+    v = run_check("common/gaussian-kl-closed-form")
     assert v.status == "error" and "could never fail" in v.error
 
 
-def test_evidence_comparisons():
+def test_evidence_comparisons_and_headline():
     ev = Evidence("test", seed=3)
     assert ev.within("a", 1.0 + 1e-13, 1.0, rtol=1e-12, why="r")
     assert not ev.within("nan", float("nan"), 1.0, atol=1.0, why="NaN fails")
-    assert ev.at_most("b", [1, 2], 2, why="r")
+    assert ev.at_most("b", [1, 2], 2, why="r", headline=True)
     assert not ev.at_least("c", [1, 2], 2, why="r")
     assert ev.p_value("p", 0.3, alpha=0.01, why="r")
     ev.report("only reported", 5)
+    with pytest.raises(RegistryError, match="unique"):
+        ev.report("a", 1)
     v = ev.verdict()
-    assert not v.passed and v.seed == 3
+    assert not v.passed and v.seed == 3 and v.status == "fails"
+    assert v.headline().name == "nan"  # the first failing comparison
     js = v.to_json()
     assert "only reported" not in js["measured"] and js["measured"]["a"] == pytest.approx(1.0)
 
 
-def test_context_seed_streams():
-    assert Context().seed_for(7) == 7
-    a, b = Context(seed=1).rng(7).normal(), Context(seed=1).rng(7).normal()
-    assert a == b and a != Context(seed=2).rng(7).normal()
+def test_status_from_sizes_and_findings():
+    v = Verdict("x/y", True, "s", short_of_spec=["steps"])
+    assert v.status == "verified-reduced"
+    v.spec_finding = {"status": "fails", "summary": "..."}
+    assert v.status == "fails-at-spec"
+    assert Verdict("x/y", True, "s").status == "verified"
+    assert Verdict("x/y", False, "s").status == "fails"
+
+
+def test_run_spec_seed_streams_and_validation():
+    assert RunSpec().seed_for(7) == 7
+    a, b = RunSpec(seed=1).rng(7).normal(), RunSpec(seed=1).rng(7).normal()
+    assert a == b and a != RunSpec(seed=2).rng(7).normal()
+    with pytest.raises(ValueError, match="non-negative"):
+        RunSpec(seed=-1)
+    with pytest.raises(ValueError, match="tier"):
+        RunSpec(tier="huge")

@@ -9,7 +9,7 @@ import torch
 from numerics.cache import DiskCache, param_hash
 from numerics.executor import InProcessExecutor, make_executor, sweep
 from numerics.nets import VelocityMLP
-from numerics.ode import euler, rk4
+from numerics.integrators import euler, rk4
 from numerics.training import conditional_flow_matching_loss, torch_generator, train
 
 

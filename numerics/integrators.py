@@ -1,10 +1,16 @@
-"""Embedded Runge–Kutta 8(5,3) with one step size per trajectory, vectorised over trajectories.
+"""ODE integrators: fixed-step solvers for learned fields, and an adaptive pair for the exact flow.
+
+- :func:`euler`, :func:`rk4`: equal steps in ``t`` on batches ``v(x, t)`` with a float64 state
+  (spec convention: a model may be evaluated in float32, the state stays float64);
+  :func:`torch_field` adapts a torch module to such a field.
+- :func:`solve_rows`: an embedded Runge–Kutta 8(5,3) pair with one step size per trajectory,
+  vectorised over trajectories.
 
 Stacking many trajectories into one ODE state (``solve_ivp`` on a stacked vector, torchdiffeq,
 diffrax) shares one step size, so the hardest trajectory (one near a basin boundary, where the
 Jacobian of the exact field grows like :math:`\\mathrm{Cov}_w/\\sigma_t^2`) sets the step of all.
-Here every row ``i`` of the state has its own time ``s_i``, step ``h_i`` and error control; each
-stage evaluates the field once for all still-running rows at their own times.
+In :func:`solve_rows` every row ``i`` of the state has its own time ``s_i``, step ``h_i`` and error
+control; each stage evaluates the field once for all still-running rows at their own times.
 
 The tableau and the 5th/3rd-order error estimators are those of Dormand–Prince DOP853 (Hairer,
 Nørsett & Wanner, *Solving ODEs I*, §II.10), taken from SciPy's coefficient module; the error
@@ -13,11 +19,64 @@ norm and the step-size controller follow the same reference.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.integrate._ivp import dop853_coefficients as _dop
+
+Field = Callable[[np.ndarray, float], np.ndarray]
+
+
+def torch_field(model: torch.nn.Module, dtype: torch.dtype | None = None) -> Field:
+    """Adapter: a torch module ``model(x, t)`` as a NumPy float64 field (no gradients)."""
+    p = next(model.parameters(), None)
+    dev = p.device if p is not None else torch.device("cpu")
+    dt = dtype or (p.dtype if p is not None else torch.float32)
+
+    def v(x: np.ndarray, t: float) -> np.ndarray:
+        with torch.no_grad():
+            xt = torch.as_tensor(x, dtype=dt, device=dev)
+            return model(xt, torch.full((xt.shape[0],), float(t), dtype=dt, device=dev)).double().cpu().numpy()
+
+    return v
+
+
+def _grid(t0: float, t1: float, steps: int) -> np.ndarray:
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    return np.linspace(t0, t1, steps + 1)
+
+
+def euler(v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0) -> np.ndarray:
+    """Euler with ``steps`` equal steps (NFE = steps)."""
+    x = np.array(x0, dtype=np.float64)
+    ts = _grid(t0, t1, steps)
+    for a, b in itertools.pairwise(ts):
+        x = x + (b - a) * v(x, a)
+    return x
+
+
+def rk4(
+    v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0, return_path: bool = False
+) -> np.ndarray:
+    """Classical RK4 with ``steps`` equal steps (NFE = 4 steps); optionally the whole path."""
+    x = np.array(x0, dtype=np.float64)
+    ts = _grid(t0, t1, steps)
+    path = [x.copy()] if return_path else None
+    for a, b in itertools.pairwise(ts):
+        h = b - a
+        k1 = v(x, a)
+        k2 = v(x + 0.5 * h * k1, a + 0.5 * h)
+        k3 = v(x + 0.5 * h * k2, a + 0.5 * h)
+        k4 = v(x + h * k3, b)
+        x = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+        if path is not None:
+            path.append(x.copy())
+    return np.stack(path) if path is not None else x
+
 
 RowField = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``f(s, y)``: per-row times ``s`` (M,), states ``y`` (M, d) -> derivatives (M, d)."""
@@ -219,23 +278,6 @@ def solve_rows(
     if record:
         steps = [(np.array([p[0] for p in r]), np.array([p[1] for p in r]), np.array([p[2] for p in r])) for r in rec]
     return RowSolution(y, y_stops, nfev, n_acc, n_rej, steps)
-
-
-def hermite_dense(s_pts: np.ndarray, y_pts: np.ndarray, f_pts: np.ndarray, s_query: np.ndarray) -> np.ndarray:
-    """Cubic Hermite interpolation of one recorded trajectory at ``s_query`` (inside the range).
-
-    Uses the states and derivatives at the accepted points (local error :math:`O(h^4)`; for
-    event location on a grid, not for the verified end points, which are never interpolated).
-    """
-    sq = np.asarray(s_query, dtype=np.float64)
-    j = np.clip(np.searchsorted(s_pts, sq, side="right") - 1, 0, s_pts.size - 2)
-    h = s_pts[j + 1] - s_pts[j]
-    u = ((sq - s_pts[j]) / h)[:, None]
-    h00 = 2 * u**3 - 3 * u**2 + 1
-    h10 = u**3 - 2 * u**2 + u
-    h01 = -2 * u**3 + 3 * u**2
-    h11 = u**3 - u**2
-    return h00 * y_pts[j] + h10 * h[:, None] * f_pts[j] + h01 * y_pts[j + 1] + h11 * h[:, None] * f_pts[j + 1]
 
 
 def hermite_dense_semilinear(

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from numerics.flow_integrate import hermite_dense_semilinear, solve_rows
+from numerics.integrators import hermite_dense_semilinear, solve_rows
+from numerics.paths import CondOTPath
 
 DEFAULT_CHUNK = 512
 _EXP_FLOOR = -700.0
@@ -38,10 +39,7 @@ _EXP_FLOOR = -700.0
 
 # ----------------------------------------------------------------------------- validation
 def _check_sigma_min(sigma_min: float) -> float:
-    s = float(sigma_min)
-    if not np.isfinite(s) or not 0.0 <= s < 1.0:
-        raise ValueError(f"sigma_min must lie in [0, 1), got {sigma_min}")
-    return s
+    return CondOTPath(sigma_min).sigma_min
 
 
 def _check_data(data: np.ndarray) -> np.ndarray:
@@ -83,14 +81,9 @@ def _check_times(t: float | np.ndarray, m: int, sigma_min: float, allow_end: boo
 
 
 def sigma_t(t: float | np.ndarray, sigma_min: float = 0.0) -> float | np.ndarray:
-    """Standard deviation of the OT conditional path.
-
-    .. math:: \\sigma_t = 1-(1-\\sigma_{\\min})\\,t
-
-    Computed as ``1 - t`` plus ``sigma_min * t`` so that ``1 - t`` is exact near ``t = 1``.
-    """
-    s = _check_sigma_min(sigma_min)
-    return (1.0 - np.asarray(t, dtype=np.float64)) + s * np.asarray(t, dtype=np.float64)
+    """Standard deviation of the OT conditional path, :math:`\\sigma_t = 1-(1-\\sigma_{\\min})\\,t`
+    (:meth:`numerics.paths.CondOTPath.sigma`)."""
+    return CondOTPath(sigma_min).sigma(np.asarray(t, dtype=np.float64))
 
 
 # ----------------------------------------------------------------------------- core kernels
@@ -289,16 +282,12 @@ def velocity_in_tau(
 
 def time_from_tau(tau: np.ndarray | float, sigma_min: float = 0.0) -> np.ndarray:
     """:math:`t(\\tau)=(1-e^{-\\tau})/(1-\\sigma_{\\min})` (inverse of :func:`tau_from_time`)."""
-    s = _check_sigma_min(sigma_min)
-    return -np.expm1(-np.asarray(tau, dtype=np.float64)) / (1.0 - s)
+    return CondOTPath(sigma_min).time_from_tau(tau)
 
 
 def tau_from_time(t: np.ndarray | float, sigma_min: float = 0.0) -> np.ndarray:
     """:math:`\\tau(t)=-\\ln\\sigma_t`; infinite at ``t = 1`` when ``sigma_min = 0``."""
-    s = _check_sigma_min(sigma_min)
-    tt = np.asarray(t, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return -np.log(sigma_t(tt, s))
+    return CondOTPath(sigma_min).tau(t)
 
 
 # ----------------------------------------------------------------------------- torch twin

@@ -1,0 +1,290 @@
+"""Every synthetic data set of the suite, once.
+
+- Point clouds of the exact-flow claims (spec ``gao_li.md`` §1.4): :func:`dataset` by name and
+  :func:`embedded_dataset` (the same coordinates in any ambient dimension).
+- Targets of the learned flows (spec ``mfm.md`` §3): the 2-D 8-Gaussians and the
+  ``d``-dimensional mixture of 8 isotropic Gaussians (:class:`FlowTarget`), and the Gaussian
+  target of the minibatch-cost sweep (:func:`minibatch_cost_target`).
+- Gaussian data of the linear-diffusion claims (spec ``merger_goldt.md`` §1.2): power-law spectra
+  (:func:`power_law_spectrum`) and white training matrices (:func:`white_samples`).
+
+Points are stored as rows: a data set is an array of shape ``(N, d)`` (the spec's matrix
+:math:`X` is its transpose). Every set is generated from a fixed seed, so each call returns the
+same array.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+DATASETS = ("sparse-d20", "sparse-sphere", "clustered", "toy2d-sparse", "toy2d-clustered", "tiny")
+
+
+def _sparse_d20() -> tuple[np.ndarray, np.ndarray]:
+    x = np.random.default_rng(0).standard_normal((5, 20))
+    return x, np.arange(5)
+
+
+def _sparse_sphere() -> tuple[np.ndarray, np.ndarray]:
+    g = np.random.default_rng(1).standard_normal((12, 20))
+    return 3.0 * g / np.linalg.norm(g, axis=1, keepdims=True), np.arange(12)
+
+
+def _clustered() -> tuple[np.ndarray, np.ndarray]:
+    g = np.random.default_rng(2).standard_normal((3, 20))
+    centres = 3.0 * g / np.linalg.norm(g, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(3), 4)
+    xi = np.random.default_rng(3).standard_normal((12, 20))
+    return centres[labels] + 0.05 * xi, labels
+
+
+def _toy2d_sparse() -> tuple[np.ndarray, np.ndarray]:
+    ang = 2.0 * np.pi * np.arange(6) / 6.0
+    return 3.0 * np.stack([np.cos(ang), np.sin(ang)], axis=1), np.arange(6)
+
+
+def _toy2d_clustered() -> tuple[np.ndarray, np.ndarray]:
+    ang = 2.0 * np.pi * np.arange(3) / 3.0
+    centres = 3.0 * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    labels = np.repeat(np.arange(3), 3)
+    xi = np.random.default_rng(4).standard_normal((9, 2))
+    return centres[labels] + 0.15 * xi, labels
+
+
+def _tiny() -> tuple[np.ndarray, np.ndarray]:
+    return np.array([[1.0, 0.0], [-0.5, 0.8], [0.2, -1.1]]), np.arange(3)
+
+
+_MAKERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
+    "sparse-d20": _sparse_d20,
+    "sparse-sphere": _sparse_sphere,
+    "clustered": _clustered,
+    "toy2d-sparse": _toy2d_sparse,
+    "toy2d-clustered": _toy2d_clustered,
+    "tiny": _tiny,
+}
+
+
+def dataset(name: str) -> np.ndarray:
+    """The named default data set as an ``(N, d)`` float64 array (points as rows).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`DATASETS`.
+    """
+    if name not in _MAKERS:
+        raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+    return _MAKERS[name]()[0].astype(np.float64)
+
+
+def cluster_labels(name: str) -> np.ndarray:
+    """Cluster index of each point of the named data set (each point its own cluster if unclustered)."""
+    if name not in _MAKERS:
+        raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+    return _MAKERS[name]()[1].copy()
+
+
+def embedded_dataset(
+    d: int, n: int = 5, r: int = 5, seed_coords: int = 23, seed_basis: int = 24
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same ``r``-dimensional coordinates embedded in :math:`\\mathbb R^d` (spec fact (e)).
+
+    .. math:: x^{(i)} = U_d\\, c^{(i)},\\qquad c^{(i)}\\sim\\mathcal N(0, I_r),\\quad U_d = \\mathrm{QR}(G_d)
+
+    Returns
+    -------
+    data : (n, d) array
+    coords : (n, r) array of the coordinates :math:`c^{(i)}` (independent of ``d``)
+    basis : (d, r) orthonormal :math:`U_d`
+    """
+    if d < r or r < 1 or n < 1:
+        raise ValueError(f"need d >= r >= 1 and n >= 1, got d={d}, r={r}, n={n}")
+    coords = np.random.default_rng(seed_coords).standard_normal((n, r))
+    g = np.random.default_rng([seed_basis, d]).standard_normal((d, r))
+    basis, _ = np.linalg.qr(g)
+    return coords @ basis.T, coords, basis
+
+
+# ----------------------------------------------------------------------------------------------
+# Targets of the learned flows (spec mfm.md §3)
+# ----------------------------------------------------------------------------------------------
+EIGHT_GAUSSIANS_RADIUS = 4.0
+EIGHT_GAUSSIANS_STD = 0.4
+MIXTURE_COMPONENTS = 8
+MIXTURE_STD = 0.3
+MIXTURE_MEANS_SEED = 55
+TARGETS = ("8gaussians", "mixture")
+
+
+def _check_n(n: int) -> int:
+    if int(n) != n or n < 0:
+        raise ValueError(f"number of samples must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def eight_gaussians_means(radius: float = EIGHT_GAUSSIANS_RADIUS) -> np.ndarray:
+    r"""Means of the 8-Gaussians target, shape ``(8, 2)``.
+
+    .. math::
+        m_j = r\,\big(\cos\tfrac{2\pi j}{8},\ \sin\tfrac{2\pi j}{8}\big),\qquad j=0,\dots,7 .
+    """
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be positive and finite, got {radius!r}")
+    ang = 2.0 * np.pi * np.arange(8) / 8.0
+    return radius * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+
+
+def sample_gaussian_mixture(n: int, means: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    r"""``n`` draws of the equal-weight isotropic mixture :math:`\frac1K\sum_j\mathcal N(m_j,s^2I)`.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    means : ndarray, shape (K, d)
+        Component means.
+    std : float
+        Common standard deviation :math:`s>0`.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (n, d), float64
+    """
+    n = _check_n(n)
+    means = np.asarray(means, dtype=np.float64)
+    if means.ndim != 2 or means.shape[0] < 1 or not np.all(np.isfinite(means)):
+        raise ValueError(f"means must be a finite (K, d) array, got shape {means.shape}")
+    if not (np.isfinite(std) and std > 0):
+        raise ValueError(f"std must be positive and finite, got {std!r}")
+    comp = rng.integers(0, means.shape[0], size=n)
+    return means[comp] + std * rng.standard_normal((n, means.shape[1]))
+
+
+def sample_eight_gaussians(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` draws of the 2-D 8-Gaussians target (radius 4, std 0.4, equal weights; spec §3)."""
+    return sample_gaussian_mixture(n, eight_gaussians_means(), EIGHT_GAUSSIANS_STD, rng)
+
+
+def gaussian_mixture_cdf(u: np.ndarray, direction: np.ndarray, means: np.ndarray, std: float) -> np.ndarray:
+    r"""CDF of the projection :math:`a^\top x` of the equal-weight isotropic mixture, at ``u``.
+
+    .. math:: F(u)=\frac1K\sum_j\Phi\Big(\frac{u-a^\top m_j}{s\|a\|}\Big)
+    """
+    from scipy.special import ndtr
+
+    a = np.asarray(direction, dtype=np.float64)
+    centres = np.asarray(means, dtype=np.float64) @ a
+    scale = std * float(np.linalg.norm(a))
+    return ndtr((np.asarray(u, dtype=np.float64)[..., None] - centres) / scale).mean(axis=-1)
+
+
+def mixture_means(dim: int, n_components: int = MIXTURE_COMPONENTS, seed: int = MIXTURE_MEANS_SEED) -> np.ndarray:
+    r"""Means of the ``dim``-dimensional mixture target of ``mfm/lower-transport-cost-high-dim``.
+
+    .. math::
+        m_j \sim \mathcal N\big(0, \tfrac{16}{d} I_d\big)\ \text{i.i.d.},\qquad j=1,\dots,8,
+
+    so :math:`\mathbb E\|m_j\|^2=16` in every dimension (the scale of the 2-D 8-Gaussians ring).
+    """
+    if int(dim) != dim or dim < 1:
+        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    if int(n_components) != n_components or n_components < 1:
+        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+    rng = np.random.default_rng(seed)
+    return rng.normal(0.0, math.sqrt(16.0 / dim), size=(int(n_components), int(dim)))
+
+
+@dataclass(frozen=True)
+class FlowTarget:
+    """A data distribution :math:`q_1` by name: ``"8gaussians"`` (``dim == 2``) or ``"mixture"``."""
+
+    name: str = "8gaussians"
+    dim: int = 2
+
+    def __post_init__(self) -> None:
+        if self.name not in TARGETS:
+            raise ValueError(f"unknown target {self.name!r}; choose from {TARGETS}")
+        if int(self.dim) != self.dim or self.dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {self.dim!r}")
+        if self.name == "8gaussians" and self.dim != 2:
+            raise ValueError(f"the 8-Gaussians target is 2-D, got dim={self.dim}")
+
+    def means(self) -> np.ndarray:
+        """Component means, shape ``(8, dim)``."""
+        return eight_gaussians_means() if self.name == "8gaussians" else mixture_means(self.dim)
+
+    @property
+    def std(self) -> float:
+        return EIGHT_GAUSSIANS_STD if self.name == "8gaussians" else MIXTURE_STD
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` float64 samples of :math:`q_1`."""
+        return sample_gaussian_mixture(n, self.means(), self.std, rng)
+
+    def cdf(self, u: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        """CDF of the projection on ``direction`` (see :func:`gaussian_mixture_cdf`)."""
+        return gaussian_mixture_cdf(u, direction, self.means(), self.std)
+
+    def independent_cost(self) -> float:
+        r"""Independent-coupling cost :math:`c_1=\mathbb E\|x_1-x_0\|^2=\mathbb E\|x_1\|^2+d`.
+
+        For the mixture, :math:`\mathbb E\|x_1\|^2=\frac1K\sum_j\|m_j\|^2+d s^2`.
+        """
+        m = self.means()
+        return float(np.mean(np.sum(m**2, axis=1)) + self.dim * self.std**2 + self.dim)
+
+
+def minibatch_cost_target(d: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gaussian target of the minibatch-cost sweep (spec ``mfm.md`` §3, Theorem D.8): ``(mu, diag Sigma)``.
+
+    :math:`\mu=\mathbf 1/\sqrt d`, :math:`\Sigma=\mathrm{diag}(s_i^2)`, :math:`s_i=0.5+0.5\frac{i-1}{d-1}`
+    (:math:`s=0.5` for :math:`d=1`).
+    """
+    if int(d) != d or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    s = np.full(1, 0.5) if d == 1 else 0.5 + 0.5 * np.arange(d) / (d - 1)
+    return np.full(d, 1.0 / np.sqrt(d)), s**2
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian data of the linear-diffusion claims (spec merger_goldt.md §1.2)
+# ----------------------------------------------------------------------------------------------
+def power_law_spectrum(d: int, k: float, trace: float | None = None) -> np.ndarray:
+    r"""Eigenvalues :math:`\lambda_\nu=c\,\nu^{-k}`, :math:`\nu=1..d`, with :math:`\sum\lambda_\nu=` ``trace`` (default :math:`d`)."""
+    if int(d) != d or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    if not np.isfinite(k) or k < 0:
+        raise ValueError(f"decay exponent k must be finite and >= 0, got {k}")
+    trace = float(d) if trace is None else float(trace)
+    if not (np.isfinite(trace) and trace > 0):
+        raise ValueError(f"trace must be positive and finite, got {trace}")
+    lam = np.arange(1, int(d) + 1, dtype=np.float64) ** (-float(k))
+    return lam * (trace / lam.sum())
+
+
+def power_law_covariance(
+    d: int, k: float, trace: float | None = None, rotation: np.ndarray | None = None
+) -> np.ndarray:
+    """:math:`\\Sigma=\\mathrm{diag}(\\lambda)` of :func:`power_law_spectrum`, or :math:`Q\\,\\mathrm{diag}(\\lambda)Q^\\top`."""
+    lam = power_law_spectrum(d, k, trace)
+    if rotation is None:
+        return np.diag(lam)
+    q = np.asarray(rotation, dtype=np.float64)
+    if q.shape != (d, d):
+        raise ValueError(f"rotation must have shape ({d}, {d}), got {q.shape}")
+    return (q * lam) @ q.T
+
+
+def white_samples(n: int, d: int, seed: int | list[int]) -> np.ndarray:
+    """Standard-normal matrix :math:`Z\\in\\mathbb R^{n\\times d}` of one training set (shared across spectra)."""
+    if int(n) != n or n < 1:
+        raise ValueError(f"number of samples N must be a positive integer, got {n!r}")
+    if int(d) != d or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    return np.random.default_rng(seed).standard_normal((int(n), int(d)))

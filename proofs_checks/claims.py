@@ -1,0 +1,233 @@
+"""Papers and claims: the catalog the suite checks.
+
+A :class:`Paper` is one record: id (the claim prefix), title, what the source is, the numbers
+out of reach (spec §5), the findings the suite could not reproduce, its claims, and the modules
+that register their checks. Each paper is one package under ``proofs_checks/`` whose
+``__init__`` defines ``PAPER``; the catalog finds every such package (nothing else to edit), and
+a test can register a paper of its own with :func:`register_paper`.
+
+A :class:`Claim` is one statement with a stable id such as ``gao-li/off-subspace-decay``, its
+confidence tag (``paper`` / ``reported`` / ``derived``, spec README) and kinds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from proofs_checks.evidence import RegistryError
+
+TAGS = ("paper", "reported", "derived")
+KINDS = ("symbolic", "high-precision-ode", "monte-carlo", "training")
+TIERS = ("fast", "full")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*/[a-z0-9.\-]+$")
+
+DERIVED_SENTENCE = "derived for this project; the paper's exact form is not confirmed"
+REPORTED_SENTENCE = "value/wording is second-hand (secondary readings of the paper)"
+TAG_NOTES = {"derived": DERIVED_SENTENCE, "reported": REPORTED_SENTENCE, "paper": "stated in the paper itself"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the suite.
+
+    ``kinds`` may hold several kinds (``"symbolic + Monte Carlo"`` in the spec); the first is the
+    primary kind. ``tier`` is ``fast`` (default ``memgen verify`` and ``pytest``) or ``full``
+    (only with ``--full`` / ``-m slow``).
+    """
+
+    id: str
+    title: str
+    tag: str
+    kinds: tuple[str, ...]
+    tier: str = "fast"
+    statement: str = ""
+
+    def __post_init__(self) -> None:
+        if not ID_PATTERN.match(self.id):
+            raise RegistryError(f"claim id {self.id!r} must look like '<paper>/<slug>' (lowercase, '-' and '.')")
+        if self.tag not in TAGS:
+            raise RegistryError(f"claim {self.id}: tag must be one of {TAGS}, got {self.tag!r}")
+        if not self.kinds or not set(self.kinds) <= set(KINDS):
+            raise RegistryError(f"claim {self.id}: kinds must be a non-empty subset of {KINDS}, got {self.kinds}")
+        if self.tier not in TIERS:
+            raise RegistryError(f"claim {self.id}: tier must be one of {TIERS}, got {self.tier!r}")
+        if not self.statement:
+            object.__setattr__(self, "statement", self.title)
+
+    @property
+    def paper(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def kind(self) -> str:
+        return self.kinds[0]
+
+
+@dataclass(frozen=True)
+class SpecFinding:
+    """A recorded result of a claim at the spec's sizes (a run too long for every invocation).
+
+    The ledger reports it beside the verdict of the current run: a claim that passes at reduced
+    size but whose spec-size run fails is ``fails-at-spec``, never ``verified``.
+    """
+
+    claim_id: str
+    status: str
+    summary: str
+    measured: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, Any] = field(default_factory=dict)
+    recorded: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in ("fails", "verified"):
+            raise RegistryError(f"finding for {self.claim_id}: status must be 'fails' or 'verified'")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "summary": self.summary,
+            "measured": self.measured,
+            "sizes": self.sizes,
+            "recorded": self.recorded,
+        }
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper of the suite (or the shared closed forms), as its package declares it.
+
+    Attributes
+    ----------
+    id : the claim prefix (``gao-li``)
+    title : full reference line
+    source_note : what of the paper is available and what is reconstructed (the ledger says so)
+    out_of_reach : the paper's reported numbers that are never asserted (spec §5), Markdown
+    claims : the paper's claims, in ledger order
+    check_modules : modules that register the checks (imported on first use)
+    findings : recorded spec-size results (:class:`SpecFinding`) and "not reproduced" notes
+    order : position in listings and the ledger
+    """
+
+    id: str
+    title: str
+    source_note: str
+    claims: tuple[Claim, ...]
+    check_modules: tuple[str, ...]
+    out_of_reach: str = ""
+    findings: tuple[SpecFinding, ...] = ()
+    not_reproduced: tuple[str, ...] = ()
+    order: int = 100
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):
+            raise RegistryError(f"paper id {self.id!r} must be lowercase words joined by '-'")
+        for c in self.claims:
+            if c.paper != self.id:
+                raise RegistryError(f"claim {c.id} does not start with its paper's prefix '{self.id}/'")
+        ids = [c.id for c in self.claims]
+        if len(set(ids)) != len(ids):
+            raise RegistryError(f"paper {self.id}: duplicate claim ids")
+        for f in self.findings:
+            if f.claim_id not in ids:
+                raise RegistryError(f"paper {self.id}: finding for unknown claim {f.claim_id}")
+
+    def finding(self, claim_id: str) -> SpecFinding | None:
+        return next((f for f in self.findings if f.claim_id == claim_id), None)
+
+
+PAPERS: dict[str, Paper] = {}
+CLAIMS: dict[str, Claim] = {}
+_LOADED = False
+
+
+def register_paper(paper: Paper) -> Paper:
+    """Add ``paper`` and its claims to the catalog (a paper package, or a test's own paper).
+
+    Raises
+    ------
+    RegistryError
+        If the paper id or one of its claim ids is already registered by another paper.
+    """
+    if paper.id in PAPERS and PAPERS[paper.id] is not paper:
+        raise RegistryError(f"paper {paper.id!r} is registered twice")
+    for c in paper.claims:
+        if c.id in CLAIMS and CLAIMS[c.id] is not c:
+            raise RegistryError(f"duplicate claim id {c.id!r}")
+    PAPERS[paper.id] = paper
+    for c in paper.claims:
+        CLAIMS[c.id] = c
+    return paper
+
+
+def unregister_paper(paper_id: str) -> None:
+    """Remove a paper registered by a test."""
+    paper = PAPERS.pop(paper_id, None)
+    for c in paper.claims if paper else ():
+        CLAIMS.pop(c.id, None)
+
+
+def load_catalog() -> None:
+    """Import every paper package under ``proofs_checks`` (each defines ``PAPER``) once."""
+    global _LOADED
+    if _LOADED:
+        return
+    import proofs_checks
+
+    for info in pkgutil.iter_modules(proofs_checks.__path__, "proofs_checks."):
+        if info.ispkg:
+            module = importlib.import_module(info.name)
+            paper = getattr(module, "PAPER", None)
+            if isinstance(paper, Paper):
+                register_paper(paper)
+    _LOADED = True
+
+
+def papers() -> list[Paper]:
+    """Every registered paper, in ledger order."""
+    load_catalog()
+    return sorted(PAPERS.values(), key=lambda p: (p.order, p.id))
+
+
+def paper_ids() -> list[str]:
+    return [p.id for p in papers()]
+
+
+def get_paper(paper_id: str) -> Paper:
+    load_catalog()
+    if paper_id not in PAPERS:
+        raise RegistryError(f"unknown paper {paper_id!r}; choose from {', '.join(paper_ids())}")
+    return PAPERS[paper_id]
+
+
+def suggest(claim_id: str) -> str:
+    """``"; closest ids: ..."`` for an unknown id (empty if nothing is close)."""
+    load_catalog()
+    close = difflib.get_close_matches(claim_id, list(CLAIMS), n=3, cutoff=0.5)
+    if not close:
+        prefix = claim_id.split("/")[0]
+        close = [c for c in CLAIMS if c.startswith(prefix + "/")][:3]
+    return f"; closest ids: {', '.join(close)}" if close else ""
+
+
+def get_claim(claim_id: str) -> Claim:
+    load_catalog()
+    if claim_id not in CLAIMS:
+        raise RegistryError(f"unknown claim id {claim_id!r}{suggest(claim_id)}")
+    return CLAIMS[claim_id]
+
+
+def all_claims(paper: str | None = None) -> list[Claim]:
+    """Claims of ``paper`` (or of every paper), in ledger order."""
+    if paper is not None:
+        return list(get_paper(paper).claims)
+    return [c for p in papers() for c in p.claims]
+
+
+def claim(cid: str, title: str, tag: str, kinds: tuple[str, ...], tier: str = "fast", statement: str = "") -> Claim:
+    """Shorthand for a catalog row."""
+    return Claim(cid, title, tag, tuple(kinds), tier, statement)

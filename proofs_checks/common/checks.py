@@ -1,0 +1,249 @@
+"""Judges of the ``common/`` claims: Gaussian closed forms shared by two papers.
+
+The couplings paper compares minibatch OT costs with the Gaussian :math:`W_2^2`; the
+linear-diffusion paper measures generated distributions by the Gaussian KL. Each check takes the
+measurement of :mod:`numerics.experiments.common` (closed form of :mod:`theory.gaussians` against
+an independent computation) and judges it. The closed form under test is the injection point of
+the negative controls (``w2=`` / ``kl=``): each control passes one wrong form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.experiments import RunSpec
+from numerics.experiments import common as exp
+from proofs_checks.evidence import Evidence, Verdict
+from proofs_checks.registry import Control, check
+from theory.gaussians import gaussian_kl, gaussian_w2_squared
+
+FOUR_SE = "Monte Carlo: 4 standard errors (false-alarm rate ~6e-5 per comparison)"
+
+
+# -------------------------------------------------------------------------- wrong forms (controls)
+def w2_cross_term_halved(m0, c0, m1, c1) -> float:
+    """W2 with the cross term :math:`2\\operatorname{tr}(\\cdot)^{1/2}` taken once: a plausible transcription error."""
+    w2 = gaussian_w2_squared(m0, c0, m1, c1)
+    mean2 = float(np.sum((np.atleast_1d(m0) - np.atleast_1d(m1)) ** 2))
+    traces = float(np.trace(np.atleast_2d(c0)) + np.trace(np.atleast_2d(c1)))
+    cross = (mean2 + traces - w2) / 2  # tr (S1^1/2 S0 S1^1/2)^1/2
+    return w2 + cross
+
+
+def w2_without_mean_term(m0, c0, m1, c1) -> float:
+    """W2 that forgets :math:`\\|m_0-m_1\\|^2`."""
+    return gaussian_w2_squared(np.zeros_like(np.atleast_1d(m0)), c0, np.zeros_like(np.atleast_1d(m1)), c1)
+
+
+def kl_arguments_swapped(m0, c0, m1, c1) -> float:
+    """The reverse KL where the forward one is meant."""
+    return gaussian_kl(m1, c1, m0, c0)
+
+
+def kl_offset(m0, c0, m1, c1) -> float:
+    """A KL shifted by 1e-6: never zero for equal Gaussians."""
+    return abs(gaussian_kl(m0, c0, m1, c1)) + 1e-6
+
+
+def kl_explicit_inverse(m0, c0, m1, c1) -> float:
+    """The textbook KL with an explicit inverse and determinants in plain float64."""
+    c1i = np.linalg.inv(c1)
+    dm = np.asarray(m1) - np.asarray(m0)
+    return 0.5 * (np.trace(c1i @ c0) - len(dm) + dm @ c1i @ dm + np.log(np.linalg.det(c1) / np.linalg.det(c0)))
+
+
+# -------------------------------------------------------------------------- checks
+@check(
+    "common/gaussian-w2-closed-form",
+    tier=exp.W2_CLOSED_FORM,
+    controls={
+        "cross-term-halved": Control(
+            fault={"w2": w2_cross_term_halved},
+            breaks="max rel. difference to POT*",
+            why="the Bures cross term 2 tr((S1^1/2 S0 S1^1/2)^1/2) taken once",
+        ),
+        "no-mean-term": Control(
+            fault={"w2": w2_without_mean_term}, breaks="max rel. difference to POT*", why="|m0 - m1|^2 forgotten"
+        ),
+    },
+)
+def check_w2_closed_form(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
+    """Bures–Wasserstein closed form vs POT (general pairs, cond 100) and vs the SymPy diagonal form.
+
+    Controls: the cross term taken once; the mean term forgotten.
+    """
+    m = exp.w2_closed_form(run, w2)
+    ev = Evidence("Bures–Wasserstein closed form (Dowson & Landau 1982; spec mfm.md §1.5)", run.seed_for(100))
+    ev.within(
+        "max rel. difference to POT ot.gaussian.bures_wasserstein_distance**2",
+        float(np.max(np.abs(m.ours - m.pot) / m.pot)),
+        0.0,
+        atol=1e-10,
+        why="two float64 evaluations of one closed form (eigen square roots, cond <= 1e2): rounding only",
+        headline=True,
+    )
+    ev.within(
+        "diagonal case: general form vs SymPy-derived sum (m0-m1)^2+(sqrt a-sqrt b)^2",
+        m.diagonal_general,
+        m.diagonal_sympy,
+        rtol=1e-12,
+        why="exact identity; float64 rounding of square roots",
+    )
+    return ev.verdict()
+
+
+@check(
+    "common/gaussian-w2-empirical-1d",
+    tier=exp.W2_EMPIRICAL_1D,
+    controls={
+        "no-mean-term": Control(
+            fault={"w2": w2_without_mean_term},
+            breaks="|mean sorted-matching cost - (W2^2 + exact bias)| / SE*",
+            why="|m0 - m1|^2 forgotten",
+        )
+    },
+)
+def check_w2_empirical_1d(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
+    """In 1-D the mean sorted-matching cost of n samples is W2^2 plus an exact finite-n bias.
+
+    Control: the closed form without its mean term.
+    """
+    m = exp.w2_empirical_1d(run, w2)
+    sz = run.sizes(exp.W2_EMPIRICAL_1D)
+    ev = Evidence(
+        "1-D Gaussian W2 = quantile coupling; finite-n expectation via normal order statistics", run.seed_for(101)
+    )
+    ev.at_most(
+        "|mean sorted-matching cost - (W2^2 + exact bias)| / SE, per case",
+        m.z,
+        4.0,
+        why=f"{FOUR_SE}; {sz.replicates} replicates of n={sz.n}",
+        headline=True,
+    )
+    ev.detail("mean empirical cost", m.mean_cost)
+    ev.detail("W2^2 + bias", m.expected)
+    return ev.verdict()
+
+
+@check(
+    "common/gaussian-kl-closed-form",
+    tier=exp.KL_CLOSED_FORM,
+    controls={
+        "arguments-swapped": Control(
+            fault={"kl": kl_arguments_swapped},
+            breaks="Cholesky KL vs lambdified SymPy KL*",
+            why="KL(N1 || N0) in place of KL(N0 || N1)",
+        )
+    },
+)
+def check_kl_closed_form(run: RunSpec, kl=gaussian_kl) -> Verdict:
+    """Cholesky KL vs the KL that SymPy integrates in the diagonal case.
+
+    Control: the two Gaussians swapped.
+    """
+    num, sym = exp.kl_closed_form(run, kl)
+    ev = Evidence("KL of Gaussians; SymPy integral of the log-density ratio, diagonal case", run.seed_for(102))
+    ev.within(
+        "Cholesky KL vs lambdified SymPy KL (diagonal)",
+        num,
+        sym,
+        rtol=1e-12,
+        why="exact identity; float64 rounding",
+        headline=True,
+    )
+    return ev.verdict()
+
+
+@check(
+    "common/gaussian-kl-monte-carlo",
+    tier=exp.KL_MONTE_CARLO,
+    controls={
+        "arguments-swapped": Control(
+            fault={"kl": kl_arguments_swapped}, breaks="|MC - closed form| / SE*", why="reverse KL"
+        )
+    },
+)
+def check_kl_monte_carlo(run: RunSpec, kl=gaussian_kl) -> Verdict:
+    """The closed form equals :math:`\\mathbb E_{\\mathcal N_0}[\\ln p_0-\\ln p_1]` (Monte Carlo).
+
+    Control: the two Gaussians swapped.
+    """
+    m = exp.kl_monte_carlo_agreement(run, kl)
+    n = run.sizes(exp.KL_MONTE_CARLO).samples
+    ev = Evidence("KL = E_{N0}[log p0 - log p1]", run.seed_for(103))
+    ev.at_most("|MC - closed form| / SE per pair", m.z, 4.0, why=f"{FOUR_SE}; n={n}", headline=True)
+    ev.detail("(MC, closed form) per pair", list(zip(m.estimate.tolist(), m.closed_form.tolist())))
+    return ev.verdict()
+
+
+@check(
+    "common/gaussian-kl-zero-iff-equal",
+    tier=exp.KL_ZERO_IFF_EQUAL,
+    controls={"offset": Control(fault={"kl": kl_offset}, breaks="KL(N, N)", why="a KL that never vanishes")},
+)
+def check_kl_zero_iff_equal(run: RunSpec, kl=gaussian_kl) -> Verdict:
+    """KL(N, N) = 0, and KL > 0 near equality, matching its second-order expansion.
+
+    Control: a KL offset by 1e-6.
+    """
+    same, ratios = exp.kl_zero_iff_equal(run, kl)
+    ev = Evidence("KL >= 0 with equality iff N0 = N1 (Gibbs' inequality)", run.seed_for(104))
+    ev.within(
+        "KL(N, N)",
+        same,
+        0.0,
+        atol=1e-13,
+        why="exact zero; float64 rounding of d terms of size O(d) at cond 10",
+        headline=True,
+    )
+    ev.within(
+        "KL(N0, perturbed N0) / second-order expansion",
+        ratios,
+        1.0,
+        atol=1e-2,
+        why="third-order remainder O(1e-3) relative for perturbations of size 1e-3",
+    )
+    return ev.verdict()
+
+
+EXTENDED_MANTISSA = np.finfo(np.longdouble).nmant >= 63
+
+
+@check(
+    "common/gaussian-kl-high-precision",
+    tier=exp.KL_HIGH_PRECISION,
+    controls={
+        "explicit-inverse": Control(
+            fault={"kl": kl_explicit_inverse},
+            breaks="max rel. error vs mpmath (dps 50)*",
+            why="explicit inverse and determinants in plain float64 (loses ~cond·eps)",
+        )
+    },
+)
+def check_kl_high_precision(run: RunSpec, kl=gaussian_kl) -> Verdict:
+    """Float64 Cholesky KL with extended-precision refinement vs a 50-digit mpmath KL at condition 1e8.
+
+    Where ``longdouble`` has a 64-bit mantissa (x86-64 Linux) the refined solves reach
+    eps_ext·cond ≈ 1e-11: the check asserts a relative error ≤ 1e-11. Elsewhere (``longdouble``
+    is plain double: Windows, macOS arm64) that level is not reachable and the check asserts the
+    float64 level 16·d·eps·cond instead, saying so.
+
+    Control: the textbook KL with an explicit inverse (measured ~6e-10 on these pairs).
+    """
+    m = exp.kl_high_precision(run, kl)
+    sz = run.sizes(exp.KL_HIGH_PRECISION)
+    ev = Evidence("KL of Gaussians at 50 digits (mpmath) on condition-number-1e8 covariances", run.seed_for(105))
+    if EXTENDED_MANTISSA:
+        bound, why = (
+            1e-11,
+            "refined solves with residuals in 80-bit extended precision: forward error ~ eps_ext·cond = 1.1e-11 "
+            "at worst; the refinement contracts it below that on every pair drawn (measured ~1e-12)",
+        )
+    else:
+        bound = 16 * max(sz.dims) * float(np.finfo(np.float64).eps) * sz.condition
+        why = "longdouble is plain double on this platform: the 1e-11 criterion is not applicable; float64 level 16·d·eps·cond"
+        ev.detail("platform", "longdouble without extended mantissa: 1e-11 criterion not applicable")
+    ev.at_most(f"max rel. error vs mpmath (dps {sz.dps})", m.worst, bound, why=why, headline=True)
+    ev.report("max rel. error, independent pairs", float(m.rel_independent.max()))
+    ev.report("max rel. error, whitened-close pairs", float(m.rel_whitened_close.max()))
+    return ev.verdict()

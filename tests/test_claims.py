@@ -1,0 +1,68 @@
+"""Every claim, every negative control: the one generic test of the suite's verdicts.
+
+For each registered claim, the positive case must pass (at the fast tier's sizes, which the
+verdict records), and for each of its controls — a single fault declared on the check — the
+check must fail **on the comparison the control names**, without an error; a control that
+changes sizes also runs the positive case at those sizes, so the fault is shown to be the cause.
+A claim without a control, or without a declared tier, fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from numerics.experiments import RunSpec
+from proofs_checks.claims import all_claims
+from proofs_checks.registry import check_spec_tiers, controls_of, run_check, run_control
+
+TIERS = check_spec_tiers()
+CLAIM_IDS = [c.id for c in all_claims()]
+FULL_TIER = {c.id for c in all_claims() if c.tier == "full"}
+
+
+def _marks(cid: str) -> list[pytest.MarkDecorator]:
+    marks = [pytest.mark.claim(cid), pytest.mark.xdist_group(cid)]
+    if cid in FULL_TIER:
+        marks.append(pytest.mark.slow)
+    return marks
+
+
+def test_every_claim_has_a_check_with_a_tier_and_a_control() -> None:
+    no_check = [c for c in CLAIM_IDS if c not in TIERS]
+    no_tier = [c for c in CLAIM_IDS if c in TIERS and TIERS[c] is None]
+    no_control = [c for c in CLAIM_IDS if c in TIERS and not controls_of(c)]
+    assert not no_check, f"claims with no registered check: {no_check}"
+    assert not no_tier, f"checks that declare no tier (fast and spec sizes): {no_tier}"
+    assert not no_control, f"claims with no negative control: {no_control}"
+
+
+@pytest.mark.parametrize("claim_id", [pytest.param(c, marks=_marks(c)) for c in CLAIM_IDS if c in TIERS])
+def test_claim_passes_at_fast_tier(claim_id: str) -> None:
+    v = run_check(claim_id, RunSpec())
+    assert v.error is None, v.error
+    failing = [(c.name, c.measured, c.expected, c.tolerance) for c in v.failing()]
+    assert v.passed, f"{claim_id} fails: {failing}"
+    assert v.status in ("verified", "verified-reduced", "fails-at-spec")
+    assert v.sizes, "the verdict must record the sizes it ran at"
+
+
+CONTROL_CASES = [(cid, name) for cid in CLAIM_IDS if cid in TIERS for name in controls_of(cid)]
+
+
+@pytest.mark.parametrize(
+    ("claim_id", "control"),
+    [pytest.param(cid, name, marks=_marks(cid), id=f"{cid}:{name}") for cid, name in CONTROL_CASES],
+)
+def test_control_fails_on_the_comparison_it_names(claim_id: str, control: str) -> None:
+    out = run_control(claim_id, control, RunSpec())
+    if out.positive is not None:
+        assert out.positive.error is None, out.positive.error
+        assert out.positive.passed, (
+            f"positive case at the control's sizes fails: {[c.name for c in out.positive.failing()]}"
+        )
+    assert out.verdict.error is None, out.verdict.error
+    failing = [c.name for c in out.verdict.failing()]
+    assert out.broke_named, (
+        f"control {control!r} of {claim_id} must fail on a comparison matching {out.control.breaks!r}; "
+        f"failing comparisons: {failing}"
+    )
