@@ -5,8 +5,9 @@ configuration object (:func:`param_record`: frozen dataclasses, arrays by conten
 package version and each configuration class's ``CODE_VERSION``), never from a hand-listed dict,
 so no parameter can be forgotten. Each file holds
 
-``MAGIC`` · one JSON header line (the full parameter record, the payload's SHA-256 and length,
-when and by which package version it was written) · the pickled payload,
+``MAGIC`` · one JSON header line (the full parameter record, the payload's length, when and by
+which package version it was written, and a SHA-256 over that header and the payload) · the
+pickled payload,
 
 and is verified on load: wrong magic, a header that does not parse, a parameter record that is
 not the one asked for, or a payload whose hash or length differs is a miss — the value is
@@ -76,7 +77,7 @@ def param_record(obj: Any) -> Any:
         return int(obj)
     if isinstance(obj, float | np.floating):
         f = float(obj)
-        return {"float": repr(f)} if not math.isfinite(f) or f != f else f
+        return f if math.isfinite(f) else {"float": repr(f)}
     if isinstance(obj, enum.Enum):
         return {"enum": f"{type(obj).__qualname__}.{obj.name}"}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -188,10 +189,12 @@ class DiskCache:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"header does not parse ({exc.__class__.__name__})") from None
         payload = blob[nl + 1 :]
+        if not isinstance(header, dict):
+            raise ValueError("header is not an object")
         if len(payload) != header.get("length"):
             raise ValueError(f"payload length {len(payload)} != recorded {header.get('length')}")
-        if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
-            raise ValueError("payload checksum mismatch (corrupted entry)")
+        if _checksum({k: v for k, v in header.items() if k != "sha256"}, payload) != header.get("sha256"):
+            raise ValueError("checksum mismatch (corrupted entry)")
         if record is not None and header.get("params") != json.loads(json.dumps(record)):
             raise ValueError("parameter record differs from the one asked for")
         try:
@@ -204,11 +207,11 @@ class DiskCache:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         header = {
             "params": record,
-            "sha256": hashlib.sha256(payload).hexdigest(),
             "length": len(payload),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "version": package_version(),
         }
+        header["sha256"] = _checksum(header, payload)
         atomic_write_bytes(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
 
     def get_or_compute(self, name: str, params: Any, compute: Callable[[], T]) -> T:
@@ -294,6 +297,11 @@ class DiskCache:
         for e in bad:
             e.path.unlink(missing_ok=True)
         return bad
+
+
+def _checksum(header: dict[str, Any], payload: bytes) -> str:
+    """SHA-256 over the header (without its checksum) and the payload: any flipped bit is caught."""
+    return hashlib.sha256(json.dumps(header, sort_keys=True).encode() + b"\n" + payload).hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:

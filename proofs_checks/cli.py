@@ -10,7 +10,6 @@ imports ``figures`` (to draw them); checks and figures otherwise only share ``nu
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -176,39 +175,67 @@ def _verdicts_markdown(verdicts: list[Verdict]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from numerics.cache import atomic_write_text
+    from numerics.cache import DiskCache, atomic_write_text
     from numerics.executor import make_executor
+    from proofs_checks import verdicts_file as vf
+    from proofs_checks.evidence import verdict_from_json
     from proofs_checks.runner import run_claims, select_claims
 
     claims = select_claims(args.ids, args.paper, args.full)
     if not claims:
         print("no claim selected", file=sys.stderr)
         return 2
-    from numerics.cache import DiskCache
+    # Output paths are checked before any work: a wrong path must not cost a whole run.
+    for path in (args.json, args.markdown):
+        if path:
+            vf.check_writable(path)
+    if args.resume and not args.json:
+        raise vf.VerdictsFileError("--resume needs --json PATH (the file of the run to resume)")
+    tier = "spec" if args.full else "fast"
+    record = vf.run_record(tier, args.seed)
+    kept = vf.resumable(args.json, record) if args.resume else []
+    kept_ids = {r["id"] for r in kept}
+    todo = [c for c in claims if c.id not in kept_ids]
+    writer = vf.VerdictsWriter(args.json, record, [r for r in kept if r["id"] in {c.id for c in claims}])
+    if kept:
+        print(f"resuming: {len(kept_ids & {c.id for c in claims})} claims kept from {args.json}", file=sys.stderr)
 
     executor = make_executor(args.workers)
-    bar = _Progress(len(claims), "verify")
-    run = RunSpec(
-        tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
-    )
+    bar = _Progress(len(todo), "verify")
+    run = RunSpec(tier=tier, seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note)
     t0 = time.perf_counter()
+
+    def done(c: Any, v: Verdict) -> None:
+        writer.add(v.to_json() | {"tag": get_claim(v.claim_id).tag})
+        bar.done()
+
+    interrupted = False
     try:
-        verdicts = run_claims(claims, run, on_start=lambda c: bar.start(c.id), on_done=lambda c, v: bar.done())
+        run_claims(todo, run, on_start=lambda c: bar.start(c.id), on_done=done)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         bar.close()
         executor.shutdown()
+    verdicts = [verdict_from_json(writer.records[c.id]) for c in claims if c.id in writer.records]
+    if interrupted:
+        print(
+            f"interrupted: {len(verdicts)} of {len(claims)} verdicts kept in {args.json or '(no --json file)'}; "
+            "rerun with --resume to finish",
+            file=sys.stderr,
+        )
+        return 130
+    writer.finish([c.id for c in claims])
     con = _console()
     con.print(_verdicts_table(verdicts))
     for v in verdicts:
         if v.error:
             con.print(f"[red]{v.claim_id}: {v.error.strip().splitlines()[0]}[/]")
-        elif not v.passed:
-            for c in v.comparisons:
-                if c.asserted and not c.passed:
-                    con.print(
-                        f"[red]{v.claim_id}: {c.name}: measured {format_value(c.measured)}, "
-                        f"expected {format_value(c.expected)} ({c.tolerance}; {c.justification})[/]"
-                    )
+        for c in v.failing():
+            con.print(
+                f"[red]{v.claim_id}: {c.name}: measured {format_value(c.measured)}, "
+                f"expected {format_value(c.expected)} ({c.tolerance}; {c.justification})[/]"
+            )
     n_pass = sum(v.passed for v in verdicts)
     counts = Counter(v.status for v in verdicts)
     con.print(
@@ -216,14 +243,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
         f"{counts['verified-reduced']}; failing: {counts['fails'] + counts['fails-at-spec'] + counts['error']}"
     )
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
-    payload = {
-        "claims": [v.to_json() | {"tag": get_claim(v.claim_id).tag} for v in verdicts],
-        "tier": run.tier,
-        "full": args.full,
-        "seed": args.seed,
-    }
-    if args.json:
-        atomic_write_text(args.json, json.dumps(payload, indent=2))
     if args.markdown:
         atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
     return 0 if n_pass == len(verdicts) else 1
@@ -270,22 +289,19 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from proofs_checks import verdicts_file as vf
     from proofs_checks.report import write_ledger
 
     out = Path(args.out)
     source = Path(args.from_json) if args.from_json else out / "verdicts.json"
-    if source.exists():
-        verdicts: list[dict[str, Any]] = json.loads(source.read_text())["claims"]
-    elif args.from_json:
-        print(f"memgen: no verdicts file at {source}", file=sys.stderr)
-        return 2
-    else:
+    if not source.exists() and not args.from_json:
         print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
         ns = argparse.Namespace(
-            ids=[], paper=None, full=False, seed=None, workers=None, json=str(source), markdown=None
+            ids=[], paper=None, full=False, seed=None, workers=None, json=str(source), markdown=None, resume=False
         )
         cmd_verify(ns)
-        verdicts = json.loads(source.read_text())["claims"]
+    vf.check_writable(out / "ledger.json")
+    verdicts = vf.load(source)["claims"]
     paths, ledger = write_ledger(verdicts, out, Path(args.figures_dir))
     for p in ledger["papers"]:
         print(f"{p['paper']}: {p['summary']}")
@@ -334,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--workers", type=int, default=None, help="local process pool for sweeps")
     pv.add_argument("--json", metavar="PATH")
     pv.add_argument("--markdown", metavar="PATH")
+    pv.add_argument(
+        "--resume", action="store_true", help="keep the verified claims of --json PATH from the same run; run the rest"
+    )
     pv.set_defaults(fn=cmd_verify)
 
     pf = sub.add_parser("figures", help="regenerate figures (PNG + PDF + data + JSON sidecar)")

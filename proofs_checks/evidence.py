@@ -121,6 +121,28 @@ class Verdict:
         }
 
 
+def verdict_from_json(rec: dict[str, Any]) -> Verdict:
+    """A :class:`Verdict` rebuilt from its :meth:`Verdict.to_json` record (values as stored in JSON)."""
+    fields = set(Comparison.__dataclass_fields__)
+    return Verdict(
+        claim_id=rec["id"],
+        passed=rec["passed"],
+        source=rec.get("source", "-"),
+        comparisons=[Comparison(**{k: v for k, v in c.items() if k in fields}) for c in rec.get("comparisons", [])],
+        seed=rec.get("seed"),
+        seconds=rec.get("seconds", 0.0),
+        details=rec.get("details", {}),
+        error=rec.get("error"),
+        tier=rec.get("tier", "fast"),
+        sizes=rec.get("sizes", {}),
+        spec_sizes=rec.get("spec_sizes", {}),
+        short_of_spec=rec.get("short_of_spec", []),
+        spec_section=rec.get("spec_section", ""),
+        spec_finding=rec.get("spec_finding"),
+        where=rec.get("where", {}),
+    )
+
+
 def format_value(x: Any, digits: int = 4) -> str:
     """Short human form of a measured/expected value for tables."""
     if isinstance(x, bool | np.bool_):

@@ -80,3 +80,71 @@ def test_python_dash_m_works():
 
 def test_figures_unknown_id_exits_2(capsys):
     assert main(["figures", "mfm/fig-does-not-exist"]) == 2
+
+
+def test_unwritable_output_is_a_usage_error_before_any_check(tmp_path, capsys, monkeypatch):
+    import proofs_checks.runner as runner
+
+    monkeypatch.setattr(runner, "run_check", lambda *a, **k: (_ for _ in ()).throw(AssertionError("ran a check")))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["verify", "common/gaussian-kl-closed-form", "--json", str(blocker / "v.json")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["verify", "common/gaussian-kl-closed-form", "--markdown", str(tmp_path)]) == 2
+    assert main(["verify", "common/gaussian-kl-closed-form", "--resume"]) == 2
+
+
+def test_verdicts_written_as_each_claim_finishes_and_resume(tmp_path, monkeypatch):
+    import proofs_checks.runner as runner
+
+    js = tmp_path / "v.json"
+    ids = ["common/gaussian-kl-closed-form", "common/gaussian-kl-zero-iff-equal", "common/gaussian-kl-monte-carlo"]
+    real = runner.run_check
+    seen = []
+
+    def interrupt_third(cid, run):
+        seen.append(cid)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return real(cid, run)
+
+    monkeypatch.setattr(runner, "run_check", interrupt_third)
+    assert main(["verify", *ids, "--json", str(js)]) == 130
+    partial = json.loads(js.read_text())
+    assert partial["complete"] is False and [c["id"] for c in partial["claims"]] == ids[:2]
+
+    seen.clear()
+    monkeypatch.setattr(runner, "run_check", lambda cid, run: seen.append(cid) or real(cid, run))
+    assert main(["verify", *ids, "--json", str(js), "--resume"]) == 0
+    assert seen == ids[2:]  # the two finished claims are kept, not rerun
+    final = json.loads(js.read_text())
+    assert final["complete"] is True and [c["id"] for c in final["claims"]] == ids
+    assert oct(js.stat().st_mode & 0o777) == oct(0o644 & ~_umask())
+
+
+def _umask() -> int:
+    import os
+
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def test_report_validates_its_input(tmp_path, capsys):
+    bad = {
+        "empty-object": {},
+        "list": [],
+        "string": "hello",
+        "no-id": {"claims": [{"passed": True, "status": "verified", "comparisons": []}]},
+        "unknown-id": {"claims": [{"id": "mfm/nope", "passed": True, "status": "verified", "comparisons": []}]},
+    }
+    for name, payload in bad.items():
+        f = tmp_path / f"{name}.json"
+        f.write_text(json.dumps(payload))
+        assert main(["report", "--from", str(f), "--out", str(tmp_path / "rep")]) == 2, name
+        err = capsys.readouterr().err
+        assert str(f) in err, (name, err)
+    assert "mfm/nope" in err
+    (tmp_path / "broken.json").write_text("{not json")
+    assert main(["report", "--from", str(tmp_path / "broken.json"), "--out", str(tmp_path / "rep")]) == 2
+    assert "not valid JSON" in capsys.readouterr().err

@@ -1,0 +1,143 @@
+"""The verdicts file written by ``memgen verify --json``: written as each claim finishes, validated on read.
+
+The file is one JSON object ``{"run": {...}, "complete": bool, "claims": [verdict, ...]}``. It is
+rewritten atomically after every claim, so an interrupted run (Ctrl-C, a crash, a killed job)
+keeps every verdict that finished, and ``memgen verify --resume`` reruns only what is missing,
+failed, or was produced by another run (other tier, seed, code version). ``memgen report --from``
+validates the file against :func:`validate` before using it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from numerics.cache import atomic_write_text
+from numerics.provenance import git_commit, package_version
+from proofs_checks.claims import CLAIMS, load_catalog
+from proofs_checks.evidence import STATUSES, RegistryError
+
+RESUMABLE = ("verified", "verified-reduced", "fails-at-spec")
+REQUIRED = {"id": str, "passed": bool, "status": str, "comparisons": list}
+
+
+class VerdictsFileError(RegistryError):
+    """A verdicts file that cannot be used (the message names the file and the problem)."""
+
+
+def run_record(tier: str, seed: int | None) -> dict[str, Any]:
+    """What makes two runs' verdicts interchangeable for ``--resume``."""
+    return {"tier": tier, "seed": seed, "commit": git_commit(), "version": package_version()}
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Refuse an output path that cannot be written, before any check runs.
+
+    Creates missing parent folders; raises :class:`VerdictsFileError` naming the path and the reason.
+    """
+    p = Path(path)
+    if p.exists() and p.is_dir():
+        raise VerdictsFileError(f"output path {p} is a directory")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise VerdictsFileError(f"cannot write {p}: {exc.strerror or exc}") from None
+    if p.exists() and not os.access(p, os.W_OK):
+        raise VerdictsFileError(f"cannot write {p}: permission denied")
+    return p
+
+
+def validate(data: Any, source: str) -> list[dict[str, Any]]:
+    """The verdict records of a parsed verdicts file, after checking their shape.
+
+    Raises
+    ------
+    VerdictsFileError
+        Naming ``source`` and the first problems found: not an object, no ``claims`` list, a record
+        without a required field or with a wrong type, an unknown status, unknown claim ids (listed).
+    """
+    load_catalog()
+    if not isinstance(data, dict):
+        raise VerdictsFileError(f"{source}: expected a JSON object with a 'claims' list, got {type(data).__name__}")
+    claims = data.get("claims")
+    if not isinstance(claims, list):
+        raise VerdictsFileError(f"{source}: no 'claims' list (keys: {sorted(data)[:8]})")
+    problems = []
+    for i, rec in enumerate(claims):
+        if not isinstance(rec, dict):
+            problems.append(f"claims[{i}] is a {type(rec).__name__}, not an object")
+            continue
+        for key, typ in REQUIRED.items():
+            if key not in rec:
+                problems.append(f"claims[{i}] has no '{key}'")
+            elif not isinstance(rec[key], typ):
+                problems.append(f"claims[{i}].{key} is a {type(rec[key]).__name__}, not a {typ.__name__}")
+        if isinstance(rec.get("status"), str) and rec["status"] not in STATUSES:
+            problems.append(f"claims[{i}].status {rec['status']!r} is not one of {', '.join(STATUSES)}")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise VerdictsFileError(f"{source}: " + "; ".join(problems[:5]) + more)
+    unknown = sorted({rec["id"] for rec in claims} - set(CLAIMS))
+    if unknown:
+        raise VerdictsFileError(f"{source}: unknown claim ids: {', '.join(unknown)}")
+    ids = [rec["id"] for rec in claims]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise VerdictsFileError(f"{source}: claim ids listed twice: {', '.join(dup)}")
+    return claims
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a verdicts file; returns the whole object (``claims`` validated)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise VerdictsFileError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerdictsFileError(f"{p}: cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise VerdictsFileError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    validate(data, str(p))
+    return data
+
+
+class VerdictsWriter:
+    """Keeps ``path`` up to date with every finished verdict (atomic rewrite after each claim)."""
+
+    def __init__(self, path: str | os.PathLike | None, run: dict[str, Any], keep: list[dict[str, Any]] = ()) -> None:
+        self.path = None if path is None else Path(path)
+        self.run = run
+        self.records: dict[str, dict[str, Any]] = {r["id"]: r for r in keep}
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.records[record["id"]] = record
+        self._write(complete=False)
+
+    def finish(self, order: list[str]) -> None:
+        ordered = [self.records[i] for i in order if i in self.records]
+        ordered += [r for i, r in self.records.items() if i not in order]
+        self.records = {r["id"]: r for r in ordered}
+        self._write(complete=True)
+
+    def _write(self, complete: bool) -> None:
+        if self.path is not None:
+            payload = {"run": self.run, "complete": complete, "claims": list(self.records.values())}
+            atomic_write_text(self.path, json.dumps(payload, indent=2))
+
+
+def resumable(path: str | os.PathLike, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records of ``path`` that ``--resume`` may keep: same run record, status in :data:`RESUMABLE`."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    data = load(p)
+    if data.get("run") != run:
+        return []
+    return [r for r in data["claims"] if r["status"] in RESUMABLE]
