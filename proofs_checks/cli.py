@@ -19,6 +19,7 @@ from typing import Any
 from numerics.experiments import RunSpec
 from proofs_checks.claims import all_claims, get_claim, get_paper
 from proofs_checks.evidence import RegistryError, Verdict, format_value
+from proofs_checks.progress import Progress
 from proofs_checks.registry import check_spec_tiers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,44 +56,6 @@ def _dotted(d: dict[str, Any], key: str) -> Any:
     for part in key.split("."):
         d = d[part]
     return d
-
-
-class _Progress:
-    """rich progress bar on a terminal, one plain line per item otherwise."""
-
-    def __init__(self, total: int, label: str) -> None:
-        self.tty = sys.stderr.isatty()
-        self.total, self.label, self.n = total, label, 0
-        self.bar = None
-        if self.tty:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
-            )
-            self.bar.start()
-            self.task = self.bar.add_task(label, total=total)
-
-    def start(self, name: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, description=f"{self.label}: {name}")
-        else:
-            print(f"[{self.n + 1}/{self.total}] {name} ...", file=sys.stderr, flush=True)
-
-    def note(self, msg: str) -> None:
-        if self.bar is not None:
-            self.bar.console.print(f"  {msg}", style="dim")
-        else:
-            print(f"    {msg}", file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        self.n += 1
-        if self.bar is not None:
-            self.bar.advance(self.task)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -201,13 +164,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"resuming: {len(kept_ids & {c.id for c in claims})} claims kept from {args.json}", file=sys.stderr)
 
     executor = make_executor(args.workers)
-    bar = _Progress(len(todo), "verify")
+    bar = Progress([c.id for c in todo], "verify")
     run = RunSpec(tier=tier, seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note)
     t0 = time.perf_counter()
 
     def done(c: Any, v: Verdict) -> None:
         writer.add(v.to_json() | {"tag": get_claim(v.claim_id).tag})
-        bar.done()
+        bar.done(c.id, v.seconds)
 
     interrupted = False
     try:
@@ -245,6 +208,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
     if args.markdown:
         atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
+    if args.json:
+        from proofs_checks.report import write_ledger
+
+        paths, _ = write_ledger(
+            list(writer.records.values()), Path(args.json).parent, Path(args.figures_dir), {**record, **writer.meta}
+        )
+        con.print(f"ledger: {paths['html']}")
     return 0 if n_pass == len(verdicts) else 1
 
 
@@ -263,7 +233,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     else:
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
     executor = make_executor(args.workers)
-    bar = _Progress(len(specs), "figures")
+    bar = Progress([f.id for f in specs], "figures")
     run = RunSpec(
         tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
     )
@@ -276,7 +246,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
                 bar.note(f"{spec.id} -> {paths['png']}")
             except Exception as exc:  # one broken figure must not hide the others
                 failed.append((spec.id, f"{type(exc).__name__}: {exc}"))
-            bar.done()
+            bar.done(spec.id)
     finally:
         bar.close()
         executor.shutdown()
@@ -297,12 +267,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not source.exists() and not args.from_json:
         print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
         ns = argparse.Namespace(
-            ids=[], paper=None, full=False, seed=None, workers=None, json=str(source), markdown=None, resume=False
+            ids=[],
+            paper=None,
+            full=False,
+            seed=None,
+            workers=None,
+            json=str(source),
+            markdown=None,
+            resume=False,
+            figures_dir=args.figures_dir,
         )
         cmd_verify(ns)
     vf.check_writable(out / "ledger.json")
-    verdicts = vf.load(source)["claims"]
-    paths, ledger = write_ledger(verdicts, out, Path(args.figures_dir))
+    data = vf.load(source)
+    meta = {**data.get("run", {}), **data.get("meta", {})}
+    paths, ledger = write_ledger(data["claims"], out, Path(args.figures_dir), meta)
     for p in ledger["papers"]:
         print(f"{p['paper']}: {p['summary']}")
     print(ledger["summary"])
@@ -352,6 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--markdown", metavar="PATH")
     pv.add_argument(
         "--resume", action="store_true", help="keep the verified claims of --json PATH from the same run; run the rest"
+    )
+    pv.add_argument(
+        "--figures-dir",
+        default=str(REPO_ROOT / "figures" / "out"),
+        help="figures shown in the ledger written beside --json",
     )
     pv.set_defaults(fn=cmd_verify)
 

@@ -1,18 +1,29 @@
-"""The claims ledger: Markdown, HTML and JSON from a set of verdicts.
+"""The claims ledger: one self-contained HTML page, Markdown and JSON from a set of verdicts.
 
-Per paper, every claim with its statement, tag (and what the tag obliges us to say), kinds, status
-(verified at spec size, at reduced size only, failing, not run), the sizes it ran at, measured vs
-expected values with tolerances, and the figures that illustrate it; summary lines count claims
-by status per paper and per tag, and a "not reproduced" list gives each failing claim and each
-recorded finding with its measured values. Figures are found through their JSON sidecars in the
-figures folder (their claim ids), so the ledger needs no figure code.
+The three carry the same content:
+
+1. an overview — per paper and per tag, claims counted by status (verified at spec size, at
+   reduced size only, failing, not run), the run's time, hardware, commit and seed;
+2. the failing / not reproduced claims, each with its measured value and the reason, and the
+   recorded spec-size findings;
+3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes),
+   filterable by paper and status in the HTML page;
+4. per paper (source, numbers out of reach) and per claim: statement, tag and what the tag
+   obliges us to say, sizes, every comparison with its tolerance and justification, and the
+   figures that illustrate it, inline with their captions.
+
+Formulas are LaTeX in the catalog; the HTML page renders them as MathML (``latex2mathml``, offline),
+never as raw ``$...$``. Figures are found through their JSON sidecars in the figures folder (their
+claim ids), so the ledger needs no figure code, and are embedded in the page (data URIs) so the
+file works alone.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
-import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,10 +32,19 @@ from numerics.cache import atomic_write_text
 from proofs_checks.claims import TAG_NOTES, TAGS, papers
 from proofs_checks.evidence import FAILING, STATUSES, format_value
 
+STATUS_GROUPS = (
+    ("verified", "verified at spec size"),
+    ("verified-reduced", "at reduced size only"),
+    ("failing", "failing"),
+    ("not-run-at-spec", "not run"),
+)
+MATH = re.compile(r"\$([^$]+)\$")
 
-def _figures_by_claim(fig_dir: Path | None, rel_to: Path | None = None) -> dict[str, list[tuple[str, str | None]]]:
-    """Claim id -> [(figure id, png path relative to ``rel_to``)] from the sidecars in ``fig_dir``."""
-    out: dict[str, list[tuple[str, str | None]]] = {}
+
+# ------------------------------------------------------------------------------------- building
+def _figures_by_claim(fig_dir: Path | None) -> dict[str, list[dict[str, Any]]]:
+    """Claim id -> figures (id, title, caption, PNG path) from the sidecars in ``fig_dir``."""
+    out: dict[str, list[dict[str, Any]]] = {}
     if fig_dir is None or not Path(fig_dir).is_dir():
         return out
     for side in sorted(Path(fig_dir).glob("*.json")):
@@ -35,10 +55,20 @@ def _figures_by_claim(fig_dir: Path | None, rel_to: Path | None = None) -> dict[
         if not isinstance(meta, dict) or "id" not in meta:
             continue
         png = side.with_suffix(".png")
-        rel = (os.path.relpath(png, rel_to) if rel_to is not None else str(png)) if png.exists() else None
+        fig = {
+            "id": meta["id"],
+            "title": meta.get("title", ""),
+            "caption": meta.get("caption", ""),
+            "png": png if png.exists() else None,
+        }
         for cid in meta.get("claims", []):
-            out.setdefault(cid, []).append((meta["id"], rel))
+            out.setdefault(cid, []).append(fig)
     return out
+
+
+def group_of(status: str) -> str:
+    """The overview column of a status (``fails``, ``fails-at-spec`` and ``error`` are all failing)."""
+    return "failing" if status in FAILING else status
 
 
 def status_summary(counts: Counter, total: int) -> str:
@@ -50,13 +80,14 @@ def status_summary(counts: Counter, total: int) -> str:
 
 
 def build_ledger(
-    verdicts: list[dict[str, Any]], fig_dir: Path | None = None, rel_to: Path | None = None
+    verdicts: list[dict[str, Any]], fig_dir: Path | None = None, meta: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Combine verdict JSON records with the catalog into the ledger data structure."""
     by_id = {v["id"]: v for v in verdicts}
-    figs = _figures_by_claim(fig_dir, rel_to)
+    figs = _figures_by_claim(fig_dir)
     out_papers = []
     all_counts: Counter = Counter()
+    tag_counts: dict[str, Counter] = {t: Counter() for t in TAGS}
     total = 0
     for paper in papers():
         rows = []
@@ -64,15 +95,18 @@ def build_ledger(
             v = by_id.get(c.id)
             status = "not-run-at-spec" if v is None else v.get("status", "fails")
             rows.append({"claim": c, "verdict": v, "status": status, "figures": figs.get(c.id, [])})
+            tag_counts[c.tag][status] += 1
         counts = Counter(r["status"] for r in rows)
-        by_tag = {t: Counter(r["status"] for r in rows if r["claim"].tag == t) for t in TAGS}
         not_reproduced = [
-            f"`{r['claim'].id}` ({r['status']}): {_failing_line(r['verdict'])}"
+            {"claim": r["claim"].id, "status": r["status"], "text": _failing_line(r["verdict"])}
             for r in rows
             if r["status"] in FAILING and r["verdict"] is not None
         ]
-        not_reproduced += [f"`{f.claim_id}` at spec size: {f.summary}" for f in paper.findings]
-        not_reproduced += list(paper.not_reproduced)
+        not_reproduced += [
+            {"claim": f.claim_id, "status": f"recorded at spec size ({f.recorded})", "text": f.summary}
+            for f in paper.findings
+        ]
+        not_reproduced += [{"claim": "", "status": "finding", "text": t} for t in paper.not_reproduced]
         all_counts += counts
         total += len(rows)
         out_papers.append(
@@ -81,25 +115,63 @@ def build_ledger(
                 "record": paper,
                 "rows": rows,
                 "counts": counts,
-                "by_tag": by_tag,
                 "total": len(rows),
                 "summary": status_summary(counts, len(rows)),
                 "not_reproduced": not_reproduced,
+                "seconds": sum(r["verdict"]["seconds"] for r in rows if r["verdict"]),
             }
         )
-    return {"papers": out_papers, "counts": all_counts, "total": total, "summary": status_summary(all_counts, total)}
+    return {
+        "papers": out_papers,
+        "counts": all_counts,
+        "by_tag": tag_counts,
+        "total": total,
+        "summary": status_summary(all_counts, total),
+        "meta": meta or {},
+    }
 
 
 def _failing_line(v: dict[str, Any]) -> str:
     if v.get("error"):
         return "error: " + v["error"].strip().splitlines()[0]
-    bad = [c for c in v.get("comparisons", []) if c["asserted"] and not c["passed"]]
     if v.get("status") == "fails-at-spec" and v.get("spec_finding"):
         return "passes at reduced size; at spec size: " + v["spec_finding"]["summary"]
+    bad = [c for c in v.get("comparisons", []) if c["asserted"] and not c["passed"]]
     return "; ".join(
-        f"{c['name']}: measured {format_value(c['measured'])}, expected {format_value(c['expected'])} ({c['tolerance']})"
+        f"{c['name']}: measured {format_value(c['measured'])}, expected {format_value(c['expected'])} "
+        f"({c['tolerance']}; {c['justification']})"
         for c in bad
     )
+
+
+def headline(v: dict[str, Any] | None) -> tuple[str, str, str]:
+    """Measured, expected and tolerance of a verdict's headline comparison (the number the claim is about)."""
+    if not v or not v.get("headline"):
+        return "-", "-", "-"
+    h = v["headline"]
+    return format_value(h["measured"]), format_value(h["expected"]), str(h["tolerance"])
+
+
+def sizes_text(v: dict[str, Any] | None) -> str:
+    """``spec sizes``, or the sizes short of the spec with the spec's values."""
+    if not v or not v.get("sizes"):
+        return "-"
+    short = v.get("short_of_spec") or []
+    if not short:
+        return "spec sizes"
+    parts = []
+    for k in short:
+        ran, spec = _dotted(v["sizes"], k), _dotted(v.get("spec_sizes", {}), k)
+        parts.append(f"{k} {format_value(ran)} (spec {format_value(spec)})")
+    return "reduced: " + ", ".join(parts)
+
+
+def _dotted(d: Any, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return "?"
+        d = d[part]
+    return d
 
 
 def _comparison_rows(v: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
@@ -119,53 +191,79 @@ def _comparison_rows(v: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
     return rows
 
 
-def _sizes_text(v: dict[str, Any]) -> str:
-    if not v.get("sizes"):
-        return "no sizes declared"
-    short = v.get("short_of_spec") or []
-    ran = json.dumps(v["sizes"], separators=(", ", "="))
-    if not short:
-        return f"ran at the spec's sizes {ran} ({v.get('spec_section', '')})"
-    spec = json.dumps(v.get("spec_sizes", {}), separators=(", ", "="))
-    return f"ran at {ran}; spec sizes {spec} ({v.get('spec_section', '')}); short of spec: {', '.join(short)}"
+def _meta_line(meta: dict[str, Any]) -> str:
+    hw = meta.get("hardware", {})
+    seed = meta.get("seed")
+    parts = [
+        f"tier {meta.get('tier', '?')}",
+        f"seed {seed if seed is not None else 'spec seeds'}",
+        f"commit {meta.get('commit', '?')}",
+        f"version {meta.get('version', '?')}",
+    ]
+    if meta.get("seconds") is not None:
+        parts.append(f"{meta['seconds']:.0f} s of checks")
+    if hw:
+        gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ", no GPU"
+        parts.append(f"{hw.get('cpu', '?')} ×{hw.get('cpus', '?')}{gpu}")
+    if meta.get("started"):
+        parts.append(f"started {meta['started']}")
+    return "; ".join(parts)
 
 
+def _overview_rows(ledger: dict[str, Any]) -> list[tuple[str, Counter, int, float | None]]:
+    """(label, counts by overview column, total, seconds) per paper, then per tag."""
+    rows = []
+    for p in ledger["papers"]:
+        rows.append((p["paper"], Counter(group_of(r["status"]) for r in p["rows"]), p["total"], p["seconds"]))
+    for t in TAGS:
+        g: Counter = Counter()
+        for s, n in ledger["by_tag"][t].items():
+            g[group_of(s)] += n
+        rows.append((f"[{t}]", g, sum(g.values()), None))
+    return rows
+
+
+# ------------------------------------------------------------------------------------- Markdown
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+    return str(s).replace("|", "\\|").replace("\n", " ")
 
 
 def ledger_markdown(ledger: dict[str, Any]) -> str:
     lines = ["# memgen claims ledger", "", f"**{ledger['summary']}**", ""]
+    if ledger["meta"]:
+        lines += [f"Run: {_meta_line(ledger['meta'])}.", ""]
+    lines += ["## Overview", "", "| | " + " | ".join(label for _, label in STATUS_GROUPS) + " | total |"]
+    lines.append("|---" * (len(STATUS_GROUPS) + 2) + "|")
+    for label, g, total, _ in _overview_rows(ledger):
+        lines.append(f"| {label} | " + " | ".join(str(g[k]) for k, _ in STATUS_GROUPS) + f" | {total} |")
+    lines.append("")
+    failing = [(p["paper"], x) for p in ledger["papers"] for x in p["not_reproduced"]]
+    if failing:
+        lines += ["## Failing / not reproduced", ""]
+        lines += [f"- **{x['claim'] or paper}** ({x['status']}): {x['text']}" for paper, x in failing]
+        lines.append("")
+    lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for p in ledger["papers"]:
+        for r in p["rows"]:
+            m, e, tol = headline(r["verdict"])
+            lines.append(
+                f"| `{r['claim'].id}` | [{r['claim'].tag}] | {r['status']} | {_md_escape(m)} | {_md_escape(e)} "
+                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} |"
+            )
+    lines.append("")
     for p in ledger["papers"]:
         rec = p["record"]
-        tags = "; ".join(
-            f"[{t}] {p['by_tag'][t]['verified']} of {sum(p['by_tag'][t].values())} at spec size"
-            for t in TAGS
-            if sum(p["by_tag"][t].values())
-        )
-        lines += [
-            f"## {rec.title}",
-            "",
-            f"**{p['summary']}** (by tag: {tags}).",
-            "",
-            f"_Source_: {rec.source_note}",
-            "",
-        ]
+        lines += [f"## {rec.title}", "", f"**{p['summary']}**", "", f"_Source_: {rec.source_note}", ""]
         if rec.out_of_reach:
             lines += [rec.out_of_reach, ""]
-        if p["not_reproduced"]:
-            lines += ["**Failing / not reproduced:**", ""] + [f"- {x}" for x in p["not_reproduced"]] + [""]
-        lines += ["| claim | tag | kind | status | seconds |", "|---|---|---|---|---|"]
-        for r in p["rows"]:
-            c, v = r["claim"], r["verdict"]
-            secs = f"{v['seconds']:.2f}" if v else "-"
-            lines.append(f"| `{c.id}` | [{c.tag}] | {' + '.join(c.kinds)} | {r['status']} | {secs} |")
-        lines.append("")
         for r in p["rows"]:
             c, v = r["claim"], r["verdict"]
             lines += [f"### `{c.id}` — {r['status']}", "", c.statement, "", f"Tag [{c.tag}]: {TAG_NOTES[c.tag]}."]
             if v:
-                lines += ["", f"Sizes: {_sizes_text(v)}.", ""]
+                m, e, tol = headline(v)
+                lines += ["", f"Headline: measured {m}, expected {e} ({tol}).", ""]
+                lines += [f"Sizes: {sizes_text(v)} ({v.get('spec_section') or 'no spec section'}).", ""]
                 lines += [f"Expected values from: {v['source']}. Seed: `{v['seed']}`.", ""]
                 if v.get("spec_finding"):
                     f = v["spec_finding"]
@@ -179,84 +277,236 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                         "|---|---|---|---|---|---|",
                     ]
                     lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in cmp_rows]
-            if r["figures"]:
-                figs = ", ".join(f"[{fid}]({png})" if png else f"`{fid}` (not drawn)" for fid, png in r["figures"])
-                lines += ["", f"Figures: {figs}"]
+            for fig in r["figures"]:
+                lines += ["", f"Figure `{fig['id']}`: {fig['title']}. {fig['caption']}"]
             lines.append("")
-    lines.append("Summary: " + "; ".join(f"{p['paper']}: {p['summary']}" for p in ledger["papers"]))
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------- HTML
+def math_html(text: str) -> str:
+    """HTML-escape ``text`` and render its ``$...$`` segments as MathML (offline)."""
+    from latex2mathml.converter import convert
+
+    out, last = [], 0
+    for m in MATH.finditer(text):
+        out.append(html.escape(text[last : m.start()]))
+        try:
+            out.append(convert(m.group(1)))
+        except Exception:  # a formula the converter cannot read is shown as code, never as raw $...$
+            out.append(f"<code class='tex'>{html.escape(m.group(1))}</code>")
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _inline_markdown(text: str) -> str:
+    """Bold and code spans of the catalog's notes, after escaping and math."""
+    s = math_html(text)
+    s = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", s)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+
+
+def markdown_block_html(text: str) -> str:
+    """The small Markdown of the catalog's notes (paragraphs and pipe tables) as HTML."""
+    out = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        rows = [ln for ln in block.splitlines() if ln.strip()]
+        if len(rows) >= 2 and all(ln.strip().startswith("|") for ln in rows):
+            cells = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in rows]
+            body = [r for r in cells[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
+            out.append("<table><tr>" + "".join(f"<th>{_inline_markdown(c)}</th>" for c in cells[0]) + "</tr>")
+            out += ["<tr>" + "".join(f"<td>{_inline_markdown(c)}</td>" for c in r) + "</tr>" for r in body]
+            out.append("</table>")
+        else:
+            out.append(f"<p>{_inline_markdown(' '.join(rows))}</p>")
+    return "\n".join(out)
+
+
+def _anchor(claim_id: str) -> str:
+    return "claim-" + re.sub(r"[^a-z0-9]+", "-", claim_id)
+
+
+def _img(fig: dict[str, Any]) -> str:
+    e = html.escape
+    if fig["png"] is None:
+        return f"<p class='muted'>Figure <code>{e(fig['id'])}</code> not drawn.</p>"
+    data = base64.b64encode(Path(fig["png"]).read_bytes()).decode()
+    return (
+        f"<figure><img src='data:image/png;base64,{data}' alt='{e(fig['id'])}'>"
+        f"<figcaption><code>{e(fig['id'])}</code> — {math_html(fig['title'])}. {math_html(fig['caption'])}"
+        "</figcaption></figure>"
+    )
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:78em;margin:auto;padding:0 1em;line-height:1.4;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%;vertical-align:top}
+th{background:#f3f3f3}.verified{color:#070}.verified-reduced{color:#a60}.fails,.fails-at-spec,.error,.FAIL{color:#b00}
+.not-run-at-spec,.muted{color:#777}.pass{color:#070}code{font-size:90%}img{max-width:100%}figure{margin:1em 0}
+figcaption{font-size:90%;color:#444}section.claim{border-top:1px solid #ddd;margin-top:1.2em}
+.filters{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px solid #ddd}
+"""
+
+JS = """
+function applyFilters(){
+  const p=document.getElementById('f-paper').value, s=document.getElementById('f-status').value;
+  document.querySelectorAll('[data-paper]').forEach(el=>{
+    const ok=(!p||el.dataset.paper===p)&&(!s||!el.dataset.group||el.dataset.group===s);
+    el.style.display=ok?'':'none';});
+}
+"""
+
+
+def _overview_html(ledger: dict[str, Any]) -> list[str]:
+    e = html.escape
+    out = ["<h2 id='overview'>Overview</h2><table id='overview-table'><tr><th></th>"]
+    out += [f"<th>{e(label)}</th>" for _, label in STATUS_GROUPS] + ["<th>total</th><th>seconds</th></tr>"]
+    for label, g, total, seconds in _overview_rows(ledger):
+        attr = "" if label.startswith("[") else f" data-overview-paper='{e(label)}'"
+        out.append(f"<tr{attr}><th>{e(label)}</th>")
+        out += [f"<td class='{k}' data-count='{k}'>{g[k]}</td>" for k, _ in STATUS_GROUPS]
+        out.append(f"<td>{total}</td><td>{'' if seconds is None else f'{seconds:.0f}'}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _claim_html(paper: str, r: dict[str, Any]) -> list[str]:
+    e = html.escape
+    c, v = r["claim"], r["verdict"]
+    out = [
+        f"<section class='claim' id='{_anchor(c.id)}' data-paper='{e(paper)}' data-group='{group_of(r['status'])}'>",
+        f"<h3><code>{e(c.id)}</code> — <span class='{e(r['status'])}'>{e(r['status'])}</span></h3>",
+        f"<p>{math_html(c.statement)}</p><p class='muted'>Tag [{e(c.tag)}]: {e(TAG_NOTES[c.tag])}.</p>",
+    ]
+    if v:
+        m, x, tol = headline(v)
+        host = v.get("where", {}).get("host")
+        out.append(f"<p><b>Headline:</b> measured {e(m)}, expected {e(x)} ({e(tol)}).</p>")
+        out.append(
+            f"<p>Sizes: {e(sizes_text(v))} ({e(v.get('spec_section') or 'no spec section')}). "
+            f"Expected values from: {math_html(str(v['source']))}. Seed: <code>{e(str(v['seed']))}</code>. "
+            f"{v['seconds']:.1f} s" + (f" on {e(str(host))}" if host else "") + ".</p>"
+        )
+        if v.get("spec_finding"):
+            f = v["spec_finding"]
+            out.append(
+                f"<p class='fails-at-spec'>Recorded at spec size ({e(f['recorded'])}): {math_html(f['summary'])}</p>"
+            )
+        if v.get("error"):
+            out.append(f"<pre class='error'>{e(v['error'])}</pre>")
+        rows = _comparison_rows(v)
+        if rows:
+            out.append(
+                "<table><tr><th>comparison</th><th>measured</th><th>expected</th><th>tolerance</th>"
+                "<th>why</th><th>result</th></tr>"
+            )
+            for row in rows:
+                cells = "".join(f"<td>{math_html(x)}</td>" for x in row[:-1])
+                out.append(f"<tr>{cells}<td class='{e(row[-1])}'>{e(row[-1])}</td></tr>")
+            out.append("</table>")
+    out += [_img(f) for f in r["figures"]]
+    out.append("</section>")
+    return out
 
 
 def ledger_html(ledger: dict[str, Any]) -> str:
     e = html.escape
     out = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>memgen claims ledger</title>",
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}.fails,.fails-at-spec,.error,.FAIL{color:#b00}"
-        ".verified,.pass{color:#070}.verified-reduced{color:#a60}img{max-width:45em}</style></head><body>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>memgen claims ledger</title>",
+        f"<style>{CSS}</style><script>{JS}</script></head><body>",
         "<h1>memgen claims ledger</h1>",
-        f"<p><b>{e(ledger['summary'])}</b></p>",
+        f"<p id='summary'><b>{e(ledger['summary'])}</b></p>",
     ]
+    if ledger["meta"]:
+        out.append(f"<p class='muted' id='run'>Run: {e(_meta_line(ledger['meta']))}.</p>")
+    out += _overview_html(ledger)
+    failing = [(p["paper"], x) for p in ledger["papers"] for x in p["not_reproduced"]]
+    out.append("<h2 id='failing'>Failing / not reproduced</h2>")
+    if failing:
+        out.append("<ul>")
+        for paper, x in failing:
+            link = f"<a href='#{_anchor(x['claim'])}'><code>{e(x['claim'])}</code></a>" if x["claim"] else e(paper)
+            out.append(f"<li>{link} ({e(x['status'])}): {math_html(x['text'])}</li>")
+        out.append("</ul>")
+    else:
+        out.append("<p>None.</p>")
+    out.append(
+        "<h2 id='claims'>All claims</h2><div class='filters'>Paper <select id='f-paper' onchange='applyFilters()'>"
+    )
+    out.append("<option value=''>all</option>" + "".join(f"<option>{e(p['paper'])}</option>" for p in ledger["papers"]))
+    out.append("</select> Status <select id='f-status' onchange='applyFilters()'><option value=''>all</option>")
+    out.append("".join(f"<option value='{k}'>{e(label)}</option>" for k, label in STATUS_GROUPS) + "</select></div>")
+    out.append(
+        "<table id='claims-table'><tr><th>claim</th><th>tag</th><th>status</th><th>measured</th><th>expected</th>"
+        "<th>tolerance</th><th>sizes</th></tr>"
+    )
+    for p in ledger["papers"]:
+        for r in p["rows"]:
+            m, x, tol = headline(r["verdict"])
+            cid = r["claim"].id
+            out.append(
+                f"<tr data-paper='{e(p['paper'])}' data-group='{group_of(r['status'])}' data-status='{e(r['status'])}'>"
+                f"<td><a href='#{_anchor(cid)}'><code>{e(cid)}</code></a></td><td>[{e(r['claim'].tag)}]</td>"
+                f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{e(m)}</td><td>{e(x)}</td><td>{e(tol)}</td>"
+                f"<td>{e(sizes_text(r['verdict']))}</td></tr>"
+            )
+    out.append("</table>")
     for p in ledger["papers"]:
         rec = p["record"]
-        out.append(f"<h2>{e(rec.title)}</h2><p><b>{e(p['summary'])}</b></p>")
-        out.append(f"<p><i>Source:</i> {e(rec.source_note)}</p>")
+        out.append(f"<div data-paper='{e(p['paper'])}'><h2>{e(rec.title)}</h2><p><b>{e(p['summary'])}</b></p>")
+        out.append(f"<p><i>Source:</i> {_inline_markdown(rec.source_note)}</p>")
         if rec.out_of_reach:
-            out.append(f"<pre>{e(rec.out_of_reach)}</pre>")
-        if p["not_reproduced"]:
-            out.append("<p><b>Failing / not reproduced:</b></p><ul>")
-            out += [f"<li>{e(x)}</li>" for x in p["not_reproduced"]]
-            out.append("</ul>")
+            out.append(markdown_block_html(rec.out_of_reach))
+        out.append("</div>")
         for r in p["rows"]:
-            c, v = r["claim"], r["verdict"]
-            out.append(f"<h3><code>{e(c.id)}</code> — <span class='{e(r['status'])}'>{e(r['status'])}</span></h3>")
-            out.append(f"<p>{e(c.statement)}</p><p>Tag [{e(c.tag)}]: {e(TAG_NOTES[c.tag])}.</p>")
-            if v:
-                out.append(f"<p>Sizes: {e(_sizes_text(v))}.</p>")
-                out.append(
-                    f"<p>Expected values from: {e(str(v['source']))}. Seed: <code>{e(str(v['seed']))}</code>.</p>"
-                )
-                if v.get("error"):
-                    out.append(f"<pre class='error'>{e(v['error'])}</pre>")
-                rows = _comparison_rows(v)
-                if rows:
-                    out.append(
-                        "<table><tr><th>comparison</th><th>measured</th><th>expected</th><th>tolerance</th>"
-                        "<th>why</th><th>result</th></tr>"
-                    )
-                    for row in rows:
-                        cells = "".join(f"<td>{e(x)}</td>" for x in row[:-1])
-                        out.append(f"<tr>{cells}<td class='{e(row[-1])}'>{e(row[-1])}</td></tr>")
-                    out.append("</table>")
-            for fid, png in r["figures"]:
-                out.append(f"<p><img src='{e(png)}' alt='{e(fid)}'></p>" if png else f"<p>{e(fid)} (not drawn)</p>")
+            out += _claim_html(p["paper"], r)
     out.append("</body></html>")
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------------------------- JSON
+def ledger_json(ledger: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ledger's content as data: the same overview, lists and per-claim headlines as the pages."""
+    return {
+        "summary": ledger["summary"],
+        "meta": ledger["meta"],
+        "counts": {s: ledger["counts"][s] for s in STATUSES},
+        "by_tag": {t: {s: ledger["by_tag"][t][s] for s in STATUSES} for t in TAGS},
+        "papers": {
+            p["paper"]: {
+                "title": p["record"].title,
+                "counts": {s: p["counts"][s] for s in STATUSES},
+                "total": p["total"],
+                "seconds": p["seconds"],
+                "summary": p["summary"],
+                "not_reproduced": p["not_reproduced"],
+                "claims": [
+                    {
+                        "id": r["claim"].id,
+                        "tag": r["claim"].tag,
+                        "status": r["status"],
+                        "headline": dict(zip(("measured", "expected", "tolerance"), headline(r["verdict"]))),
+                        "sizes": sizes_text(r["verdict"]),
+                        "figures": [f["id"] for f in r["figures"]],
+                    }
+                    for r in p["rows"]
+                ],
+            }
+            for p in ledger["papers"]
+        },
+        "claims": verdicts,
+    }
+
+
 def write_ledger(
-    verdicts: list[dict[str, Any]], out_dir: Path, fig_dir: Path | None = None
+    verdicts: list[dict[str, Any]], out_dir: Path, fig_dir: Path | None = None, meta: dict[str, Any] | None = None
 ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write ``ledger.md``, ``ledger.html`` and ``ledger.json`` under ``out_dir``; returns the paths and the ledger."""
     out_dir = Path(out_dir)
-    ledger = build_ledger(verdicts, fig_dir, rel_to=out_dir.resolve())
+    ledger = build_ledger(verdicts, fig_dir, meta)
     paths = {"md": out_dir / "ledger.md", "html": out_dir / "ledger.html", "json": out_dir / "ledger.json"}
     atomic_write_text(paths["md"], ledger_markdown(ledger))
     atomic_write_text(paths["html"], ledger_html(ledger))
-    summary = {
-        p["paper"]: {
-            "counts": {s: p["counts"][s] for s in STATUSES},
-            "total": p["total"],
-            "by_tag": {t: dict(p["by_tag"][t]) for t in TAGS},
-            "not_reproduced": p["not_reproduced"],
-        }
-        for p in ledger["papers"]
-    }
-    payload = {
-        "summary": ledger["summary"],
-        "counts": {s: ledger["counts"][s] for s in STATUSES},
-        "papers": summary,
-        "claims": verdicts,
-    }
-    atomic_write_text(paths["json"], json.dumps(payload, indent=2))
+    atomic_write_text(paths["json"], json.dumps(ledger_json(ledger, verdicts), indent=2))
     return paths, ledger

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from numerics.cache import atomic_write_text
-from numerics.provenance import git_commit, package_version
+from numerics.provenance import git_commit, hardware, package_version
 from proofs_checks.claims import CLAIMS, load_catalog
 from proofs_checks.evidence import STATUSES, RegistryError
 
@@ -114,6 +115,7 @@ class VerdictsWriter:
     def __init__(self, path: str | os.PathLike | None, run: dict[str, Any], keep: list[dict[str, Any]] = ()) -> None:
         self.path = None if path is None else Path(path)
         self.run = run
+        self.meta: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hardware": hardware()}
         self.records: dict[str, dict[str, Any]] = {r["id"]: r for r in keep}
 
     def add(self, record: dict[str, Any]) -> None:
@@ -128,7 +130,8 @@ class VerdictsWriter:
 
     def _write(self, complete: bool) -> None:
         if self.path is not None:
-            payload = {"run": self.run, "complete": complete, "claims": list(self.records.values())}
+            self.meta["seconds"] = sum(r.get("seconds", 0.0) for r in self.records.values())
+            payload = {"run": self.run, "meta": self.meta, "complete": complete, "claims": list(self.records.values())}
             atomic_write_text(self.path, json.dumps(payload, indent=2))
 
 
