@@ -77,10 +77,6 @@ def is_zero(expr: Any) -> bool:
     return sp.simplify(expr) == 0
 
 
-def _strings(exprs: Any) -> list[str]:
-    return [str(e) for e in (exprs if isinstance(exprs, list | tuple) else [exprs])]
-
-
 @dataclass(frozen=True)
 class SymbolicSizes(Sizes):
     """A symbolic derivation: the dimension it is carried out in (scalars suffice componentwise)."""
@@ -142,6 +138,7 @@ class CfmMinimizer:
     """
 
     residuals: list[str]
+    residuals_zero: bool
     hessian_is_minimum: bool
     z: np.ndarray
 
@@ -171,7 +168,8 @@ def cfm_minimizer(run: RunSpec, field: Field = optimal_velocity) -> CfmMinimizer
         for k, h in enumerate(hs):
             terms = np.sum(h * diff, axis=1)
             z[s, k] = abs(terms.mean()) / (terms.std(ddof=1) / np.sqrt(m))
-    return CfmMinimizer(_strings(sym["residuals"]), is_zero(sym["hessian_residual"]), z)
+    res = sym["residuals"]
+    return CfmMinimizer([str(e) for e in res], is_zero(res), is_zero(sym["hessian_residual"]), z)
 
 
 # ============================================================================ optimal-velocity
@@ -242,6 +240,7 @@ class GaussianPathPosterior:
     """Symbolic residuals and the 30-digit gap between the posterior and the softmax form under test."""
 
     general_residuals: list[str]
+    general_zero: bool
     ot_residuals_zero: bool
     max_gap: float
     gap_without_log_term: float
@@ -266,7 +265,8 @@ def gaussian_path_posterior(run: RunSpec, log_term: bool = True) -> GaussianPath
         subs = {ys[0]: y0, ys[1]: y1, th.t: tv, s: sv}
         worst = max(worst, max(float(abs(sp.N(e.subs(subs), sz.digits))) for e in raw))
     gap = max(float(abs(sp.N(e.subs(subs), sz.digits))) for e in r["general_minus_no_log"])
-    return GaussianPathPosterior([str(e)[:80] for e in r["res_general"]], is_zero(r["res_ot"]), worst, gap)
+    general = r["res_general"]
+    return GaussianPathPosterior([str(e)[:80] for e in general], is_zero(general), is_zero(r["res_ot"]), worst, gap)
 
 
 # ============================================================================ continuity equation

@@ -126,7 +126,7 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     ev = Evidence("Proposition App. D.1 (CFM minimiser = conditional expectation); spec gao_li.md §3", run.seed_for(10))
     ev.holds(
         "argmin_c sum_i p_i |c - u_i|^2 == softmax posterior mean (tiny)",
-        all(r == "0" for r in m.residuals),
+        m.residuals_zero,
         why="exact SymPy (rational in the named exponentials)",
         measured=m.residuals,
         expected="all 0",
@@ -193,7 +193,7 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
     ev = Evidence("Theorem D.1 (general Gaussian path, spec gao_li.md §2); derived", run.seed_for(9))
     ev.holds(
         "posterior == softmax(-|x - mu_i|^2/(2 sigma_i^2) - d ln sigma_i) (general path, symbolic)",
-        all(r == "0" for r in m.general_residuals),
+        m.general_zero,
         why=SYMPY,
         measured=m.general_residuals,
         expected="all 0",
