@@ -20,8 +20,8 @@ import tracemalloc
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from numerics.flow_matching import integrate_flow, optimal_velocity, velocity_in_tau
-from numerics.gao_li_data import dataset
+from numerics.datasets import dataset
+from numerics.empirical_field import integrate_flow, optimal_velocity, velocity_in_tau
 
 
 def naive_velocity(x: np.ndarray, t: float, data: np.ndarray, sigma_min: float = 0.0) -> np.ndarray:

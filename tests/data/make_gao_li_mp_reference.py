@@ -1,32 +1,24 @@
-"""Regenerate ``gao_li_mp_reference.json``: the 30-digit mpmath ``odefun`` reference trajectory.
+"""Regenerate the 30-digit mpmath ``odefun`` reference trajectory of ``gao-li/memorization``.
 
-Used by the ``gao-li/memorization`` check in the fast tier (the full tier recomputes it).
-Run: ``python tests/data/make_gao_li_mp_reference.py``.
+The reference is package data of ``numerics.experiments`` (``numerics/experiments/data/``); the
+fast tier reads it, ``memgen verify --full`` recomputes it. Run from the repository root:
+``python tests/data/make_gao_li_mp_reference.py``.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
-
-from numerics.flow_matching import integrate_flow_mp
-from numerics.gao_li_data import dataset
-from proofs_checks.gao_li import MP_REFERENCE, mp_reference_case
+from numerics.experiments import gao_li as exp
 
 
 def main() -> None:
-    case = mp_reference_case()
-    x = integrate_flow_mp(
-        np.array(case["x0"]), dataset(case["dataset"]), case["sigma_min"], case["t_end"], dps=case["dps"]
-    )
     out = {
-        "case": case,
-        "x_t_end": [float(v) for v in x],
+        "case": exp.MP_REFERENCE_CASE,
+        "x_t_end": [float(v) for v in exp.compute_mp_reference()],
         "method": "mpmath.odefun (Taylor) in tau = -ln sigma_t, posterior weights max-shifted",
     }
-    Path(MP_REFERENCE).write_text(json.dumps(out, indent=2) + "\n")
+    exp.mp_reference_path().write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Exact flow-matching field, weights, per-trajectory integrator and data sets."""
+"""Exact flow-matching field of an empirical target (numerics.empirical_field): weights, field, flow, data sets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from numerics.flow_integrate import solve_rows
-from numerics.flow_matching import (
+from numerics.datasets import DATASETS, cluster_labels, dataset, embedded_dataset
+from numerics.empirical_field import (
     integrate_flow,
     optimal_velocity,
     optimal_velocity_torch,
@@ -18,7 +18,8 @@ from numerics.flow_matching import (
     time_from_tau,
     velocity_in_tau,
 )
-from numerics.gao_li_data import DATASETS, cluster_labels, dataset, embedded_dataset, subspace_basis
+from numerics.integrators import solve_rows
+from numerics.subspace import subspace_basis
 
 
 def _naive(x: np.ndarray, t: float, data: np.ndarray, smin: float) -> tuple[np.ndarray, np.ndarray]:
@@ -181,32 +182,10 @@ def test_datasets() -> None:
 @pytest.mark.parametrize("method", ["qr", "svd"])
 def test_subspace_basis(kind: str, method: str) -> None:
     data = dataset("sparse-d20")
-    basis, offset = subspace_basis(data, kind, method)
-    np.testing.assert_allclose(basis.T @ basis, np.eye(basis.shape[1]), atol=1e-14)
-    assert basis.shape[1] == (5 if kind == "span" else 4)
-    resid = (data - offset) - (data - offset) @ basis @ basis.T
-    assert np.abs(resid).max() < 1e-12
-
-
-@pytest.mark.slow
-@pytest.mark.claim("gao-li/memorization")
-def test_mpmath_reference_matches_stored_and_float64() -> None:
-    import json
-
-    from numerics.flow_matching import integrate_flow_mp
-    from proofs_checks.gao_li import MP_REFERENCE, mp_reference_case
-
-    case = mp_reference_case()
-    ref = integrate_flow_mp(
-        np.array(case["x0"]), dataset(case["dataset"]), case["sigma_min"], case["t_end"], dps=case["dps"]
-    )
-    stored = json.loads(MP_REFERENCE.read_text())
-    assert stored["case"] == case
-    np.testing.assert_allclose(ref, stored["x_t_end"], rtol=0, atol=1e-15)
-    got = integrate_flow(
-        np.array(case["x0"]), dataset(case["dataset"]), 0.0, t_end=case["t_end"], rtol=1e-11, atol=1e-13
-    )
-    np.testing.assert_allclose(got, ref, atol=1e-9)
+    sub = subspace_basis(data, kind, method)
+    np.testing.assert_allclose(sub.basis.T @ sub.basis, np.eye(sub.rank), atol=1e-14)
+    assert sub.rank == (5 if kind == "span" else 4)
+    assert np.abs(sub.off(data - sub.offset)).max() < 1e-12
 
 
 def test_dense_output_with_step_cap_matches_exact_stops() -> None:
