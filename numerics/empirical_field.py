@@ -372,7 +372,7 @@ class FlowSolution:
         """Dense output: states at ``t_grid`` (K,), shape (K, M, d), interpolated in tau.
 
         Cubic Hermite interpolation of the exponential step variable (see
-        :func:`numerics.flow_integrate.hermite_dense_semilinear`).
+        :func:`numerics.integrators.hermite_dense_semilinear`).
 
         For locating events on a time grid; end points and ``t_eval`` states are never interpolated.
         """
@@ -410,7 +410,7 @@ def integrate_flow(
     The ODE is solved in the log-time :math:`\\tau=-\\ln\\sigma_t`, where the right-hand side
     :math:`(\\bar x_w-(1-\\sigma_{\\min})x)/(1-\\sigma_{\\min})` is bounded, by an embedded
     Runge–Kutta 8(5,3) pair (DOP853 coefficients) with one adaptive step per trajectory,
-    vectorised over trajectories (:func:`numerics.flow_integrate.solve_rows`). For
+    vectorised over trajectories (:func:`numerics.integrators.solve_rows`). For
     ``sigma_min = 0`` and ``t_end = 1`` the solve runs to :math:`\\tau=40`, where ``t`` equals 1 in
     float64; the end points land on training points by integration (no snapping).
 

@@ -148,7 +148,7 @@ def off_subspace_identity(
         e_\perp=P_\perp\big(v_\theta(x,t)-v_t^*(x)\big),
 
     so :math:`I(1)` and :math:`J(1)` use the same RK4 stages as the path. :math:`v^*` is the
-    closed form (:func:`numerics.flow_matching.optimal_velocity`). ``kernel_sigma_min`` replaces
+    closed form (:func:`numerics.empirical_field.optimal_velocity`). ``kernel_sigma_min`` replaces
     :math:`\sigma_{\min}` in the kernel :math:`\sigma_{\min}/\sigma_s` only (a deliberately wrong
     kernel for negative controls).
     """
