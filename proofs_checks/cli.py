@@ -219,7 +219,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from figures.registry import LOAD_ERRORS, get_figure, load_all, render
+    from figures.registry import LOAD_ERRORS, get_figure, load_all, render_all
     from numerics.cache import DiskCache
     from numerics.executor import make_executor
 
@@ -231,30 +231,35 @@ def cmd_figures(args: argparse.Namespace) -> int:
             print(f"memgen: {exc.args[0]}", file=sys.stderr)
             return 2
     else:
+        if args.paper is not None:
+            get_paper(args.paper)
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
     executor = make_executor(args.workers)
     bar = Progress([f.id for f in specs], "figures")
     run = RunSpec(
         tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
     )
-    failed = []
+
+    def done(r: Any) -> None:
+        state = "up to date" if r.skipped else ("FAILED" if r.error else f"{r.seconds:.1f}s")
+        bar.note(f"{r.id}: {state}")
+        bar.done(r.id, r.seconds)
+
     try:
-        for spec in specs:
-            bar.start(spec.id)
-            try:
-                paths = render(spec.id, run, Path(args.out))
-                bar.note(f"{spec.id} -> {paths['png']}")
-            except Exception as exc:  # one broken figure must not hide the others
-                failed.append((spec.id, f"{type(exc).__name__}: {exc}"))
-            bar.done(spec.id)
+        results = render_all([f.id for f in specs], run, Path(args.out), args.force, on_start=bar.start, on_done=done)
     finally:
         bar.close()
         executor.shutdown()
     for module, err in LOAD_ERRORS.items():
         print(f"memgen: figure module {module} failed to import: {err}", file=sys.stderr)
-    for fid, err in failed:
-        print(f"memgen: figure {fid} failed: {err}", file=sys.stderr)
-    print(f"{len(specs) - len(failed)} figures written to {args.out}, {len(failed)} failed")
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"memgen: figure {r.id} failed: {r.error}", file=sys.stderr)
+    skipped = sum(r.skipped for r in results)
+    print(
+        f"{len(results) - len(failed)} figures in {args.out} ({skipped} up to date, "
+        f"{len(results) - len(failed) - skipped} drawn), {len(failed)} failed"
+    )
     return 1 if failed or LOAD_ERRORS else 0
 
 
@@ -345,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--out", default=str(REPO_ROOT / "figures" / "out"))
     pf.add_argument("--full", action="store_true")
     pf.add_argument("--seed", type=int)
-    pf.add_argument("--workers", type=int, default=None)
+    pf.add_argument("--workers", type=int, default=None, help="render independent figures in parallel")
+    pf.add_argument("--force", action="store_true", help="redraw figures whose inputs and code are unchanged")
     pf.set_defaults(fn=cmd_figures)
 
     pr = sub.add_parser("report", help="write the claims ledger (Markdown, HTML, JSON)")
