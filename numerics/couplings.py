@@ -25,6 +25,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
+from theory.validation import dense_guard, integer, real_array, real_scalar
+
 Coupling = Callable[..., np.ndarray]
 
 # Below this dimension the cost is computed entry by entry (no cancellation); above it with the
@@ -34,9 +36,7 @@ _DIRECT_COST_MAX_DIM = 64
 
 def _as_float64_2d(x: Any, name: str) -> np.ndarray:
     """Batch as a float64 ``(k, d)`` array (torch tensors are detached and moved to the CPU)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
-        x = x.detach().cpu().double().numpy()
-    a = np.asarray(x, dtype=np.float64)
+    a = real_array(x, name, finite=False)
     if a.ndim == 0:
         raise ValueError(f"{name} must have a batch axis, got a scalar")
     if a.shape[0] == 0:
@@ -49,11 +49,20 @@ def _as_float64_2d(x: Any, name: str) -> np.ndarray:
     return a
 
 
+def _square_cost(cost: Any) -> np.ndarray:
+    c = real_array(cost, "cost")
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] == 0:
+        raise ValueError(f"cost must be a non-empty square matrix, got shape {c.shape}")
+    return c
+
+
 def validate_batches(x0: Any, x1: Any) -> tuple[np.ndarray, np.ndarray]:
     """Check a pair of batches and return them as float64 ``(k, d)`` arrays.
 
     Raises
     ------
+    TypeError
+        Complex, object or other non-numeric batches.
     ValueError
         Empty batch, NaN/inf entries, different batch sizes or different point shapes.
     """
@@ -75,12 +84,28 @@ def squared_distances(x0: Any, x1: Any) -> np.ndarray:
     Returns
     -------
     C : ndarray, shape (k, k)
+
+    Raises
+    ------
+    ValueError
+        Bad batches (:func:`validate_batches`), or coordinates so large that a squared distance
+        overflows float64.
+    DenseSizeError
+        If the matrix (and, above 64 dimensions, the two temporaries of the BLAS form) would
+        exceed the dense cap ``MEMGEN_MAX_DENSE_GB`` (:func:`theory.validation.dense_guard`).
     """
     a, b = validate_batches(x0, x1)
-    if a.shape[1] <= _DIRECT_COST_MAX_DIM:
-        return cdist(a, b, "sqeuclidean")
-    c = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-    return np.maximum(c, 0.0)  # rounding can make tiny distances negative
+    dense_guard((a.shape[0], b.shape[0]), "cost matrix", copies=1 if a.shape[1] <= _DIRECT_COST_MAX_DIM else 3)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if a.shape[1] <= _DIRECT_COST_MAX_DIM:
+            c = cdist(a, b, "sqeuclidean")
+        else:
+            c = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+            c = np.maximum(c, 0.0)  # rounding can make tiny distances negative
+    if not np.all(np.isfinite(c)):
+        top = max(float(np.abs(a).max()), float(np.abs(b).max()))
+        raise ValueError(f"squared distances overflow float64 (coordinates up to {top:.3g}); rescale the batches")
+    return c
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
@@ -204,18 +229,35 @@ def sinkhorn_log(
     Levenberg–Marquardt shift on the Laplacian-shaped Hessian) finishes the solve; plain Sinkhorn
     iterations are the last fall-back.
 
+    **Smallest representable** :math:`\varepsilon`. The potentials and the cost are of size
+    :math:`\max|C|`, so the exponent :math:`(f_i+g_j-C_{ij})/\varepsilon` carries a rounding
+    error of about :math:`\epsilon_{64}\max|C|/\varepsilon` (:math:`\epsilon_{64}=2^{-52}`, the
+    float64 machine epsilon), which is the relative error of every plan entry and of the
+    marginals formed from them. The plan is therefore representable in float64 to ``tol`` only for
+
+    .. math:: \varepsilon\ \ge\ \varepsilon_{\min}=\frac{2^{-52}\,\max|C|}{\mathrm{tol}} ;
+
+    below, ``ValueError`` is raised before any iteration (measured on Gaussian batches: the
+    marginal error of the plan is :math:`0.1`–:math:`1\times\epsilon_{64}\max|C|/\varepsilon`).
+    The final plan is re-checked (finite, nonnegative, rows and columns within ``tol``); if the
+    exponential of the potentials misses ``tol`` by rounding, it is re-formed as row-wise
+    softmax and rescaled by alternating column/row normalisation (the factors differ from 1 by
+    the residual marginal error, so the result is the entropic plan of a cost changed by
+    :math:`\varepsilon` times that error, i.e. at the rounding level of the exponents), and a
+    plan that still misses ``tol`` is never returned: ``ValueError``.
+
     Parameters
     ----------
     a, b : ndarray, shape (k,), (m,)
         Positive marginals with equal sums.
     cost : ndarray, shape (k, m)
     eps : float
-        Absolute regularisation, > 0.
+        Absolute regularisation, :math:`\ge\varepsilon_{\min}` above.
     tol : float
-        The returned plan has exact row sums (up to rounding) and every column sum within
-        relative error ``tol`` of ``b``.
+        The returned plan has every row and column sum within relative error ``tol`` of ``a``
+        and ``b``; in ``[1e-14, 1)`` (sums of float64 entries carry rounding of a few ulps).
     max_iter : int
-        Sinkhorn iterations of the last fall-back.
+        Sinkhorn iterations of the last fall-back (>= 1).
 
     Returns
     -------
@@ -223,20 +265,37 @@ def sinkhorn_log(
 
     Raises
     ------
+    TypeError
+        Complex or non-numeric input.
     ValueError
-        Non-positive ``eps`` or marginals, mismatched shapes, NaN, or no convergence.
+        Non-positive or non-finite ``eps``, ``eps`` below :math:`\varepsilon_{\min}`, ``tol`` or
+        ``max_iter`` out of range, non-positive marginals, mismatched shapes, NaN, or no
+        convergence to ``tol``.
+    DenseSizeError
+        If the working arrays (about six of the size of ``cost``) exceed the dense cap.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    c = np.asarray(cost, dtype=np.float64)
+    a = real_array(a, "a", ndim=1)
+    b = real_array(b, "b", ndim=1)
+    c = real_array(cost, "cost", finite=False)
+    eps = real_scalar(eps, "eps", 0.0, lo_open=True)
+    tol = real_scalar(tol, "tol", _MIN_TOL, 1.0, hi_open=True)
+    max_iter = integer(max_iter, "max_iter", 1)
     if c.shape != (a.size, b.size):
         raise ValueError(f"cost shape {c.shape} does not match marginals ({a.size}, {b.size})")
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be positive and finite, got {eps}")
     if np.any(a <= 0) or np.any(b <= 0) or not np.isclose(a.sum(), b.sum(), rtol=1e-12):
         raise ValueError("marginals must be positive with equal sums")
     if not np.all(np.isfinite(c)):
         raise ValueError("cost contains NaN or inf")
+    if c.size == 0:
+        raise ValueError("empty marginals")
+    floor = _eps_floor(c, tol)
+    if eps < floor:
+        raise ValueError(
+            f"eps = {eps:.3g} is below the float64 limit {floor:.3g} = 2^-52 max|C| / tol for tol = {tol:g}: "
+            "the plan's exponents (f_i + g_j - C_ij)/eps carry rounding of 2^-52 max|C|/eps; "
+            "raise eps or loosen tol (batch_ot_coupling gives the eps -> 0 limit)"
+        )
+    dense_guard(c.shape, "entropic OT working arrays", copies=6)
     la, lb = np.log(a), np.log(b)
     g = np.zeros(b.size)
     schedule = [float(eps)]
@@ -261,8 +320,59 @@ def sinkhorn_log(
             g, err = _sinkhorn_stage(la, lb, c, e, g, tol, max_iter)
         if err > tol:
             raise ValueError(f"entropic OT did not reach tol {tol:g} (error {err:.2e}, eps {eps:g})")
-    f = _row_potential(la, c, g, schedule[-1])
-    return np.exp((f[:, None] + g[None, :] - c) / schedule[-1])
+    e = schedule[-1]
+    plan = _potential_plan(la, c, g, e)
+    if _marginal_error(plan, a, b) > tol:
+        plan = _rescaled_plan(a, b, c, g, e, tol)
+    err = _marginal_error(plan, a, b)
+    if not err <= tol:  # also catches NaN
+        raise ValueError(
+            f"entropic OT plan misses its marginals after the last step (error {err:.2e} > tol {tol:g}, eps {eps:g})"
+        )
+    return plan
+
+
+_MIN_TOL = 1e-14
+_RESCALE_SWEEPS = 100
+
+
+def _eps_floor(c: np.ndarray, tol: float) -> float:
+    """Smallest absolute eps at which the plan's exponents are resolved to ``tol`` (see :func:`sinkhorn_log`)."""
+    return float(np.finfo(np.float64).eps * np.abs(c).max() / tol)
+
+
+def _potential_plan(la: np.ndarray, c: np.ndarray, g: np.ndarray, e: float) -> np.ndarray:
+    r""":math:`P_{ij}=\exp((f_i+g_j-C_{ij})/\varepsilon)` with the row potential ``f`` of ``g``."""
+    f = _row_potential(la, c, g, e)
+    return np.exp((f[:, None] + g[None, :] - c) / e)
+
+
+def _marginal_error(plan: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Largest relative row/column sum error; ``inf`` for a plan with NaN, inf or negative entries."""
+    if not (np.all(np.isfinite(plan)) and np.all(plan >= 0)):
+        return float("inf")
+    rows = np.abs(plan.sum(1) / a - 1.0).max()
+    cols = np.abs(plan.sum(0) / b - 1.0).max()
+    return float(max(rows, cols))
+
+
+def _rescaled_plan(a: np.ndarray, b: np.ndarray, c: np.ndarray, g: np.ndarray, e: float, tol: float) -> np.ndarray:
+    """The plan of potential ``g`` with exact rows (row softmax), then alternating column/row rescaling.
+
+    Used only when the exponential of the potentials misses ``tol`` by rounding: every factor
+    applied is within rounding of 1, so the result is the entropic plan of a cost perturbed at
+    rounding level, now on its marginals.
+    """
+    z = (g[None, :] - c) / e
+    plan = np.exp(z - z.max(1, keepdims=True))
+    plan *= (a / plan.sum(1))[:, None]
+    for _ in range(_RESCALE_SWEEPS):
+        if _marginal_error(plan, a, b) <= tol:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plan *= (b / plan.sum(0))[None, :]
+            plan *= (a / plan.sum(1))[:, None]
+    return plan
 
 
 _COARSE_ITERS = 10
@@ -370,20 +480,47 @@ def entropic_plan(x0: Any, x1: Any, eps_rel: float = 0.05, *, tol: float = 1e-10
     Uses uniform marginals :math:`1/k`, the squared-distance cost and
     :math:`\varepsilon=\varepsilon_{\rm rel}\cdot\mathrm{mean}(C)` (scale-free).
 
+    **Smallest** :math:`\varepsilon_{\rm rel}`. Float64 represents the plan to ``tol`` only for
+
+    .. math:: \varepsilon_{\rm rel}\ \ge\ \frac{2^{-52}}{\mathrm{tol}}\,\frac{\max C}{\mathrm{mean}\,C}
+
+    (:func:`sinkhorn_log`): at ``tol = 1e-10`` about :math:`2.2\times10^{-6}\max C/\mathrm{mean}\,C`,
+    i.e. :math:`5\times10^{-6}`–:math:`1.3\times10^{-5}` for Gaussian batches
+    (:math:`\max C/\mathrm{mean}\,C\approx2`–:math:`6`). Below it ``ValueError`` is raised
+    before any iteration. The exact plan is *not* substituted: the entropic plan approaches it
+    only as :math:`e^{-\Delta/\varepsilon}` with the (unknown) gap :math:`\Delta` between the
+    best and second-best assignments, so the substitute could not be certified;
+    :func:`batch_ot_coupling` gives the :math:`\varepsilon\to0` limit explicitly.
+
     Returns
     -------
     pi : ndarray, shape (k, k)
-        Rows and columns sum to 1 (to ``tol``).
+        Rows and columns sum to 1 (to ``tol``; re-checked after the last step).
+
+    Raises
+    ------
+    ValueError
+        ``eps_rel`` not positive and finite or below the float64 limit, bad ``tol``, bad batches.
     """
-    if not (np.isfinite(eps_rel) and eps_rel > 0):
-        raise ValueError(f"eps_rel must be positive and finite, got {eps_rel}")
+    eps_rel = real_scalar(eps_rel, "eps_rel", 0.0, lo_open=True)
+    tol = real_scalar(tol, "tol", _MIN_TOL, 1.0, hi_open=True)
     c = squared_distances(x0, x1)
     k = c.shape[0]
     mean_c = float(c.mean())
     if mean_c == 0.0:  # every point identical: every plan is optimal, take the uniform one
         return np.full((k, k), 1.0 / k)
+    floor = _eps_floor(c, tol) / mean_c
+    if eps_rel < floor:
+        raise ValueError(
+            f"eps_rel = {eps_rel:.3g} is below the float64 limit {floor:.3g} = 2^-52 (max C / mean C) / tol "
+            f"for this batch and tol = {tol:g}: the plan cannot be represented to tol; raise eps_rel or "
+            "loosen tol (batch_ot_coupling gives the eps -> 0 limit)"
+        )
+    eps = eps_rel * mean_c
+    if not np.isfinite(eps):
+        raise ValueError(f"eps_rel * mean(C) = {eps_rel:g} * {mean_c:g} overflows")
     u = np.full(k, 1.0 / k)
-    return k * sinkhorn_log(u, u, c, eps_rel * mean_c, tol=tol)
+    return k * sinkhorn_log(u, u, c, eps, tol=tol)
 
 
 def batch_eot_coupling(
@@ -440,11 +577,11 @@ def gale_shapley(cost: np.ndarray, proposer: str = "rows") -> tuple[np.ndarray, 
     proposals : int
         Number of proposals made (at most ``k**2``).
     """
-    c = np.asarray(cost, dtype=np.float64)
-    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] == 0:
-        raise ValueError(f"cost must be a non-empty square matrix, got shape {c.shape}")
+    c = _square_cost(cost)
     if proposer not in ("rows", "cols"):
         raise ValueError(f"proposer must be 'rows' or 'cols', got {proposer!r}")
+    # Python lists of the cost and of the preference order: about 72 bytes per entry.
+    dense_guard(c.shape, "stable-matching preference lists", itemsize=72)
     if proposer == "cols":
         i_of_col, n = gale_shapley(c.T, "rows")
         j = np.empty_like(i_of_col)
@@ -504,9 +641,8 @@ def greedy_matching(cost: np.ndarray) -> np.ndarray:
 
     Ties are broken by (row, column) index order. Returns ``j`` with row ``i`` matched to ``j[i]``.
     """
-    c = np.asarray(cost, dtype=np.float64)
-    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] == 0:
-        raise ValueError(f"cost must be a non-empty square matrix, got shape {c.shape}")
+    c = _square_cost(cost)
+    dense_guard(c.shape, "greedy-matching sort order", itemsize=16)
     k = c.shape[0]
     order = np.argsort(c, axis=None, kind="stable")
     j = np.full(k, -1, dtype=np.int64)
@@ -548,6 +684,8 @@ def get_coupling(coupling: str | Coupling) -> Coupling:
 def pair_indices(idx: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Explicit ``(i, j)`` index arrays from a coupling's output (1-D ``j`` or 2-D ``(2, k)``)."""
     idx = np.asarray(idx)
+    if k is not None:
+        k = integer(k, "k", 1)
     if not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(f"a pairing must be an integer array, got dtype {idx.dtype}")
     if idx.ndim == 1:
@@ -570,6 +708,8 @@ def is_permutation(j: np.ndarray) -> bool:
 
 def plan_from_pairing(idx: np.ndarray, k: int) -> np.ndarray:
     """The ``(k, k)`` matrix of pair counts (a permutation matrix for exact couplings)."""
+    k = integer(k, "k", 1)
+    dense_guard((k, k), "plan matrix")
     i, j = pair_indices(idx, k)
     pi = np.zeros((k, k))
     np.add.at(pi, (i, j), 1.0)
@@ -636,14 +776,16 @@ def blockwise_pair(
     x0_paired, x1_paired : ndarray, shape (B, d)
         Row ``i`` of both is one pair; pairs never cross a block.
     """
+    for name, x in (("x0", x0), ("x1", x1)):
+        real_array(x, name, ndim=2)  # refuses complex, object and NaN input (the arrays keep their dtype)
     x0 = np.asarray(x0)
     x1 = np.asarray(x1)
-    if x0.ndim != 2 or x0.shape != x1.shape:
+    if x0.shape != x1.shape:
         raise ValueError(f"x0 and x1 must be (B, d) arrays of one shape, got {x0.shape} and {x1.shape}")
-    if int(k) != k or k < 1 or x0.shape[0] % k:
+    k = integer(k, "k", 1)
+    if x0.shape[0] % k:
         raise ValueError(f"block size k={k!r} must be a positive divisor of the batch size {x0.shape[0]}")
     get_coupling(coupling)
-    k = int(k)
     if k == 1:  # a block of one point: the only pairing is the independent one
         return x0, x1
     parts = [pair(x0[s : s + k], x1[s : s + k], coupling, rng, **coupling_kwargs) for s in range(0, len(x0), k)]
@@ -681,11 +823,12 @@ class CoupledBatchSampler:
         seed: int | list[int],
         coupling_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        if int(batch) != batch or batch < 1 or int(k) != k or k < 1 or batch % k:
+        batch, k = integer(batch, "batch", 1), integer(k, "k", 1)
+        if batch % k:
             raise ValueError(f"batch ({batch!r}) must be a positive multiple of the block size k ({k!r})")
         get_coupling(coupling)
-        self.target, self.batch, self.coupling, self.k = target, int(batch), coupling, int(k)
-        base = [int(s) for s in np.atleast_1d(seed)]
+        self.target, self.batch, self.coupling, self.k = target, batch, coupling, k
+        base = [integer(s, "seed", 0) for s in np.atleast_1d(seed)]
         self.noise_rng = np.random.default_rng([*base, self.STREAM_NOISE])
         self.data_rng = np.random.default_rng([*base, self.STREAM_DATA])
         self.coupling_rng = np.random.default_rng([*base, self.STREAM_COUPLING])
@@ -693,7 +836,7 @@ class CoupledBatchSampler:
 
     def draw(self, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One paired minibatch (float64): ``x1[i]`` is the data point coupled to ``x0[i]``."""
-        b = self.batch if batch is None else batch
+        b = self.batch if batch is None else integer(batch, "batch", 1)
         x0 = self.noise_rng.standard_normal((b, self.target.dim))
         x1 = self.target.sample(b, self.data_rng)
         return blockwise_pair(x0, x1, self.coupling, self.k, self.coupling_rng, **self.kwargs)

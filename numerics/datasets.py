@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory.validation import dense_guard, integer, real_array, real_scalar
+
 DATASETS = ("sparse-d20", "sparse-sphere", "clustered", "toy2d-sparse", "toy2d-clustered", "tiny")
 
 
@@ -102,8 +104,10 @@ def embedded_dataset(
     coords : (n, r) array of the coordinates :math:`c^{(i)}` (independent of ``d``)
     basis : (d, r) orthonormal :math:`U_d`
     """
-    if d < r or r < 1 or n < 1:
+    d, n, r = integer(d, "d", 1), integer(n, "n", 1), integer(r, "r", 1)
+    if d < r:
         raise ValueError(f"need d >= r >= 1 and n >= 1, got d={d}, r={r}, n={n}")
+    dense_guard((max(n, d), max(d, r)), "embedded data set", copies=3)
     coords = np.random.default_rng(seed_coords).standard_normal((n, r))
     g = np.random.default_rng([seed_basis, d]).standard_normal((d, r))
     basis, _ = np.linalg.qr(g)
@@ -122,9 +126,7 @@ TARGETS = ("8gaussians", "mixture")
 
 
 def _check_n(n: int) -> int:
-    if int(n) != n or n < 0:
-        raise ValueError(f"number of samples must be a non-negative integer, got {n!r}")
-    return int(n)
+    return integer(n, "number of samples", 0)
 
 
 def eight_gaussians_means(radius: float = EIGHT_GAUSSIANS_RADIUS) -> np.ndarray:
@@ -133,8 +135,7 @@ def eight_gaussians_means(radius: float = EIGHT_GAUSSIANS_RADIUS) -> np.ndarray:
     .. math::
         m_j = r\,\big(\cos\tfrac{2\pi j}{8},\ \sin\tfrac{2\pi j}{8}\big),\qquad j=0,\dots,7 .
     """
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be positive and finite, got {radius!r}")
+    radius = real_scalar(radius, "radius", 0.0, lo_open=True)
     ang = 2.0 * np.pi * np.arange(8) / 8.0
     return radius * np.stack([np.cos(ang), np.sin(ang)], axis=1)
 
@@ -157,11 +158,13 @@ def sample_gaussian_mixture(n: int, means: np.ndarray, std: float, rng: np.rando
     ndarray, shape (n, d), float64
     """
     n = _check_n(n)
-    means = np.asarray(means, dtype=np.float64)
+    means = real_array(means, "means", finite=False)
     if means.ndim != 2 or means.shape[0] < 1 or not np.all(np.isfinite(means)):
         raise ValueError(f"means must be a finite (K, d) array, got shape {means.shape}")
-    if not (np.isfinite(std) and std > 0):
-        raise ValueError(f"std must be positive and finite, got {std!r}")
+    std = real_scalar(std, "std", 0.0, lo_open=True)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    dense_guard((n, means.shape[1]), "mixture samples", copies=3)
     comp = rng.integers(0, means.shape[0], size=n)
     return means[comp] + std * rng.standard_normal((n, means.shape[1]))
 
@@ -178,10 +181,14 @@ def gaussian_mixture_cdf(u: np.ndarray, direction: np.ndarray, means: np.ndarray
     """
     from scipy.special import ndtr
 
-    a = np.asarray(direction, dtype=np.float64)
-    centres = np.asarray(means, dtype=np.float64) @ a
+    a = real_array(direction, "direction", ndim=1)
+    means = real_array(means, "means", ndim=2)
+    std = real_scalar(std, "std", 0.0, lo_open=True)
+    if means.shape[1] != a.size or not np.any(a != 0):
+        raise ValueError(f"direction must be a nonzero vector of length {means.shape[1]}, got shape {a.shape}")
+    centres = means @ a
     scale = std * float(np.linalg.norm(a))
-    return ndtr((np.asarray(u, dtype=np.float64)[..., None] - centres) / scale).mean(axis=-1)
+    return ndtr((real_array(u, "u", finite=False)[..., None] - centres) / scale).mean(axis=-1)
 
 
 def mixture_means(dim: int, n_components: int = MIXTURE_COMPONENTS, seed: int = MIXTURE_MEANS_SEED) -> np.ndarray:
@@ -192,12 +199,10 @@ def mixture_means(dim: int, n_components: int = MIXTURE_COMPONENTS, seed: int = 
 
     so :math:`\mathbb E\|m_j\|^2=16` in every dimension (the scale of the 2-D 8-Gaussians ring).
     """
-    if int(dim) != dim or dim < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim!r}")
-    if int(n_components) != n_components or n_components < 1:
-        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+    dim, n_components = integer(dim, "dim", 1), integer(n_components, "n_components", 1)
+    dense_guard((n_components, dim), "mixture means")
     rng = np.random.default_rng(seed)
-    return rng.normal(0.0, math.sqrt(16.0 / dim), size=(int(n_components), int(dim)))
+    return rng.normal(0.0, math.sqrt(16.0 / dim), size=(n_components, dim))
 
 
 @dataclass(frozen=True)
@@ -210,8 +215,7 @@ class FlowTarget:
     def __post_init__(self) -> None:
         if self.name not in TARGETS:
             raise ValueError(f"unknown target {self.name!r}; choose from {TARGETS}")
-        if int(self.dim) != self.dim or self.dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {self.dim!r}")
+        integer(self.dim, "dim", 1)
         if self.name == "8gaussians" and self.dim != 2:
             raise ValueError(f"the 8-Gaussians target is 2-D, got dim={self.dim}")
 
@@ -246,8 +250,8 @@ def minibatch_cost_target(d: int) -> tuple[np.ndarray, np.ndarray]:
     :math:`\mu=\mathbf 1/\sqrt d`, :math:`\Sigma=\mathrm{diag}(s_i^2)`, :math:`s_i=0.5+0.5\frac{i-1}{d-1}`
     (:math:`s=0.5` for :math:`d=1`).
     """
-    if int(d) != d or d < 1:
-        raise ValueError(f"d must be a positive integer, got {d!r}")
+    d = integer(d, "d", 1)
+    dense_guard((d,), "target moments", copies=3)
     s = np.full(1, 0.5) if d == 1 else 0.5 + 0.5 * np.arange(d) / (d - 1)
     return np.full(d, 1.0 / np.sqrt(d)), s**2
 
@@ -257,14 +261,11 @@ def minibatch_cost_target(d: int) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------
 def power_law_spectrum(d: int, k: float, trace: float | None = None) -> np.ndarray:
     r"""Eigenvalues :math:`\lambda_\nu=c\,\nu^{-k}`, :math:`\nu=1..d`, with :math:`\sum\lambda_\nu=` ``trace`` (default :math:`d`)."""
-    if int(d) != d or d < 1:
-        raise ValueError(f"d must be a positive integer, got {d!r}")
-    if not np.isfinite(k) or k < 0:
-        raise ValueError(f"decay exponent k must be finite and >= 0, got {k}")
-    trace = float(d) if trace is None else float(trace)
-    if not (np.isfinite(trace) and trace > 0):
-        raise ValueError(f"trace must be positive and finite, got {trace}")
-    lam = np.arange(1, int(d) + 1, dtype=np.float64) ** (-float(k))
+    d = integer(d, "d", 1)
+    k = real_scalar(k, "decay exponent k", 0.0)
+    trace = float(d) if trace is None else real_scalar(trace, "trace", 0.0, lo_open=True)
+    dense_guard((d,), "spectrum", copies=2)
+    lam = np.arange(1, d + 1, dtype=np.float64) ** (-k)
     return lam * (trace / lam.sum())
 
 
@@ -273,9 +274,10 @@ def power_law_covariance(
 ) -> np.ndarray:
     """:math:`\\Sigma=\\mathrm{diag}(\\lambda)` of :func:`power_law_spectrum`, or :math:`Q\\,\\mathrm{diag}(\\lambda)Q^\\top`."""
     lam = power_law_spectrum(d, k, trace)
+    dense_guard((lam.size, lam.size), "covariance", copies=2)
     if rotation is None:
         return np.diag(lam)
-    q = np.asarray(rotation, dtype=np.float64)
+    q = real_array(rotation, "rotation")
     if q.shape != (d, d):
         raise ValueError(f"rotation must have shape ({d}, {d}), got {q.shape}")
     return (q * lam) @ q.T
@@ -283,8 +285,6 @@ def power_law_covariance(
 
 def white_samples(n: int, d: int, seed: int | list[int]) -> np.ndarray:
     """Standard-normal matrix :math:`Z\\in\\mathbb R^{n\\times d}` of one training set (shared across spectra)."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"number of samples N must be a positive integer, got {n!r}")
-    if int(d) != d or d < 1:
-        raise ValueError(f"d must be a positive integer, got {d!r}")
-    return np.random.default_rng(seed).standard_normal((int(n), int(d)))
+    n, d = integer(n, "number of samples N", 1), integer(d, "d", 1)
+    dense_guard((n, d), "white samples")
+    return np.random.default_rng(seed).standard_normal((n, d))

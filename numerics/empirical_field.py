@@ -30,31 +30,34 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from numerics.integrators import hermite_dense_semilinear, solve_rows
+from numerics.integrators import check_tolerances, hermite_dense_semilinear, solve_rows
 from numerics.paths import CondOTPath
+from theory.validation import dense_guard, integer, real_array, real_scalar
 
 DEFAULT_CHUNK = 512
 _EXP_FLOOR = -700.0
+# Beyond these magnitudes the squared norms or the logits of the softmax overflow float64 (and
+# inf - inf turns every weight into NaN): such inputs are refused up front.
+_MAX_NORM = 1e150
+_MAX_LOGIT = 1e300
 
 
 # ----------------------------------------------------------------------------- validation
 def _check_sigma_min(sigma_min: float) -> float:
-    return CondOTPath(sigma_min).sigma_min
+    return CondOTPath(real_scalar(sigma_min, "sigma_min")).sigma_min
 
 
 def _check_data(data: np.ndarray) -> np.ndarray:
-    y = np.asarray(data, dtype=np.float64)
+    y = real_array(data, "data")
     if y.ndim != 2:
         raise ValueError(f"data must have shape (N, d), got shape {y.shape}")
     if y.shape[0] == 0:
         raise ValueError("data is empty: need at least one training point")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("data contains NaN or inf")
     return y
 
 
 def _check_queries(x: np.ndarray, d: int) -> tuple[np.ndarray, bool]:
-    q = np.asarray(x, dtype=np.float64)
+    q = real_array(x, "x", finite=False)
     single = q.ndim == 1
     q2 = q[None, :] if single else q
     if q2.ndim != 2 or q2.shape[1] != d:
@@ -64,8 +67,37 @@ def _check_queries(x: np.ndarray, d: int) -> tuple[np.ndarray, bool]:
     return q2, single
 
 
+def _max_row_norm(a: np.ndarray) -> float:
+    """Largest row norm, computed without overflow (inf when it exceeds the float64 range)."""
+    top = float(np.abs(a).max()) if a.size else 0.0
+    if top == 0.0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return top * float(np.sqrt(((a / top) ** 2).sum(1).max()))
+
+
+def _check_scales(q_norm: float, y_norm: float, scale: float, t: float) -> None:
+    r"""Refuse inputs whose squared norms or logits :math:`(t/\sigma_t^2)(x^\top x^{(i)}-\tfrac t2\|x^{(i)}\|^2)` overflow.
+
+    ``q_norm``, ``y_norm``: largest query and data norms; ``scale``: largest :math:`t/\sigma_t^2`;
+    ``t``: largest time.
+    """
+    if max(q_norm, y_norm) > _MAX_NORM:
+        raise ValueError(
+            f"point norms up to {max(q_norm, y_norm):.3g} exceed {_MAX_NORM:g}: their squares overflow float64 "
+            "and the weights would be NaN; rescale the data (e.g. standardise it)"
+        )
+    with np.errstate(over="ignore"):
+        bound = scale * (q_norm * y_norm + 0.5 * t * y_norm * y_norm)
+    if not bound <= _MAX_LOGIT:
+        raise ValueError(
+            f"the softmax logits (t/sigma_t^2)(x.x_i - t|x_i|^2/2) reach about {bound:.3g} (norms up to "
+            f"{max(q_norm, y_norm):.3g}, t/sigma_t^2 up to {scale:.3g}), beyond the float64 range; rescale the data"
+        )
+
+
 def _check_times(t: float | np.ndarray, m: int, sigma_min: float, allow_end: bool) -> tuple[np.ndarray, np.ndarray]:
-    tt = np.asarray(t, dtype=np.float64)
+    tt = real_array(t, "t", finite=False)
     if tt.ndim == 0:
         tt = np.full(m, float(tt))
     elif tt.shape != (m,):
@@ -83,7 +115,7 @@ def _check_times(t: float | np.ndarray, m: int, sigma_min: float, allow_end: boo
 def sigma_t(t: float | np.ndarray, sigma_min: float = 0.0) -> float | np.ndarray:
     """Standard deviation of the OT conditional path, :math:`\\sigma_t = 1-(1-\\sigma_{\\min})\\,t`
     (:meth:`numerics.paths.CondOTPath.sigma`)."""
-    return CondOTPath(sigma_min).sigma(np.asarray(t, dtype=np.float64))
+    return CondOTPath(sigma_min).sigma(real_array(t, "t"))
 
 
 # ----------------------------------------------------------------------------- core kernels
@@ -100,7 +132,7 @@ def unique_points(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     softmax once, multiplied by its count after the max shift (adding :math:`\\log c` to a
     logit of size :math:`10^{30}` would be lost).
     """
-    rows = np.ascontiguousarray(data, dtype=np.float64)
+    rows = np.ascontiguousarray(real_array(data, "data", ndim=2, finite=False))
     # Rows compared as raw bytes (one sort of N keys; np.unique(axis=0) is several times slower).
     # The only rows this fails to merge are +0.0 / -0.0 variants, whose logits agree anyway.
     keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
@@ -123,7 +155,9 @@ def weighted_mean(
     :math:`\\tau=-\\ln\\sigma_t` keep :math:`\\sigma_t=e^{-\\tau}` exact), ``data`` (N, d).
     Memory :math:`O((M+N)d + M\\cdot\\mathrm{chunk})`. ``counts`` (N,) are multiplicities of
     the (distinct) rows of ``data`` (see :func:`unique_points`); ``None`` means all ones.
+    Only the dtypes are checked (complex or object arrays raise ``TypeError``).
     """
+    x, t, sig, data = (real_array(a, n, finite=False) for a, n in ((x, "x"), (t, "t"), (sig, "sig"), (data, "data")))
     m_rows = x.shape[0]
     scale = _logit_scale(t, sig)
     # One product gives the logits: queries carry the row scale t/sigma^2, and an extra
@@ -201,25 +235,55 @@ def posterior_weights(x: np.ndarray, t: float | np.ndarray, data: np.ndarray, si
     -------
     (M, N) or (N,) array of weights summing to one per row.
 
+    Memory: the ``(M, N)`` answer and its temporaries (three arrays of that size), plus
+    :math:`O((M+N)d + M\\cdot\\mathrm{chunk})`; the :math:`\\sigma_t=0` rows stream the squared
+    distances over blocks of the data (never an ``(M, N, d)`` array).
+
     Raises
     ------
+    TypeError
+        Complex or non-numeric input.
     ValueError
-        On NaN/inf, shape mismatch, empty data, ``t`` outside [0, 1] or ``sigma_min`` outside [0, 1).
+        On NaN/inf, shape mismatch, empty data, ``t`` outside [0, 1], ``sigma_min`` outside
+        [0, 1), or scales whose logits overflow float64 (norms above 1e150, or logits above 1e300).
+    DenseSizeError
+        If the ``(M, N)`` answer and its temporaries exceed the dense cap.
     """
     s = _check_sigma_min(sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x, y.shape[1])
     tt, sig = _check_times(t, q.shape[0], s, allow_end=True)
-    out = np.empty((q.shape[0], y.shape[0]))
+    dense_guard((q.shape[0], y.shape[0]), "posterior weights", copies=3)
     end = sig <= 0.0
+    if np.any(~end):
+        scale = float(_logit_scale(tt[~end], sig[~end]).max())
+        _check_scales(_max_row_norm(q[~end]), _max_row_norm(y), scale, float(tt[~end].max()))
+    out = np.empty((q.shape[0], y.shape[0]))
     if np.any(~end):
         out[~end] = _weights_kernel(q[~end], tt[~end], sig[~end], y)
     if np.any(end):
-        # sigma_t = 0: the limit of the softmax is uniform over the nearest points.
-        d2 = ((q[end][:, None, :] - y[None, :, :]) ** 2).sum(-1)
-        hit = (d2 == d2.min(axis=1, keepdims=True)).astype(float)
-        out[end] = hit / hit.sum(axis=1, keepdims=True)
+        out[end] = _nearest_uniform(q[end], y)
     return out[0] if single else out
+
+
+def _nearest_uniform(q: np.ndarray, y: np.ndarray, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
+    r"""The :math:`\sigma_t=0` limit of the weights: uniform over the nearest data points.
+
+    Squared distances are formed from differences (no cancellation, so ties are exact), over
+    blocks of about ``chunk / d`` data points (temporary memory ``M * chunk``). Both sets are
+    first multiplied by the same power of two, which is exact and keeps the nearest set, so that
+    neither huge (1e155) nor tiny (1e-170) coordinates overflow or underflow the squares.
+    """
+    top = max(float(np.abs(q).max()), float(np.abs(y).max()))
+    if top > 0.0:
+        shift = -int(np.frexp(top)[1])
+        q, y = np.ldexp(q, shift), np.ldexp(y, shift)
+    d2 = np.empty((q.shape[0], y.shape[0]))
+    block = max(1, chunk // max(y.shape[1], 1))
+    for start in range(0, y.shape[0], block):
+        d2[:, start : start + block] = ((q[:, None, :] - y[None, start : start + block, :]) ** 2).sum(-1)
+    hit = (d2 == d2.min(axis=1, keepdims=True)).astype(float)
+    return hit / hit.sum(axis=1, keepdims=True)
 
 
 def optimal_velocity(
@@ -247,16 +311,22 @@ def optimal_velocity(
 
     Raises
     ------
+    TypeError
+        Complex or non-numeric input.
     ValueError
         On NaN/inf, shape mismatch, empty data, ``t`` outside [0, 1], ``sigma_min`` outside
-        [0, 1), or ``t = 1`` with ``sigma_min = 0``.
+        [0, 1), ``t = 1`` with ``sigma_min = 0``, ``chunk`` not a positive integer, or scales
+        whose logits overflow float64 (norms above 1e150, or logits above 1e300).
+    DenseSizeError
+        If the ``(M, chunk)`` logits block exceeds the dense cap.
     """
     s = _check_sigma_min(sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x, y.shape[1])
     tt, sig = _check_times(t, q.shape[0], s, allow_end=False)
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    chunk = integer(chunk, "chunk", 1)
+    dense_guard((q.shape[0], min(chunk, y.shape[0])), "logits block", copies=2)
+    _check_scales(_max_row_norm(q), _max_row_norm(y), float(_logit_scale(tt, sig).max()), float(tt.max()))
     uniq, counts, _ = unique_points(y)
     v = (weighted_mean(q, tt, sig, uniq, chunk, counts) - (1.0 - s) * q) / sig[:, None]
     return v[0] if single else v
@@ -311,6 +381,13 @@ def optimal_velocity_torch(
     (M, d) tensor.
     """
     s = _check_sigma_min(sigma_min)
+    for name, v in (("x", x), ("data", data), ("t", t)):
+        if isinstance(v, torch.Tensor) and not v.dtype.is_floating_point:
+            raise TypeError(f"{name} must be a real floating tensor, got dtype {v.dtype}")
+    if not isinstance(t, torch.Tensor):
+        t = real_array(t, "t", finite=False)
+    if not (isinstance(x, torch.Tensor) and isinstance(data, torch.Tensor)):
+        raise TypeError("x and data must be torch tensors (see optimal_velocity for NumPy arrays)")
     if x.ndim != 2 or data.ndim != 2 or x.shape[1] != data.shape[1]:
         raise ValueError(
             f"x must be (M, d) and data (N, d) with the same d, got {tuple(x.shape)} and {tuple(data.shape)}"
@@ -323,7 +400,7 @@ def optimal_velocity_torch(
     elif tt.shape != (x.shape[0],):
         raise ValueError(f"t must be a scalar or have shape ({x.shape[0]},), got {tuple(tt.shape)}")
     sig = (1.0 - tt) + s * tt
-    if bool(torch.any(sig <= 0)) or bool(torch.any(tt < 0)) or bool(torch.any(tt > 1)):
+    if bool(torch.any(~((sig > 0) & (tt >= 0) & (tt <= 1)))):  # one device sync; NaN times included
         raise ValueError("t must lie in [0, 1], and t = 1 needs sigma_min > 0 (sigma_t = 0 is singular)")
     data = data.to(dtype=x.dtype, device=x.device).detach()
     # Distinct points with multiplicities: see unique_points.
@@ -378,14 +455,20 @@ class FlowSolution:
         """
         if self.steps is None:
             raise ValueError("no path recorded: call integrate_flow(..., return_path=True)")
-        tg = np.asarray(t_grid, dtype=np.float64)
+        tg = real_array(t_grid, "t_grid", ndim=(0, 1)).reshape(-1)
         if np.any(tg < 0) or np.any(tg > self.t_end):
             raise ValueError(f"t_grid must lie in [0, t_end={self.t_end}]")
+        dense_guard((tg.size, len(self.steps), self.x_end.shape[1]), "dense states")
         tau = np.minimum(tau_from_time(tg, self.sigma_min), self.tau_end)
         out = np.empty((tg.size, len(self.steps), self.x_end.shape[1]))
         for r, (ts, xs, fs) in enumerate(self.steps):
             out[:, r] = hermite_dense_semilinear(ts, xs, fs, tau)
         return out
+
+
+def _tau_scale(tau: float, sigma_min: float) -> float:
+    r"""Logit scale :math:`t/\sigma_t^2` at log-time ``tau`` (increasing in ``tau``)."""
+    return float(-np.expm1(-tau) / (1.0 - sigma_min) * np.exp(2.0 * tau))
 
 
 def _tau_end(t_end: float, sigma_min: float) -> float:
@@ -433,21 +516,36 @@ def integrate_flow(
 
     Raises
     ------
+    TypeError
+        Complex or non-numeric input.
     ValueError
-        NaN/inf, shape mismatch, empty data, ``t_end`` outside (0, 1], ``sigma_min`` outside [0, 1).
+        NaN/inf, shape mismatch, empty data, ``t_end`` outside (0, 1], ``sigma_min`` outside
+        [0, 1), tolerances out of range (:func:`numerics.integrators.check_tolerances`), a
+        ``max_step`` too small to reach ``t_end`` within the step cap, ``t_eval`` not increasing
+        in (0, t_end], or scales whose logits overflow float64. All checked before any work.
+    DenseSizeError
+        If the states at ``t_eval`` exceed the dense cap.
     """
     s = _check_sigma_min(sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x0, y.shape[1])
-    te = float(t_end)
-    if not np.isfinite(te) or not 0.0 < te <= 1.0:
-        raise ValueError(f"t_end must lie in (0, 1], got {t_end}")
+    te = real_scalar(t_end, "t_end", 0.0, 1.0, lo_open=True)
+    rtol, atol, step_cap = check_tolerances(rtol, atol, max_step)
     tau_end = _tau_end(te, s)
+    # The trajectories stay in the ball of radius max(|x0|, max|x_i| / (1 - sigma_min)).
+    y_norm = _max_row_norm(y)
+    _check_scales(max(_max_row_norm(q), y_norm / (1.0 - s)), y_norm, _tau_scale(tau_end, s), te)
     stops = None
     tev = np.zeros(0)
     if t_eval is not None:
-        tev = np.atleast_1d(np.asarray(t_eval, dtype=np.float64))
-        if np.any(~np.isfinite(tev)) or np.any(tev <= 0) or np.any(tev > te) or np.any(np.diff(tev) <= 0):
+        tev = np.atleast_1d(real_array(t_eval, "t_eval", finite=False))
+        if (
+            tev.ndim != 1
+            or np.any(~np.isfinite(tev))
+            or np.any(tev <= 0)
+            or np.any(tev > te)
+            or np.any(np.diff(tev) <= 0)
+        ):
             raise ValueError(f"t_eval must be strictly increasing in (0, t_end={te}]")
         stops = np.minimum(np.array([_tau_end(float(v), s) for v in tev]), tau_end)
 
@@ -459,7 +557,6 @@ def integrate_flow(
         t = -np.expm1(-tau) / (1.0 - s)
         return weighted_mean(x, t, sig, uniq, counts=counts) / (1.0 - s)
 
-    step_cap = np.inf if max_step is None else float(max_step)
     sol = solve_rows(
         forcing,
         q,
@@ -499,7 +596,8 @@ def integrate_flow_mp(
     q, single = _check_queries(x0, y.shape[1])
     if not single and q.shape[0] != 1:
         raise ValueError("integrate_flow_mp integrates one trajectory: x0 must have shape (d,)")
-    te = float(t_end)
+    te = real_scalar(t_end, "t_end")
+    dps = integer(dps, "dps", 15)
     if not 0.0 < te < 1.0 and not (te == 1.0 and s > 0):
         raise ValueError(f"t_end must lie in (0, 1) (or equal 1 with sigma_min > 0), got {t_end}")
     with mpmath.workdps(dps):

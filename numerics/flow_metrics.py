@@ -12,8 +12,9 @@ For a field :math:`v` with flow :math:`\psi` started at :math:`x_0\sim q_0`:
 
 The state is integrated with classical RK4 (float64 state) and the kinetic energy is carried as
 an extra ODE component; :math:`S` (Eq. 18 form) and a second KE are Simpson integrals of the
-velocities at the grid nodes. Their agreement, and a step-halving (Richardson) estimate, state
-the integration accuracy.
+velocities at the grid nodes, accumulated along the path with the Simpson weights (memory
+:math:`O(nd)`, no path is stored). Their agreement, and a step-halving (Richardson) estimate,
+state the integration accuracy.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.integrate import simpson
 
-from numerics.integrators import euler, rk4
+from numerics.integrators import euler, rk4, rk4_nodes
+from theory.validation import integer, real_array
 
 Field = Callable[[np.ndarray, float], np.ndarray]
 
@@ -45,25 +46,35 @@ def as_numpy_field(velocity: Any) -> Field:
         raise ValueError(f"velocity must be callable, got {type(velocity).__name__}")
 
     def v(x: np.ndarray, t: float) -> np.ndarray:
-        out = velocity(x, t)
-        if hasattr(out, "detach"):
-            out = out.detach().cpu().double().numpy()
-        return np.asarray(out, dtype=np.float64)
+        return real_array(velocity(x, t), "velocity output", finite=False)
 
     return v
 
 
 def _check_x0(x0: Any) -> np.ndarray:
-    x = np.asarray(x0, dtype=np.float64)
+    x = real_array(x0, "x0")
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"x0 must have shape (n, d) with n >= 1, got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x0 contains NaN or inf")
     return x
 
 
-def _integrate(v: Field, x0: np.ndarray, steps: int) -> dict[str, np.ndarray]:
-    """RK4 on (x, kinetic energy) plus node velocities on the same grid."""
+def _simpson_weight(node: int, steps: int) -> float:
+    """Composite Simpson weight of grid node ``node`` on ``[0, 1]`` with ``steps`` (even) intervals."""
+    if node in (0, steps):
+        return 1.0 / (3.0 * steps)
+    return (4.0 if node % 2 else 2.0) / (3.0 * steps)
+
+
+def _per_sample(v: Field, x0: np.ndarray, steps: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    r"""Per-start metrics and end points; RK4 on (x, kinetic energy), Simpson sums accumulated along the path.
+
+    Memory :math:`O(nd)`: no path is stored. With :math:`r=v_0(x_0)` (the velocity at the start)
+    and :math:`D=\psi_1(x_0)-x_0`, the straightness is accumulated as
+
+    .. math:: S=\int\|v-D\|^2=\int\|v-r\|^2-2(D-r)^\top\!\int(v-r)+\|D-r\|^2\int1,
+
+    whose cancellation error is :math:`u\int\|v-r\|^2`, small exactly when the flow is straight.
+    """
     d = x0.shape[1]
 
     def aug(y: np.ndarray, t: float) -> np.ndarray:
@@ -71,24 +82,32 @@ def _integrate(v: Field, x0: np.ndarray, steps: int) -> dict[str, np.ndarray]:
         return np.concatenate([vel, (vel * vel).sum(1, keepdims=True)], axis=1)
 
     y0 = np.concatenate([x0, np.zeros((x0.shape[0], 1))], axis=1)
-    path = rk4(aug, y0, steps, return_path=True)
-    ts = np.linspace(0.0, 1.0, steps + 1)
-    vel = np.stack([v(path[n, :, :d], ts[n]) for n in range(steps + 1)])
-    return {"path": path[:, :, :d], "ke_rk4": path[-1, :, d], "vel": vel, "ts": ts}
-
-
-def _per_sample(run: dict[str, np.ndarray], x0: np.ndarray) -> dict[str, np.ndarray]:
-    ts, vel = run["ts"], run["vel"]
-    disp = run["path"][-1] - x0
-    speed2 = (vel * vel).sum(2)
-    dev2 = ((vel - disp[None]) ** 2).sum(2)
-    return {
+    speed2, length, dev2 = (np.zeros(x0.shape[0]) for _ in range(3))
+    dev = np.zeros_like(x0)
+    total = 0.0
+    y, ref = y0, None
+    for node, (t, y) in enumerate(rk4_nodes(aug, y0, steps)):
+        w = _simpson_weight(node, steps)
+        vel = v(y[:, :d], t)
+        ref = vel if ref is None else ref
+        s2 = (vel * vel).sum(1)
+        dv = vel - ref
+        speed2 += w * s2
+        length += w * np.sqrt(s2)
+        dev2 += w * (dv * dv).sum(1)
+        dev += w * dv
+        total += w
+    end = y[:, :d]
+    disp = end - x0
+    off = disp - ref
+    per = {
         "transport_cost": (disp * disp).sum(1),
-        "kinetic_energy": run["ke_rk4"],
-        "kinetic_energy_simpson": simpson(speed2, x=ts, axis=0),
-        "straightness": simpson(dev2, x=ts, axis=0),
-        "path_length": simpson(np.sqrt(speed2), x=ts, axis=0),
+        "kinetic_energy": y[:, d],
+        "kinetic_energy_simpson": speed2,
+        "straightness": dev2 - 2.0 * (off * dev).sum(1) + (off * off).sum(1) * total,
+        "path_length": length,
     }
+    return per, end
 
 
 def flow_metrics(
@@ -129,12 +148,12 @@ def flow_metrics(
         (:math:`\psi_1(x_0)`), ``quadrature_gap`` (:math:`|S_{18}-(\mathrm{KE}-C)|`) and, with
         ``error_estimate``, ``integration_error`` per quantity.
     """
-    if steps < 2 or steps % 2:
+    steps = integer(steps, "steps", 2)
+    if steps % 2:
         raise ValueError(f"steps must be an even integer >= 2, got {steps}")
     x = _check_x0(x0)
     v = as_numpy_field(velocity)
-    run = _integrate(v, x, steps)
-    per = _per_sample(run, x)
+    per, endpoints = _per_sample(v, x, steps)
     scale = 1.0 / x.shape[1] if per_dimension else 1.0
     per = {k: scale * a for k, a in per.items()}
     out: dict[str, Any] = {k: float(a.mean()) for k, a in per.items()}
@@ -142,11 +161,11 @@ def flow_metrics(
     out["quadrature_gap"] = abs(out["straightness"] - out["straightness_identity"])
     n = x.shape[0]
     out["se"] = {k: float(a.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan") for k, a in per.items()}
-    out["endpoints"] = run["path"][-1]
+    out["endpoints"] = endpoints
     out["steps"] = steps
     if error_estimate:
         half = steps // 2 if (steps // 2) % 2 == 0 else steps // 2 + 1
-        coarse = {k: float(scale * a.mean()) for k, a in _per_sample(_integrate(v, x, half), x).items()}
+        coarse = {k: float(scale * a.mean()) for k, a in _per_sample(v, x, half)[0].items()}
         out["integration_error"] = {k: abs(out[k] - coarse[k]) / 15.0 for k in coarse}
     if return_samples:
         out["samples"] = per
@@ -176,13 +195,15 @@ def consistency(
         ``samples`` per NFE.
     """
     x = _check_x0(x0)
-    if not nfe_list or any(int(m) < 1 for m in nfe_list):
-        raise ValueError(f"nfe_list must hold integers >= 1, got {nfe_list}")
+    if isinstance(nfe_list, str | bytes) or not nfe_list:
+        raise ValueError(f"nfe_list must hold integers >= 1, got {nfe_list!r}")
+    nfe_list = [integer(m, "nfe_list entry", 1) for m in nfe_list]
+    reference_steps = integer(reference_steps, "reference_steps", 1)
     v = as_numpy_field(velocity)
     if reference is None:
         ref = rk4(v, x, reference_steps)
     else:
-        ref = np.asarray(reference, dtype=np.float64)
+        ref = real_array(reference, "reference")
         if ref.shape != x.shape:
             raise ValueError(f"reference must have the shape of x0 {x.shape}, got {ref.shape}")
     l2, sq, l2_se, sq_se, samples = [], [], [], [], {}
@@ -219,14 +240,13 @@ def gradient_variance(model: Any, objective: Any, n_batches: int = 100, seed: in
 
     from numerics.training import torch_generator
 
-    if int(n_batches) != n_batches or n_batches < 2:
-        raise ValueError(f"n_batches must be an integer >= 2, got {n_batches!r}")
+    n_batches = integer(n_batches, "n_batches", 2)
     params = [q for q in model.parameters() if q.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
     gen = torch_generator(seed)
     grads = []
-    for b in range(int(n_batches)):
+    for b in range(n_batches):
         loss = objective(model, b, gen)
         g = torch.autograd.grad(loss, params)
         grads.append(torch.cat([x.reshape(-1) for x in g]).double().cpu().numpy())
@@ -258,11 +278,10 @@ def variance_proxy(model: Any, sampler: Any, sigma_min: float, n_pairs: int, see
 
     from numerics.paths import CondOTPath
 
-    if int(n_pairs) != n_pairs or n_pairs < sampler.batch:
-        raise ValueError(f"n_pairs must be an integer >= batch ({sampler.batch}), got {n_pairs!r}")
+    n_pairs = integer(n_pairs, "n_pairs", sampler.batch)
     path = CondOTPath(sigma_min)
     t_rng = np.random.default_rng(seed)
-    n_batches = int(n_pairs) // sampler.batch
+    n_batches = n_pairs // sampler.batch
     p = next(model.parameters())
     means = np.empty(n_batches)
     with torch.no_grad():

@@ -21,7 +21,9 @@ import numpy as np
 from scipy.integrate import quad, solve_ivp
 from scipy.linalg import sqrtm
 
+from numerics.integrators import check_tolerances
 from theory.gaussians import gaussian_w2_squared
+from theory.validation import integer, real_array, real_scalar
 
 DEFAULT_MU = np.array([2.0, -1.0])
 DEFAULT_SIGMA = np.array([[1.0, 0.5], [0.5, 0.5]])
@@ -29,6 +31,7 @@ DEFAULT_SIGMA = np.array([[1.0, 0.5], [0.5, 0.5]])
 
 def rotation(d: int, phi: float) -> np.ndarray:
     """Rotation by ``phi`` in the first two coordinates (identity for ``d = 1``)."""
+    d, phi = integer(d, "d", 1), real_scalar(phi, "phi")
     r = np.eye(d)
     if d >= 2:
         c, s = np.cos(phi), np.sin(phi)
@@ -38,8 +41,15 @@ def rotation(d: int, phi: float) -> np.ndarray:
 
 def sym_sqrt(sigma: np.ndarray) -> np.ndarray:
     """Symmetric square root of an SPD matrix (eigendecomposition)."""
-    w, v = np.linalg.eigh(sigma)
+    w, v = np.linalg.eigh(_square(sigma, "sigma"))
     return (v * np.sqrt(w)) @ v.T
+
+
+def _square(a: np.ndarray, name: str) -> np.ndarray:
+    m = real_array(a, name, ndim=2)
+    if m.shape[0] != m.shape[1] or m.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {m.shape}")
+    return m
 
 
 @dataclass(frozen=True)
@@ -62,19 +72,15 @@ class GaussianCoupling:
     phi: float = 0.0
 
     def __post_init__(self) -> None:
-        mu = np.atleast_1d(np.asarray(self.mu, dtype=np.float64))
-        sig = np.atleast_2d(np.asarray(self.sigma, dtype=np.float64))
+        mu = np.atleast_1d(real_array(self.mu, "mu"))
+        sig = np.atleast_2d(real_array(self.sigma, "sigma"))
         d = mu.size
-        if mu.ndim != 1 or sig.shape != (d, d):
+        if mu.ndim != 1 or d == 0 or sig.shape != (d, d):
             raise ValueError(f"mu must be (d,) and sigma (d, d); got {mu.shape} and {sig.shape}")
-        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sig))):
-            raise ValueError("mu and sigma must be finite")
         if not np.allclose(sig, sig.T) or np.linalg.eigvalsh(sig).min() <= 0:
             raise ValueError("sigma must be symmetric positive definite")
-        if not (0.0 <= self.rho <= 1.0):
-            raise ValueError(f"rho must lie in [0, 1], got {self.rho}")
-        if not np.isfinite(self.phi):
-            raise ValueError("phi must be finite")
+        real_scalar(self.rho, "rho", 0.0, 1.0)
+        real_scalar(self.phi, "phi")
         object.__setattr__(self, "mu", mu)
         object.__setattr__(self, "sigma", sig)
 
@@ -94,8 +100,7 @@ class GaussianCoupling:
     # ---- sampling ----------------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` coupled pairs ``(x0, x1)``."""
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
+        n = integer(n, "n", 1)
         x0 = rng.standard_normal((n, self.d))
         xi = rng.standard_normal((n, self.d))
         z = self.rho * x0 @ rotation(self.d, self.phi).T + np.sqrt(1.0 - self.rho**2) * xi
@@ -104,6 +109,7 @@ class GaussianCoupling:
     # ---- covariance blocks -------------------------------------------------------------------
     def blocks(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""``(Cov X_t, Cov(D, X_t), Cov D)`` (see :func:`theory.couplings.gaussian_family_blocks_symbolic`)."""
+        t = real_scalar(t, "t")
         eye = np.eye(self.d)
         k = self.cross
         cov_x = (1 - t) ** 2 * eye + t**2 * self.sigma + t * (1 - t) * (k + k.T)
@@ -120,7 +126,7 @@ class GaussianCoupling:
     def velocity(self, x: np.ndarray, t: float) -> np.ndarray:
         """The marginal field on a batch ``x`` of shape ``(n, d)``."""
         a, b = self.field_coefficients(t)
-        return np.asarray(x, dtype=np.float64) @ a.T + b
+        return real_array(x, "x") @ a.T + b
 
     def spread(self, t: float) -> float:
         r""":math:`\sigma_t^2=\operatorname{tr}[\mathrm{Cov}D-\mathrm{Cov}(D,X_t)\mathrm{Cov}(X_t)^{-1}\mathrm{Cov}(X_t,D)]`."""
@@ -137,7 +143,10 @@ class GaussianCoupling:
     def flow(self, ts: np.ndarray, rtol: float = 1e-12, atol: float = 1e-14) -> tuple[np.ndarray, np.ndarray]:
         r"""``(M(t), m(t))`` at times ``ts`` by DOP853 on :math:`\dot M=A_tM`, :math:`\dot m=A_tm+b_t`."""
         d = self.d
-        ts = np.atleast_1d(np.asarray(ts, dtype=np.float64))
+        ts = np.atleast_1d(real_array(ts, "ts"))
+        rtol, atol, _ = check_tolerances(rtol, atol)
+        if ts.ndim != 1 or ts.size == 0 or np.any(ts < 0):
+            raise ValueError(f"ts must be a non-empty 1-D array of times >= 0, got shape {ts.shape}")
 
         def rhs(tt: float, y: np.ndarray) -> np.ndarray:
             a, b = self.field_coefficients(tt)
@@ -177,6 +186,7 @@ class GaussianCoupling:
 
     def kinetic_energy(self, epsabs: float = 1e-13) -> float:
         r""":math:`\mathrm{KE}=\int_0^1\|\mu\|^2+\operatorname{tr}(A_t\mathrm{Cov}(X_t)A_t^\top)dt` by ``quad``."""
+        epsabs = real_scalar(epsabs, "epsabs", 0.0, lo_open=True)
 
         def integrand(tt: float) -> float:
             cov_x, cov_dx, _ = self.blocks(tt)
@@ -186,9 +196,10 @@ class GaussianCoupling:
 
     def expected_spread(self, epsabs: float = 1e-12) -> float:
         r""":math:`\int_0^1\sigma_t^2dt` by ``quad`` (the minimum of the joint CFM loss)."""
+        epsabs = real_scalar(epsabs, "epsabs", 0.0, lo_open=True)
         return float(quad(self.spread, 0.0, 1.0, epsabs=epsabs, epsrel=1e-12, limit=200)[0])
 
 
 def sqrtm_check(sigma: np.ndarray) -> np.ndarray:
     """SciPy's principal square root (independent of :func:`sym_sqrt`, for cross-checks)."""
-    return np.real(sqrtm(np.asarray(sigma, dtype=np.float64)))
+    return np.real(sqrtm(_square(sigma, "sigma")))

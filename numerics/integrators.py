@@ -20,21 +20,34 @@ norm and the step-size controller follow the same reference.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.integrate._ivp import dop853_coefficients as _dop
 
+from theory.validation import dense_guard, integer, real_array, real_scalar
+
 Field = Callable[[np.ndarray, float], np.ndarray]
 
 
 def torch_field(model: torch.nn.Module, dtype: torch.dtype | None = None) -> Field:
-    """Adapter: a torch module ``model(x, t)`` as a NumPy float64 field (no gradients)."""
+    """Adapter: a torch module ``model(x, t)`` as a NumPy float64 field (no gradients).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module or evaluates in a complex or non-floating dtype.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     p = next(model.parameters(), None)
     dev = p.device if p is not None else torch.device("cpu")
     dt = dtype or (p.dtype if p is not None else torch.float32)
+    if not dt.is_floating_point:
+        raise TypeError(f"the field must evaluate in a real floating dtype, got {dt}")
 
     def v(x: np.ndarray, t: float) -> np.ndarray:
         with torch.no_grad():
@@ -44,28 +57,46 @@ def torch_field(model: torch.nn.Module, dtype: torch.dtype | None = None) -> Fie
     return v
 
 
-def _grid(t0: float, t1: float, steps: int) -> np.ndarray:
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    return np.linspace(t0, t1, steps + 1)
+def _fixed_step_setup(v: Field, x0: np.ndarray, steps: int, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    """Validated float64 start (a copy) and time grid of the fixed-step solvers."""
+    if not callable(v):
+        raise TypeError(f"the field must be callable, got {type(v).__name__}")
+    steps = integer(steps, "steps", 1)
+    t0, t1 = real_scalar(t0, "t0"), real_scalar(t1, "t1")
+    x = np.array(real_array(x0, "x0"), dtype=np.float64)
+    return x, np.linspace(t0, t1, steps + 1)
 
 
 def euler(v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0) -> np.ndarray:
-    """Euler with ``steps`` equal steps (NFE = steps)."""
-    x = np.array(x0, dtype=np.float64)
-    ts = _grid(t0, t1, steps)
+    """Euler with ``steps`` equal steps (NFE = steps).
+
+    Raises
+    ------
+    TypeError
+        Complex or non-numeric start, non-callable field.
+    ValueError
+        ``steps`` not an integer >= 1, non-finite times or start.
+    """
+    x, ts = _fixed_step_setup(v, x0, steps, t0, t1)
     for a, b in itertools.pairwise(ts):
         x = x + (b - a) * v(x, a)
     return x
 
 
-def rk4(
-    v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0, return_path: bool = False
-) -> np.ndarray:
-    """Classical RK4 with ``steps`` equal steps (NFE = 4 steps); optionally the whole path."""
-    x = np.array(x0, dtype=np.float64)
-    ts = _grid(t0, t1, steps)
-    path = [x.copy()] if return_path else None
+def rk4_nodes(
+    v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Classical RK4 with ``steps`` equal steps, yielding ``(t_n, x_n)`` at every node ``n = 0..steps``.
+
+    Memory of one state: callers that need the whole path accumulate what they need from the
+    yielded states (each is a fresh array). Validation as :func:`euler`.
+    """
+    x, ts = _fixed_step_setup(v, x0, steps, t0, t1)
+    return _rk4_nodes(v, x, ts)
+
+
+def _rk4_nodes(v: Field, x: np.ndarray, ts: np.ndarray) -> Iterator[tuple[float, np.ndarray]]:
+    yield ts[0], x
     for a, b in itertools.pairwise(ts):
         h = b - a
         k1 = v(x, a)
@@ -73,9 +104,26 @@ def rk4(
         k3 = v(x + 0.5 * h * k2, a + 0.5 * h)
         k4 = v(x + h * k3, b)
         x = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
-        if path is not None:
-            path.append(x.copy())
-    return np.stack(path) if path is not None else x
+        yield b, x
+
+
+def rk4(
+    v: Field, x0: np.ndarray, steps: int, t0: float = 0.0, t1: float = 1.0, return_path: bool = False
+) -> np.ndarray:
+    """Classical RK4 with ``steps`` equal steps (NFE = 4 steps); optionally the whole path.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad field, start, ``steps`` or times, as :func:`euler`.
+    DenseSizeError
+        ``return_path`` with a path of ``(steps + 1, *x0.shape)`` above the dense cap.
+    """
+    x, ts = _fixed_step_setup(v, x0, steps, t0, t1)
+    if return_path:
+        dense_guard((ts.size, *x.shape), "RK4 path")
+        return np.stack([xn.copy() for _, xn in _rk4_nodes(v, x, ts)])
+    return deque(_rk4_nodes(v, x, ts), maxlen=1)[0][1]  # the last node; one state in memory
 
 
 RowField = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -132,6 +180,27 @@ def _initial_step(
     return np.minimum(np.minimum(100.0 * h0, h1), span)
 
 
+MIN_RTOL = 100 * float(np.finfo(np.float64).eps)
+"""Smallest accepted ``rtol`` (as SciPy's ``solve_ivp``): below it the error estimate is rounding."""
+
+
+def check_tolerances(rtol: float, atol: float, max_step: float | None = None) -> tuple[float, float, float]:
+    """Validated ``(rtol, atol, max_step)`` of an adaptive solve (``max_step=None`` means no bound: inf).
+
+    Raises
+    ------
+    TypeError
+        Complex, bool or non-numeric values.
+    ValueError
+        ``rtol`` outside ``[MIN_RTOL, 1)``, ``atol`` not positive and finite, ``max_step`` not
+        positive (NaN included).
+    """
+    rtol = real_scalar(rtol, "rtol", MIN_RTOL, 1.0, hi_open=True)
+    atol = real_scalar(atol, "atol", 0.0, lo_open=True)
+    cap = np.inf if max_step is None else real_scalar(max_step, "max_step", 0.0, lo_open=True, allow_inf=True)
+    return rtol, atol, cap
+
+
 def solve_rows(
     f: RowField,
     y0: np.ndarray,
@@ -173,22 +242,31 @@ def solve_rows(
 
     Raises
     ------
+    TypeError
+        Complex or non-numeric input.
     ValueError
-        Bad shapes or tolerances, stops outside the interval.
+        Bad shapes, NaN/inf states or times, tolerances out of range (:func:`check_tolerances`),
+        ``max_steps`` not a positive integer, a ``max_step`` so small that ``max_steps`` steps
+        cannot cover ``[s0, s_end]``, stops outside the interval. All checked before any work.
     RuntimeError
-        If ``max_steps`` is exceeded or a step size underflows.
+        If ``max_steps`` is exceeded or a step size underflows (also when ``f`` returns NaN).
     """
-    y = np.array(y0, dtype=np.float64)
-    if y.ndim != 2:
-        raise ValueError(f"y0 must have shape (M, d), got {y.shape}")
+    y = np.array(real_array(y0, "y0", ndim=2), dtype=np.float64)
+    s0, s_end = real_scalar(s0, "s0"), real_scalar(s_end, "s_end")
     if not (s_end > s0):
         raise ValueError(f"need s_end > s0, got s0={s0}, s_end={s_end}")
-    if rtol <= 0 or atol <= 0:
-        raise ValueError(f"rtol and atol must be positive, got {rtol}, {atol}")
-    stops_arr = np.zeros(0) if stops is None else np.asarray(stops, dtype=np.float64)
+    rtol, atol, max_step = check_tolerances(rtol, atol, max_step)
+    max_steps = integer(max_steps, "max_steps", 1)
+    if (s_end - s0) / max_step > max_steps:
+        raise ValueError(
+            f"max_step = {max_step:g} needs at least {(s_end - s0) / max_step:.3g} steps to cover "
+            f"[{s0:g}, {s_end:g}], more than max_steps = {max_steps}"
+        )
+    stops_arr = np.zeros(0) if stops is None else real_array(stops, "stops", ndim=(0, 1)).reshape(-1)
     if stops_arr.size and (np.any(np.diff(stops_arr) <= 0) or stops_arr[0] <= s0 or stops_arr[-1] > s_end):
         raise ValueError("stops must be strictly increasing and lie in (s0, s_end]")
     m, d = y.shape
+    dense_guard((stops_arr.size, m, d), "states at the stop times")
     targets = np.append(stops_arr, s_end) if (not stops_arr.size or stops_arr[-1] < s_end) else stops_arr
     n_stops = stops_arr.size
     y_stops = np.full((n_stops, m, d), np.nan)
@@ -248,6 +326,9 @@ def solve_rows(
         e5, e3 = np.sum(err5 * err5, axis=1), np.sum(err3 * err3, axis=1)
         denom = e5 + 0.01 * e3
         err = np.where(denom > 0, ha * e5 / np.sqrt(np.where(denom > 0, denom, 1.0) * d), 0.0)
+        # A NaN estimate (the field returned NaN) rejects the step and shrinks it like an
+        # infinite one, so a field that stays NaN ends in the step-size underflow error.
+        err = np.where(np.isnan(err), np.inf, err)
         ok = err <= 1.0
         with np.errstate(divide="ignore"):
             factor = np.where(err == 0, _MAX_FACTOR, _SAFETY * err**_ERR_EXP)
@@ -260,8 +341,8 @@ def solve_rows(
         fcur[acc_rows] = f_new[ok]
         # A step shortened to hit a target keeps the controller's proposal for the next one.
         h[active] = np.where(ok & hit, np.maximum(h[active], ha * factor), ha * factor)
-        if np.any(h[active] < 1e-14 * np.maximum(1.0, np.abs(sa))):
-            raise RuntimeError("step size underflow in solve_rows")
+        if not np.all(h[active] >= 1e-14 * np.maximum(1.0, np.abs(sa))):  # NaN steps included
+            raise RuntimeError("step size underflow (or a NaN field) in solve_rows")
         reached = acc_rows[hit[ok]]
         for r in reached:
             j = nxt[r]
@@ -290,7 +371,8 @@ def hermite_dense_semilinear(
     long (it is constant once :math:`G` is); it is interpolated by a cubic Hermite polynomial
     and mapped back, :math:`y=b+e^{-(s-s_n)}z`. Exact on the pure-decay tail.
     """
-    sq = np.asarray(s_query, dtype=np.float64)
+    s_pts, y_pts, dy_pts = (real_array(a, n, finite=False) for a, n in ((s_pts, "s"), (y_pts, "y"), (dy_pts, "dy")))
+    sq = real_array(s_query, "s_query", finite=False)
     g_pts = dy_pts + y_pts
     j = np.clip(np.searchsorted(s_pts, sq, side="right") - 1, 0, s_pts.size - 2)
     h = s_pts[j + 1] - s_pts[j]

@@ -27,6 +27,7 @@ from scipy.optimize import brentq
 
 from numerics.datasets import power_law_covariance, power_law_spectrum, white_samples  # noqa: F401  (re-exported)
 from theory import linear_diffusion as sym
+from theory.validation import check_range, dense_guard, integer, real_array, real_scalar
 
 SAMPLER_SIGMAS = ("beta", "beta_tilde")
 KL_DIRECTIONS = ("forward", "reverse")
@@ -79,6 +80,11 @@ class Schedule:
         return var
 
 
+def _check_schedule(schedule: Schedule) -> None:
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule (see beta_schedule), got {type(schedule).__name__}")
+
+
 def beta_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2) -> Schedule:
     r"""Linear schedule of the spec.
 
@@ -88,11 +94,11 @@ def beta_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2)
     Raises
     ------
     ValueError
-        If ``T < 1`` or the betas leave :math:`(0,1)`.
+        If ``T`` is not an integer >= 1, the betas are not finite or leave :math:`(0,1)`.
     """
-    if int(T) != T or T < 1:
-        raise ValueError(f"T must be a positive integer, got {T}")
-    T = int(T)
+    T = integer(T, "T", 1)
+    beta_min, beta_max = real_scalar(beta_min, "beta_min"), real_scalar(beta_max, "beta_max")
+    dense_guard((T,), "schedule", copies=6)
     t = np.arange(1, T + 1, dtype=np.float64)
     beta = (beta_max - beta_min) / T * t + beta_min
     if not (np.all(beta > 0) and np.all(beta < 1)):
@@ -106,6 +112,31 @@ def beta_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2)
 # ---------------------------------------------------------------------------------------------
 
 
+def _training_set(x: np.ndarray) -> np.ndarray:
+    """A finite real ``(N, d)`` training set with ``N, d >= 1``."""
+    x = real_array(x, "training set")
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"training set must be an (N, d) array with N, d >= 1, got shape {x.shape}")
+    return x
+
+
+def _check_noise_level(one_minus_abar: np.ndarray | float) -> np.ndarray:
+    r""":math:`s_t=1-\bar\alpha_t` as a float64 array in :math:`(0,1]` (every step of a schedule adds noise)."""
+    s = real_array(one_minus_abar, "one_minus_abar")
+    check_range(s, "one_minus_abar", 0.0, 1.0, lo_open=True)
+    return s
+
+
+def _noise_level_scalar(one_minus_abar: float) -> float:
+    return real_scalar(one_minus_abar, "one_minus_abar", 0.0, 1.0, lo_open=True)
+
+
+def _check_eigenvalues(lam: np.ndarray, name: str, positive: bool = False) -> np.ndarray:
+    lam = real_array(lam, name)
+    check_range(lam, name, 0.0, lo_open=positive)
+    return lam
+
+
 def empirical_moments(
     x: np.ndarray, mean: str = "estimated", mu: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -114,15 +145,13 @@ def empirical_moments(
     ``mean="estimated"``: :math:`\hat\mu=\bar x`, :math:`\hat\Sigma=\frac1N\sum(x-\hat\mu)(x-\hat\mu)^\top`;
     ``mean="known"``: :math:`\hat\mu=\mu` (default 0), :math:`\hat\Sigma=\frac1N\sum(x-\mu)(x-\mu)^\top`.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 1:
-        raise ValueError(f"training set must be an (N, d) array with N >= 1, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("training set contains NaN or inf")
+    x = _training_set(x)
     if mean == "estimated":
         mu_hat = x.mean(axis=0)
     elif mean == "known":
-        mu_hat = np.zeros(x.shape[1]) if mu is None else np.asarray(mu, dtype=np.float64)
+        mu_hat = np.zeros(x.shape[1]) if mu is None else real_array(mu, "mu")
+        if mu_hat.shape != (x.shape[1],):
+            raise ValueError(f"mu must have shape ({x.shape[1]},), got {mu_hat.shape}")
     else:
         raise ValueError(f"mean must be 'estimated' or 'known', got {mean!r}")
     xc = x - mu_hat
@@ -139,11 +168,10 @@ def eigen_modes(cov: np.ndarray, rel_cut: float = NULL_MODE_RTOL) -> tuple[np.nd
     ValueError
         On NaN/inf, non-square input, asymmetry, or a clearly negative eigenvalue.
     """
-    c = np.asarray(cov, dtype=np.float64)
-    if c.ndim < 2 or c.shape[-1] != c.shape[-2]:
+    c = real_array(cov, "covariance")
+    rel_cut = real_scalar(rel_cut, "rel_cut", 0.0)
+    if c.ndim < 2 or c.shape[-1] != c.shape[-2] or c.shape[-1] == 0:
         raise ValueError(f"covariance must be square, got shape {c.shape}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError("covariance contains NaN or inf")
     scale = max(float(np.abs(c).max()), 1e-300)
     if not np.allclose(c, np.swapaxes(c, -1, -2), rtol=0, atol=1e-12 * scale):
         raise ValueError("covariance is not symmetric")
@@ -158,7 +186,7 @@ def eigen_modes(cov: np.ndarray, rel_cut: float = NULL_MODE_RTOL) -> tuple[np.nd
 
 def null_mode_count(lam_hat: np.ndarray) -> np.ndarray:
     """Number of zero (null) eigenvalues along the last axis."""
-    return np.sum(np.asarray(lam_hat) == 0.0, axis=-1)
+    return np.sum(real_array(lam_hat, "lam_hat") == 0.0, axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,9 +195,25 @@ def null_mode_count(lam_hat: np.ndarray) -> np.ndarray:
 
 
 def _check_ridge(ridge: float) -> float:
-    if not np.isfinite(ridge) or ridge < 0:
-        raise ValueError(f"ridge must be finite and >= 0, got {ridge}")
-    return float(ridge)
+    return real_scalar(ridge, "ridge", 0.0)
+
+
+def _check_training(
+    ridge: float, train_time: np.ndarray | float | None, lr: float, gd_steps: int | None, ridge_scaling: str
+) -> tuple[float, np.ndarray | None, float, int | None]:
+    """Validated training controls of :func:`mode_weights` (before any work)."""
+    ridge = _check_ridge(ridge)
+    lr = real_scalar(lr, "lr", 0.0, lo_open=True)
+    if ridge_scaling not in ("constant", "noise"):
+        raise ValueError(f"ridge_scaling must be 'constant' or 'noise', got {ridge_scaling!r}")
+    if train_time is not None and gd_steps is not None:
+        raise ValueError("give train_time (gradient flow) or gd_steps (gradient descent), not both")
+    if train_time is not None:
+        train_time = real_array(train_time, "train_time")
+        check_range(train_time, "train_time", 0.0)
+    if gd_steps is not None:
+        gd_steps = integer(gd_steps, "gd_steps", 0)
+    return ridge, train_time, lr, gd_steps
 
 
 def mode_weights(
@@ -194,23 +238,37 @@ def mode_weights(
     (:math:`\eta\tau` = ``lr * train_time``), ``gd_steps``
     gradient descent with step ``lr``; neither gives the optimum. ``loss_half`` halves the rate
     (a loss with a factor 1/2). Broadcasts ``lam_hat`` against ``one_minus_abar``.
+
+    Raises
+    ------
+    TypeError
+        Complex or non-numeric input.
+    ValueError
+        Before any work: ``lam_hat`` not finite and >= 0, ``one_minus_abar`` outside (0, 1],
+        ``ridge`` not finite and >= 0, ``lr`` not positive and finite, ``train_time`` not finite
+        and >= 0, ``gd_steps`` not an integer >= 0, both ``train_time`` and ``gd_steps``, or an
+        unknown ``ridge_scaling``.
     """
-    ridge = _check_ridge(ridge)
-    s = np.asarray(one_minus_abar, dtype=np.float64)
-    lam_hat = np.asarray(lam_hat, dtype=np.float64)
-    if ridge_scaling == "constant":
-        rt = ridge
-    elif ridge_scaling == "noise":
-        rt = ridge * s
-    else:
-        raise ValueError(f"ridge_scaling must be 'constant' or 'noise', got {ridge_scaling!r}")
+    lam_hat = _check_eigenvalues(lam_hat, "lam_hat")
+    s = _check_noise_level(one_minus_abar)
+    ridge, train_time, lr, gd_steps = _check_training(ridge, train_time, lr, gd_steps, ridge_scaling)
+    return _mode_weights(lam_hat, s, ridge, train_time, lr, gd_steps, loss_half, ridge_scaling)
+
+
+def _mode_weights(
+    lam_hat: np.ndarray,
+    s: np.ndarray | float,
+    ridge: float,
+    train_time: np.ndarray | None,
+    lr: float,
+    gd_steps: int | None,
+    loss_half: bool,
+    ridge_scaling: str,
+) -> np.ndarray:
+    """:func:`mode_weights` on validated input (the per-step kernel of the sampler recursions)."""
+    rt = ridge if ridge_scaling == "constant" else ridge * s
     rate = 0.5 if loss_half else 1.0
-    if train_time is not None and gd_steps is not None:
-        raise ValueError("give train_time (gradient flow) or gd_steps (gradient descent), not both")
     if train_time is not None:
-        train_time = np.asarray(train_time, dtype=np.float64)
-        if np.any(train_time < 0) or not np.all(np.isfinite(train_time)):
-            raise ValueError(f"train_time must be finite and >= 0, got {train_time}")
         return sym.gradient_flow_mode_weight()(lam_hat, s, rt, rate * lr * train_time)
     if gd_steps is not None:
         return sym.gradient_descent_mode_weight()(lam_hat, s, rt, rate * lr, gd_steps)
@@ -229,8 +287,8 @@ def linear_denoiser_weights(
 
     At the optimum :math:`W_t^\star=\sqrt{1-\bar\alpha_t}\,(\bar\alpha_t\hat\Sigma+(1-\bar\alpha_t+\lambda)I)^{-1}`.
     """
-    if not 1 <= t <= schedule.T:
-        raise ValueError(f"step t must lie in [1, {schedule.T}], got {t}")
+    _check_schedule(schedule)
+    t = integer(t, "step t", 1, schedule.T)
     lam_hat, u = eigen_modes(cov_hat, rel_cut=0.0)
     lam_hat = np.clip(lam_hat, 0.0, None)
     w = mode_weights(lam_hat, schedule.one_minus_abar[t - 1], ridge, train_time, lr)
@@ -268,16 +326,16 @@ def mode_recursion(
     ``coefficient(w, s, beta)`` replaces :math:`a_t` (default: the lambdified SymPy form); it is
     the injection point for deliberately wrong recursions in negative controls.
     """
-    lam_hat = np.asarray(lam_hat, dtype=np.float64)
-    if not np.all(np.isfinite(lam_hat)) or np.any(lam_hat < 0):
-        raise ValueError("eigenvalues must be finite and >= 0")
+    lam_hat = _check_eigenvalues(lam_hat, "eigenvalues")
+    _check_schedule(schedule)
+    ridge, train_time, lr, _ = _check_training(ridge, train_time, lr, None, ridge_scaling)
     var = schedule.sampler_variance(sampler_sigma, final_noise)
     coef = sym.sampler_coefficient() if coefficient is None else coefficient
     v = np.ones_like(lam_hat)
     prod_a = np.ones_like(lam_hat)
     for i in range(schedule.T - 1, -1, -1):
         s = schedule.one_minus_abar[i]
-        w = mode_weights(lam_hat, s, ridge, train_time, lr, loss_half=loss_half, ridge_scaling=ridge_scaling)
+        w = _mode_weights(lam_hat, np.asarray(s), ridge, train_time, lr, None, loss_half, ridge_scaling)
         a = coef(w, s, schedule.beta[i])
         v = a * a * v + var[i]
         prod_a = prod_a * a
@@ -288,11 +346,13 @@ def generated_mean(
     mu_hat: np.ndarray, u: np.ndarray, prod_a: np.ndarray, schedule: Schedule, u_T_mean: str = "zero"
 ) -> np.ndarray:
     r""":math:`\mu_{\rm gen}=\hat\mu-U\mathrm{diag}(\prod_ta_t)U^\top\sqrt{\bar\alpha_T}\hat\mu` (``u_T_mean="zero"``) or :math:`\hat\mu` (``"shifted"``)."""
-    mu_hat = np.asarray(mu_hat, dtype=np.float64)
+    mu_hat = real_array(mu_hat, "mu_hat")
     if u_T_mean == "shifted":
         return mu_hat.copy()
     if u_T_mean != "zero":
         raise ValueError(f"u_T_mean must be 'zero' or 'shifted', got {u_T_mean!r}")
+    _check_schedule(schedule)
+    u, prod_a = real_array(u, "U"), real_array(prod_a, "prod_a")
     proj = np.einsum("...ji,...j->...i", u, mu_hat)
     return mu_hat - np.sqrt(schedule.abar[-1]) * np.einsum("...ij,...j->...i", u, prod_a * proj)
 
@@ -341,13 +401,25 @@ def kl_divergence(
     (``direction="forward"``) and the same with the roles swapped (``"reverse"``); both use
     only the eigen-decomposition (cost :math:`O(d^2)` per set, vectorised over leading axes).
     ``part="cov"`` omits the mean term, ``"full"`` keeps it; ``norm="per_dim"`` divides by
-    :math:`d`, ``"total"`` does not. A zero generated variance gives ``+inf`` (never NaN).
+    :math:`d`, ``"total"`` does not. A zero generated variance gives ``+inf``; variances so small
+    (or target eigenvalues so small) that their reciprocal overflows give the true value or
+    ``+inf``, never NaN.
+
+    Raises
+    ------
+    TypeError
+        Complex or non-numeric input.
+    ValueError
+        Shape mismatch, ``d = 0``, non-SPD target, generated variances not finite and >= 0,
+        non-finite means, or an unknown variant.
     """
-    f = np.asarray(f, dtype=np.float64)
-    u = np.asarray(u, dtype=np.float64)
-    lam = np.asarray(lam, dtype=np.float64)
+    f = real_array(f, "f", finite=False)
+    u = real_array(u, "U")
+    lam = real_array(lam, "target eigenvalues", finite=False)
+    if f.ndim < 1 or f.shape[-1] == 0:
+        raise ValueError(f"f must hold d >= 1 generated variances along its last axis, got shape {f.shape}")
     d = f.shape[-1]
-    if u.shape[-2:] != (d, d) or lam.shape[-1] != d:
+    if u.ndim < 2 or u.shape[-2:] != (d, d) or lam.ndim < 1 or lam.shape[-1] != d:
         raise ValueError(f"shape mismatch: f {f.shape}, U {u.shape}, target eigenvalues {lam.shape}")
     if np.any(lam <= 0) or not np.all(np.isfinite(lam)):
         raise ValueError("target covariance must be SPD (positive finite eigenvalues)")
@@ -356,17 +428,17 @@ def kl_divergence(
     if direction not in KL_DIRECTIONS or part not in ("cov", "full") or norm not in ("per_dim", "total"):
         raise ValueError(f"bad variant: direction={direction!r}, part={part!r}, norm={norm!r}")
     u2 = u * u  # u2[..., nu, i] = U_{nu i}^2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_ratio = np.sum(np.log(lam), axis=-1) - np.sum(np.log(f), axis=-1)  # ln det Sigma - ln det Sigma_gen
         if direction == "forward":
-            tr = np.einsum("...vi,...i,...v->...", u2, f, 1.0 / lam)
+            tr = _weighted_trace(u2, f, lam, "...vi,...i,...v->...", "...vi,...i->...v")
             kl = 0.5 * (tr - d + log_ratio)
         else:
-            tr = np.einsum("...vi,...v,...i->...", u2, lam, 1.0 / f)
+            tr = _weighted_trace(u2, lam, f, "...vi,...v,...i->...", "...vi,...v->...i")
             kl = 0.5 * (tr - d - log_ratio)
         if part == "full":
-            mg = np.zeros(f.shape) if mean_gen is None else np.asarray(mean_gen, dtype=np.float64)
-            mt = np.zeros(f.shape) if mean_target is None else np.asarray(mean_target, dtype=np.float64)
+            mg = np.zeros(f.shape) if mean_gen is None else real_array(mean_gen, "mean_gen")
+            mt = np.zeros(f.shape) if mean_target is None else real_array(mean_target, "mean_target")
             diff = mg - mt
             if direction == "forward":
                 kl = kl + 0.5 * np.sum(diff**2 / lam, axis=-1)
@@ -375,6 +447,20 @@ def kl_divergence(
                 kl = kl + 0.5 * np.sum(proj**2 / f, axis=-1)
     kl = np.where(np.any(f == 0, axis=-1), np.inf, kl)
     return kl / d if norm == "per_dim" else kl
+
+
+def _weighted_trace(u2: np.ndarray, num: np.ndarray, den: np.ndarray, spec: str, partial: str) -> np.ndarray:
+    r""":math:`\sum U^2\cdot\mathrm{num}/\mathrm{den}` over both mode axes, as the einsum ``spec``.
+
+    When a reciprocal :math:`1/\mathrm{den}` overflows (a subnormal denominator), the product
+    with a zero :math:`U^2` entry would be NaN: then the sum is formed as ``einsum(partial)``
+    (``u2`` against ``num`` first) divided by ``den``, which is exact in those entries and gives
+    the true value or ``+inf``. For ordinary input the original einsum is kept bit for bit.
+    """
+    inv = 1.0 / den
+    if np.all(np.isfinite(inv)):
+        return np.einsum(spec, u2, num, inv)
+    return np.sum(np.einsum(partial, u2, num) / den, axis=-1)
 
 
 def population_optimum_kl(
@@ -386,7 +472,7 @@ def population_optimum_kl(
     norm: str = "per_dim",
 ) -> float:
     r"""KL of the sampler run with the exact moments (:math:`\hat\Sigma=\Sigma`, :math:`\hat\mu=\mu=0`)."""
-    lam = np.asarray(lam, dtype=np.float64)
+    lam = _check_eigenvalues(lam, "lam", positive=True)
     f = mode_recursion(lam, schedule, sampler_sigma=sampler_sigma, final_noise=final_noise).f
     return float(kl_divergence(f, np.eye(lam.size), lam, direction=direction, norm=norm))
 
@@ -413,13 +499,17 @@ def ddpm_sample(
     ``t``; ``u_T_start`` is the mean of :math:`u_T` (default 0). Noise comes from one seeded
     generator; ``n_samples`` rows are processed together.
     """
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    if not callable(eps_fn):
+        raise TypeError(f"eps_fn must be callable, got {type(eps_fn).__name__}")
+    _check_schedule(schedule)
+    n_samples, d = integer(n_samples, "n_samples", 1), integer(d, "d", 1)
+    dense_guard((n_samples, d), "DDPM samples", copies=4)
+    start = None if u_T_start is None else real_array(u_T_start, "u_T_start")
     rng = np.random.default_rng(seed)
     var = schedule.sampler_variance(sampler_sigma, final_noise)
     u = rng.standard_normal((n_samples, d))
-    if u_T_start is not None:
-        u += np.asarray(u_T_start, dtype=np.float64)
+    if start is not None:
+        u += start
     for t in range(schedule.T, 0, -1):
         i = t - 1
         eps = eps_fn(u, t)
@@ -444,8 +534,12 @@ def linear_sampler_variants(
     draws of :math:`u_T` and of the step noises (common random numbers), so each variant on its
     own is an exact Monte Carlo of its sampler. Returns samples of shape ``(V, M, d)``.
     """
-    mu_hat = np.asarray(mu_hat, dtype=np.float64)
+    mu_hat = real_array(mu_hat, "mu_hat", ndim=1)
     d = mu_hat.size
+    _check_schedule(schedule)
+    ridge = _check_ridge(ridge)
+    n_samples = integer(n_samples, "n_samples", 1)
+    dense_guard((len(variants), n_samples, d), "sampler states", copies=3)
     lam_hat, u = eigen_modes(cov_hat)
     rng = np.random.default_rng(seed)
     var = np.stack([schedule.sampler_variance(sig, fn) for sig, fn, _ in variants])  # (V, T)
@@ -458,7 +552,7 @@ def linear_sampler_variants(
     sd = np.sqrt(var)
     for t in range(schedule.T, 0, -1):
         i = t - 1
-        w = mode_weights(lam_hat, schedule.one_minus_abar[i], ridge)
+        w = sym.optimal_mode_weight()(lam_hat, np.asarray(schedule.one_minus_abar[i]), ridge)
         # One step is the affine map x -> x M^T + b with M = (I - c W)/sqrt(alpha) (2-D GEMM).
         c = schedule.beta[i] / np.sqrt(schedule.one_minus_abar[i])
         step = (np.eye(d) - c * (u * w) @ u.T) / np.sqrt(schedule.alpha[i])
@@ -473,10 +567,12 @@ def linear_sampler_variants(
 def linear_eps_fn(mu_hat: np.ndarray, cov_hat: np.ndarray, schedule: Schedule, ridge: float = 0.0):
     r"""The optimal centred linear denoiser as an ``eps_fn(u, t)`` for :func:`ddpm_sample`."""
     lam_hat, u = eigen_modes(cov_hat)
-    mu_hat = np.asarray(mu_hat, dtype=np.float64)
+    mu_hat = real_array(mu_hat, "mu_hat")
+    _check_schedule(schedule)
+    ridge = _check_ridge(ridge)
 
     def eps(x: np.ndarray, t: int) -> np.ndarray:
-        w = mode_weights(lam_hat, schedule.one_minus_abar[t - 1], ridge)
+        w = sym.optimal_mode_weight()(lam_hat, np.asarray(schedule.one_minus_abar[t - 1]), ridge)
         wmat = (u * w) @ u.T
         return (x - np.sqrt(schedule.abar[t - 1]) * mu_hat) @ wmat.T
 
@@ -501,30 +597,33 @@ def denoising_error(
     moments this is :math:`E^{\rm test}`; with :math:`\lambda=\hat\lambda`, ``u`` the identity
     and :math:`\delta=0` it is :math:`E^{\rm train}`. Vectorised over leading axes.
     """
-    s = float(one_minus_abar)
-    w = np.asarray(w, dtype=np.float64)
+    s = _noise_level_scalar(one_minus_abar)
+    w = real_array(w, "w")
+    u = real_array(u, "U")
+    if w.ndim < 1 or w.shape[-1] == 0:
+        raise ValueError(f"w must hold d >= 1 mode weights along its last axis, got shape {w.shape}")
     d = w.shape[-1]
-    c_diag = (1.0 - s) * np.asarray(lam, dtype=np.float64) + s
+    c_diag = (1.0 - s) * _check_eigenvalues(lam, "lam") + s
     cw = np.einsum("...vi,...v->...i", u * u, c_diag)  # (U^T C U)_ii
     err = d - 2.0 * np.sqrt(s) * w.sum(-1) + np.sum(w * w * cw, axis=-1)
     if mean_offset is not None:
-        proj = np.einsum("...vi,...v->...i", u, np.asarray(mean_offset, dtype=np.float64))
+        proj = np.einsum("...vi,...v->...i", u, real_array(mean_offset, "mean_offset"))
         err = err + (1.0 - s) * np.sum((w * proj) ** 2, axis=-1)
     return err / d
 
 
 def train_error(w: np.ndarray, lam_hat: np.ndarray, one_minus_abar: float) -> np.ndarray:
     r""":math:`E^{\rm train}_t=\frac1d\sum_i[1-2\sqrt{s}\,w_i+w_i^2((1-s)\hat\lambda_i+s)]`."""
-    s = float(one_minus_abar)
-    w = np.asarray(w, dtype=np.float64)
-    c = (1.0 - s) * np.asarray(lam_hat, dtype=np.float64) + s
+    s = _noise_level_scalar(one_minus_abar)
+    w = real_array(w, "w")
+    c = (1.0 - s) * _check_eigenvalues(lam_hat, "lam_hat") + s
     return np.mean(1.0 - 2.0 * np.sqrt(s) * w + w * w * c, axis=-1)
 
 
 def bayes_error(lam: np.ndarray, one_minus_abar: float) -> float:
     r"""Bayes error per dimension :math:`\frac1d\sum_\nu\frac{\bar\alpha\lambda_\nu}{\bar\alpha\lambda_\nu+1-\bar\alpha}`."""
-    s = float(one_minus_abar)
-    lam = np.asarray(lam, dtype=np.float64)
+    s = _noise_level_scalar(one_minus_abar)
+    lam = _check_eigenvalues(lam, "lam")
     return float(np.mean((1 - s) * lam / ((1 - s) * lam + s)))
 
 
@@ -535,11 +634,9 @@ def bayes_error(lam: np.ndarray, one_minus_abar: float) -> float:
 
 def effective_regularisation(lam: np.ndarray, n: int, z: float) -> float:
     r"""Root :math:`\kappa>z` of :math:`\kappa-z=\frac{\kappa}{N}\sum_\nu\frac{\lambda_\nu}{\lambda_\nu+\kappa}` (brentq)."""
-    lam = np.asarray(lam, dtype=np.float64)
-    if n < 1:
-        raise ValueError(f"N must be >= 1, got {n}")
-    if not z > 0:
-        raise ValueError(f"z must be positive, got {z}")
+    lam = _check_eigenvalues(lam, "lam")
+    n = integer(n, "N", 1)
+    z = real_scalar(z, "z", 0.0, lo_open=True)
 
     def g(kappa: float) -> float:
         return kappa - z - kappa / n * float(np.sum(lam / (lam + kappa)))
@@ -563,8 +660,10 @@ def deterministic_equivalent_test_error(lam: np.ndarray, n: int, one_minus_abar:
     and :math:`E=\frac1d\{d-2(1-\bar\alpha)\operatorname{tr}G+(1-\bar\alpha)\operatorname{tr}GCG\}`.
     """
     ridge = _check_ridge(ridge)
-    lam = np.asarray(lam, dtype=np.float64)
-    s = float(one_minus_abar)
+    lam = _check_eigenvalues(lam, "lam")
+    s = _noise_level_scalar(one_minus_abar)
+    if s == 1.0:
+        raise ValueError("one_minus_abar must be < 1 here (the data signal abar vanishes at 1)")
     ab = 1.0 - s
     z = (s + ridge) / ab
     kappa = effective_regularisation(lam, n, z)
@@ -593,8 +692,10 @@ def wishart_white_covariance(d: int, n: int, n_draws: int, seed) -> np.ndarray:
     :math:`A_{ii}^2\sim\chi^2_{N-i+1}`, :math:`A_{ij}\sim\mathcal N(0,1)` (:math:`i>j`); cost
     :math:`O(d^3)` per draw instead of :math:`O(Nd^2)`. Requires :math:`N\ge d`.
     """
+    d, n, n_draws = integer(d, "d", 1), integer(n, "N", 1), integer(n_draws, "n_draws", 1)
     if n < d:
         raise ValueError(f"Bartlett draws need N >= d, got N={n}, d={d}")
+    dense_guard((n_draws, d, d), "Wishart draws", copies=3)
     rng = np.random.default_rng(seed)
     a = np.tril(rng.standard_normal((n_draws, d, d)), k=-1)
     dof = n - np.arange(d)

@@ -24,11 +24,12 @@ Modeling*, ICLR 2023.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from theory.validation import real_array, real_scalar
 
 Array = Any  # numpy.ndarray or torch.Tensor
 
@@ -94,9 +95,7 @@ class CondOTPath(AffinePath):
     name = "ot"
 
     def __post_init__(self) -> None:
-        s = float(self.sigma_min)
-        if not math.isfinite(s) or not 0.0 <= s < 1.0:
-            raise ValueError(f"sigma_min must lie in [0, 1), got {self.sigma_min}")
+        s = real_scalar(self.sigma_min, "sigma_min", 0.0, 1.0, hi_open=True)
         object.__setattr__(self, "sigma_min", s)
 
     def alpha(self, t: Array) -> Array:
@@ -124,8 +123,11 @@ class CondOTPath(AffinePath):
     def tau(self, t: Array) -> Array:
         r""":math:`\tau=-\ln\sigma_t` (infinite at :math:`t=1` when :math:`\sigma_{\min}=0`)."""
         with np.errstate(divide="ignore"):
-            return -np.log(self.sigma(np.asarray(t, dtype=np.float64)))
+            return -np.log(self.sigma(real_array(t, "t")))
 
     def time_from_tau(self, tau: Array) -> Array:
-        r""":math:`t(\tau)=(1-e^{-\tau})/(1-\sigma_{\min})`."""
-        return -np.expm1(-np.asarray(tau, dtype=np.float64)) / (1.0 - self.sigma_min)
+        r""":math:`t(\tau)=(1-e^{-\tau})/(1-\sigma_{\min})` (``tau = inf`` allowed: the end of the path)."""
+        tau = real_array(tau, "tau", finite=False)
+        if np.any(np.isnan(tau)):
+            raise ValueError("tau contains NaN")
+        return -np.expm1(-tau) / (1.0 - self.sigma_min)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory.validation import real_array
+
 KINDS = ("span", "affine")
 METHODS = ("qr", "svd")
 RANK_RTOL = 1e-10
@@ -44,15 +46,15 @@ class DataSubspace:
 
     def coords(self, x: np.ndarray) -> np.ndarray:
         """:math:`U^\\top x` for rows ``x`` (no offset)."""
-        return np.asarray(x) @ self.basis
+        return real_array(x, "x", finite=False) @ self.basis
 
     def inside(self, x: np.ndarray) -> np.ndarray:
         """:math:`Px=UU^\\top x` for rows ``x``."""
-        return (np.asarray(x) @ self.basis) @ self.basis.T
+        return (real_array(x, "x", finite=False) @ self.basis) @ self.basis.T
 
     def off(self, x: np.ndarray) -> np.ndarray:
         """:math:`P_\\perp x=x-UU^\\top x` for rows ``x``."""
-        x = np.asarray(x)
+        x = real_array(x, "x", finite=False)
         return x - (x @ self.basis) @ self.basis.T
 
 
@@ -71,12 +73,14 @@ def subspace_basis(data: np.ndarray, kind: str = "span", method: str = "qr") -> 
 
     Raises
     ------
+    TypeError
+        Complex or non-numeric ``data``.
     ValueError
         If ``data`` is not a finite non-empty ``(N, d)`` array, or ``kind``/``method`` is unknown.
     """
-    y = np.asarray(data, dtype=np.float64)
-    if y.ndim != 2 or y.shape[0] == 0:
-        raise ValueError(f"data must have shape (N, d) with N >= 1, got {y.shape}")
+    y = real_array(data, "data", finite=False)
+    if y.ndim != 2 or y.shape[0] == 0 or y.shape[1] == 0:
+        raise ValueError(f"data must have shape (N, d) with N, d >= 1, got {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("data contains NaN or inf")
     if kind not in KINDS:

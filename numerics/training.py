@@ -28,6 +28,7 @@ from torch import nn
 from numerics.cache import DiskCache
 from numerics.empirical_field import optimal_velocity_torch
 from numerics.paths import CondOTPath
+from theory.validation import integer, real_scalar
 
 
 def default_device() -> torch.device:
@@ -71,6 +72,32 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
 
 
+def check_train_controls(
+    *,
+    steps: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    ema: float | None = None,
+    clip: float | None = None,
+) -> tuple[int, float, float, float | None, float | None]:
+    """Validated numeric controls of :func:`train` (also used by callers that build the loop's inputs first).
+
+    Raises
+    ------
+    TypeError
+        Complex, bool or non-numeric values.
+    ValueError
+        ``steps`` not an integer >= 0, ``lr`` not positive and finite, ``weight_decay`` not finite
+        and >= 0, ``ema`` outside [0, 1), ``clip`` not positive and finite.
+    """
+    steps = integer(steps, "steps", 0)
+    lr = real_scalar(lr, "lr", 0.0, lo_open=True)
+    weight_decay = real_scalar(weight_decay, "weight_decay", 0.0)
+    ema = None if ema is None else real_scalar(ema, "ema", 0.0, 1.0, hi_open=True)
+    clip = None if clip is None else real_scalar(clip, "clip", 0.0, lo_open=True)
+    return steps, lr, weight_decay, ema, clip
+
+
 def train(
     model: nn.Module,
     loss_fn: LossFn,
@@ -109,12 +136,23 @@ def train(
     -------
     TrainResult
         The trained model on CPU, the loss history (float64, one entry per step), checkpoints.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Before any work, for a bad control (:func:`check_train_controls`), model, objective,
+        optimizer name or checkpoint step.
     """
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    steps, lr, weight_decay, ema, clip = check_train_controls(
+        steps=steps, lr=lr, weight_decay=weight_decay, ema=ema, clip=clip
+    )
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     if optimizer not in ("adam", "adamw"):
         raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
-    ckpt_steps = sorted(set(int(s) for s in checkpoints))
+    ckpt_steps = sorted(set(integer(s, "checkpoint step") for s in checkpoints))
     if any(s < 0 or s > steps for s in ckpt_steps):
         raise ValueError(f"checkpoint steps must lie in [0, {steps}], got {ckpt_steps}")
     dev = torch.device(device) if device is not None else default_device()

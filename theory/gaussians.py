@@ -36,6 +36,8 @@ import numpy as np
 import scipy.linalg as sla
 import sympy as sp
 
+from theory.validation import real_array
+
 # ---------------------------------------------------------------------------------------------
 # Symbolic derivations (commuting / diagonal case), built once
 # ---------------------------------------------------------------------------------------------
@@ -90,16 +92,31 @@ def _lambdified() -> tuple:
     return sp.lambdify(w2s, w2e, "numpy"), sp.lambdify(kls, kle, "numpy")
 
 
+def _diagonal_pair(mean0, var0, mean1, var1, positive: bool) -> tuple[np.ndarray, ...]:
+    """Validated means and variances of two diagonal Gaussians (broadcast against each other)."""
+    arrays = tuple(real_array(v, n) for v, n in ((mean0, "mean0"), (var0, "var0"), (mean1, "mean1"), (var1, "var1")))
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise ValueError(f"means and variances do not broadcast: {[a.shape for a in arrays]}") from None
+    for name, v in (("var0", arrays[1]), ("var1", arrays[3])):
+        if np.any(v <= 0) if positive else np.any(v < 0):
+            raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}")
+    return arrays
+
+
 def gaussian_w2_squared_diagonal(mean0, var0, mean1, var1) -> float:
-    """:math:`W_2^2` between Gaussians with diagonal covariances (lambdified SymPy form)."""
-    m0, a, m1, b = (np.asarray(v, dtype=np.float64) for v in (mean0, var0, mean1, var1))
-    return float(np.sum(_lambdified()[0](m0, a, m1, b)))
+    """:math:`W_2^2` between Gaussians with diagonal covariances (lambdified SymPy form; variances >= 0)."""
+    m0, a, m1, b = _diagonal_pair(mean0, var0, mean1, var1, positive=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_result(float(np.sum(_lambdified()[0](m0, a, m1, b))), "W2^2")
 
 
 def gaussian_kl_diagonal(mean0, var0, mean1, var1) -> float:
-    """KL between Gaussians with diagonal covariances (lambdified SymPy form)."""
-    m0, a, m1, b = (np.asarray(v, dtype=np.float64) for v in (mean0, var0, mean1, var1))
-    return float(np.sum(_lambdified()[1](m0, a, m1, b)))
+    """KL between Gaussians with diagonal covariances (lambdified SymPy form; variances > 0)."""
+    m0, a, m1, b = _diagonal_pair(mean0, var0, mean1, var1, positive=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_result(float(np.sum(_lambdified()[1](m0, a, m1, b))), "KL")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,10 +125,12 @@ def gaussian_kl_diagonal(mean0, var0, mean1, var1) -> float:
 
 
 def _check_pair(mean0, cov0, mean1, cov1) -> tuple[np.ndarray, ...]:
-    m0, m1 = np.atleast_1d(np.asarray(mean0, dtype=np.float64)), np.atleast_1d(np.asarray(mean1, dtype=np.float64))
-    c0, c1 = np.atleast_2d(np.asarray(cov0, dtype=np.float64)), np.atleast_2d(np.asarray(cov1, dtype=np.float64))
+    m0 = np.atleast_1d(real_array(mean0, "mean0", finite=False))
+    m1 = np.atleast_1d(real_array(mean1, "mean1", finite=False))
+    c0 = np.atleast_2d(real_array(cov0, "cov0", finite=False))
+    c1 = np.atleast_2d(real_array(cov1, "cov1", finite=False))
     d = m0.shape[0]
-    if m0.ndim != 1 or m1.shape != (d,):
+    if m0.ndim != 1 or d == 0 or m1.shape != (d,):
         raise ValueError(f"means must be vectors of the same length, got shapes {m0.shape} and {m1.shape}")
     for name, c in (("cov0", c0), ("cov1", c1)):
         if c.shape != (d, d):
@@ -125,6 +144,13 @@ def _check_pair(mean0, cov0, mean1, cov1) -> tuple[np.ndarray, ...]:
     return m0, c0, m1, c1
 
 
+def _finite_result(value: float, what: str) -> float:
+    """``value``, or ``ValueError`` when the closed form overflowed float64 (inputs at extreme scales)."""
+    if not np.isfinite(value):
+        raise ValueError(f"{what} overflows float64 for inputs at this scale (got {value}); rescale them")
+    return value
+
+
 def _cholesky(c: np.ndarray, name: str) -> np.ndarray:
     try:
         return np.linalg.cholesky(c)
@@ -134,6 +160,9 @@ def _cholesky(c: np.ndarray, name: str) -> np.ndarray:
 
 def spd_sqrt(c: np.ndarray, name: str = "covariance") -> np.ndarray:
     """Symmetric square root of a symmetric positive semi-definite matrix via ``eigh``."""
+    c = real_array(c, name, ndim=2)
+    if c.shape[0] != c.shape[1] or c.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {c.shape}")
     lam, v = np.linalg.eigh((c + c.T) / 2)
     if lam.min() < -1e-12 * max(abs(lam.max()), 1.0):
         raise ValueError(f"{name} is not positive semi-definite (eigenvalue {lam.min():.3g})")
@@ -160,7 +189,7 @@ def gaussian_w2_squared(mean0, cov0, mean1, cov1) -> float:
     spd_sqrt(c0, "cov0")  # validates cov0
     cross = spd_sqrt(s1 @ c0 @ s1, "inner Bures matrix")
     val = float(np.sum((m0 - m1) ** 2) + np.trace(c0) + np.trace(c1) - 2.0 * np.trace(cross))
-    return max(val, 0.0)
+    return max(_finite_result(val, "W2^2"), 0.0)
 
 
 def _refined_cho_solve(l: np.ndarray, c: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -212,4 +241,4 @@ def gaussian_kl(mean0, cov0, mean1, cov1) -> float:
     trace_term = float(np.sum(np.sort(positive)) - np.trace(sla.cho_solve((l1, True), e0)))
     maha = float(dm.astype(np.longdouble) @ _refined_cho_solve(l1, c1, dm))
     logdet_ratio = _refined_logdet(l1, c1) - _refined_logdet(l0, c0)
-    return 0.5 * (trace_term - m0.shape[0] + maha + logdet_ratio)
+    return _finite_result(0.5 * (trace_term - m0.shape[0] + maha + logdet_ratio), "KL")
