@@ -72,9 +72,9 @@ def run_claim(claim_id: str, run: RunSpec) -> Verdict:
     claim) recorded in ``where``: the task each claim is on a cluster."""
     v = run_check(claim_id, run)
     v.where["worker"] = current_worker()
-    summary = getattr(run.executor, "task_summary", None)
-    if summary is not None and summary():
-        v.where["tasks"] = summary()
+    tasks = run.executor.task_summary() if isinstance(run.executor, DaskExecutor) else {}
+    if tasks:  # the sweep tasks this claim submitted, per worker
+        v.where["tasks"] = tasks
     torch = sys.modules.get("torch")
     if torch is not None and "training" in get_claim(claim_id).kinds:
         v.where["device"] = "cuda" if torch.cuda.is_available() else "cpu"

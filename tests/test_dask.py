@@ -24,7 +24,10 @@ from numerics.executor import (  # noqa: E402
     sweep,
 )
 from numerics.experiments import RunSpec  # noqa: E402
+from proofs_checks.claims import PAPERS, Paper, claim, register_paper, unregister_paper  # noqa: E402
 from proofs_checks.cli import main  # noqa: E402
+from proofs_checks.evidence import Evidence, Verdict  # noqa: E402
+from proofs_checks.registry import check  # noqa: E402
 from proofs_checks.runner import run_claims, select_claims  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("dask")  # one cluster, on one pytest worker
@@ -67,6 +70,34 @@ def _train_inside(executor: DaskExecutor) -> list[dict[str, float]]:
 
 def _say(relay: ProgressRelay, msg: str) -> None:
     relay(msg)
+
+
+TOY_CLAIM = "toy-sweep/sum-of-draws"
+
+
+def check_sum_of_draws(run: RunSpec) -> Verdict:
+    """A claim whose check sweeps through ``run.executor`` (the common/ claims do not sweep)."""
+    values = sweep(run.executor, _draw, [{"seed": s, "n": 50} for s in range(6)])
+    ev = Evidence("toy", seed=0)
+    ev.holds("draws are finite", bool(np.all(np.isfinite(values))), measured=float(np.sum(values)), why="toy")
+    return ev.verdict()
+
+
+def register_toy_paper() -> None:
+    """Register the toy paper and its check in this process (the driver, and each worker via client.run)."""
+    if "toy-sweep" in PAPERS:
+        return
+    register_paper(
+        Paper(
+            id="toy-sweep",
+            title="a paper whose claim sweeps",
+            source_note="registered by a test",
+            claims=(claim(TOY_CLAIM, "draws are finite", "derived", ("monte-carlo",)),),
+            check_modules=(),
+            order=999,
+        )
+    )
+    check(TOY_CLAIM)(check_sum_of_draws)
 
 
 _FIGURE_SWEEPS: list[dict] = []
@@ -115,6 +146,26 @@ def test_common_paper_on_cluster_matches_in_process(cluster, tmp_path):
     assert [c["measured"] for c in a] == [c["measured"] for c in b]
     assert all(c["where"]["worker"] == "in-process" for c in a)
     assert all(c["where"]["worker"] in ("0", "1") and c["where"]["host"] for c in b)
+
+
+@pytest.fixture
+def toy_paper(dask_executor):
+    register_toy_paper()
+    dask_executor.client.run(register_toy_paper)
+    yield
+    import proofs_checks.registry as reg
+
+    reg._CHECKS.pop(TOY_CLAIM, None)
+    unregister_paper("toy-sweep")
+
+
+def test_claim_that_sweeps_runs_its_sweep_on_the_cluster(dask_executor, toy_paper):
+    claims = select_claims([TOY_CLAIM])
+    (here,) = run_claims(claims, RunSpec())
+    (there,) = run_claims(claims, RunSpec(executor=dask_executor))
+    assert there.passed and [c.measured for c in there.comparisons] == [c.measured for c in here.comparisons]
+    assert there.where["worker"] in ("0", "1") and here.where["worker"] == "in-process"
+    assert set(there.where["tasks"]) <= {"0", "1"} and sum(w["tasks"] for w in there.where["tasks"].values()) == 6
 
 
 def test_workers_running_other_code_are_named(cluster, monkeypatch):
