@@ -8,14 +8,17 @@ TORCH_SPEC ?= torch==2.13.0
 PYTEST_WORKERS ?= 2
 MEMGEN := $(VENV)/bin/memgen
 
-.PHONY: install verify verify-full figures report test test-slow lint bench clean
+CLUSTER_WORKERS ?= 2
+
+.PHONY: install verify verify-full verify-cluster figures report test test-slow lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	# the dask extra too, so the cluster tests (tests/test_dask.py) run
+	$(PY) -m pip install -q -e ".[test,dask]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,6 +34,10 @@ verify-full: install
 	$(MEMGEN) figures --full || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
 	exit $$status
+
+# the fast tier on a Dask LocalCluster of CLUSTER_WORKERS one-thread workers (loopback only)
+verify-cluster: install
+	$(MEMGEN) verify --scheduler local:$(CLUSTER_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md
 
 figures: install
 	$(MEMGEN) figures

@@ -10,6 +10,7 @@ imports ``figures`` (to draw them); checks and figures otherwise only share ``nu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -137,9 +138,24 @@ def _verdicts_markdown(verdicts: list[Verdict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from numerics.cache import DiskCache, atomic_write_text
+def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
+    """The executor (in-process, ``--workers`` pool or ``--scheduler`` cluster) and the run."""
+    from numerics.cache import DiskCache
     from numerics.executor import make_executor
+
+    try:
+        executor = make_executor(args.workers, args.scheduler, args.resources)
+    except BaseException:
+        bar.close()
+        raise
+    run = RunSpec(
+        tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
+    )
+    return executor, run
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from numerics.cache import atomic_write_text
     from proofs_checks import verdicts_file as vf
     from proofs_checks.evidence import verdict_from_json
     from proofs_checks.runner import run_claims, select_claims
@@ -163,9 +179,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if kept:
         print(f"resuming: {len(kept_ids & {c.id for c in claims})} claims kept from {args.json}", file=sys.stderr)
 
-    executor = make_executor(args.workers)
     bar = Progress([c.id for c in todo], "verify")
-    run = RunSpec(tier=tier, seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note)
+    executor, run = _start_run(args, bar)
     t0 = time.perf_counter()
 
     def done(c: Any, v: Verdict) -> None:
@@ -220,8 +235,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     from figures.registry import LOAD_ERRORS, get_figure, load_all, render_all
-    from numerics.cache import DiskCache
-    from numerics.executor import make_executor
 
     figs = load_all()
     if args.ids:
@@ -234,11 +247,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
         if args.paper is not None:
             get_paper(args.paper)
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
-    executor = make_executor(args.workers)
     bar = Progress([f.id for f in specs], "figures")
-    run = RunSpec(
-        tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
-    )
+    executor, run = _start_run(args, bar)
 
     def done(r: Any) -> None:
         state = "up to date" if r.skipped else ("FAILED" if r.error else f"{r.seconds:.1f}s")
@@ -271,17 +281,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     source = Path(args.from_json) if args.from_json else out / "verdicts.json"
     if not source.exists() and not args.from_json:
         print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
-        ns = argparse.Namespace(
-            ids=[],
-            paper=None,
-            full=False,
-            seed=None,
-            workers=None,
-            json=str(source),
-            markdown=None,
-            resume=False,
-            figures_dir=args.figures_dir,
-        )
+        ns = build_parser().parse_args(["verify", "--json", str(source)])
         cmd_verify(ns)
     vf.check_writable(out / "ledger.json")
     data = vf.load(source)
@@ -318,6 +318,39 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return n
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """Seed and where the work runs (``verify`` and ``figures``)."""
+    p.add_argument(
+        "--seed", type=_non_negative_int, help="derive every draw from this seed (>= 0) instead of the spec seeds"
+    )
+    p.add_argument(
+        "--workers", type=_non_negative_int, default=None, help="local process pool for sweeps (at most the CPU count)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=os.environ.get("MEMGEN_SCHEDULER") or None,
+        help="run claims and sweeps on Dask: tcp://host:port (a running scheduler) or local:N (N local workers); "
+        "default MEMGEN_SCHEDULER; needs pip install 'memgen-theory[dask]'",
+    )
+    p.add_argument(
+        "--resources",
+        metavar="NAME=N",
+        help="with --scheduler: Dask resources training tasks ask for, e.g. GPU=1 (workers started with "
+        "dask worker ADDRESS --resources GPU=1)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memgen", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -330,8 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("ids", nargs="*", help="claim ids (default: every fast-tier claim of --paper or of all papers)")
     pv.add_argument("--paper", help="a paper id")
     pv.add_argument("--full", action="store_true", help="full tier: larger sizes, longer training")
-    pv.add_argument("--seed", type=int, help="derive every draw from this seed instead of the spec seeds")
-    pv.add_argument("--workers", type=int, default=None, help="local process pool for sweeps")
+    _add_run_options(pv)
     pv.add_argument("--json", metavar="PATH")
     pv.add_argument("--markdown", metavar="PATH")
     pv.add_argument(
@@ -349,8 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--paper", help="a paper id")
     pf.add_argument("--out", default=str(REPO_ROOT / "figures" / "out"))
     pf.add_argument("--full", action="store_true")
-    pf.add_argument("--seed", type=int)
-    pf.add_argument("--workers", type=int, default=None, help="render independent figures in parallel")
+    _add_run_options(pf)
     pf.add_argument("--force", action="store_true", help="redraw figures whose inputs and code are unchanged")
     pf.set_defaults(fn=cmd_figures)
 

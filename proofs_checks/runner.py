@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import dataclasses
+import sys
+import traceback
 from collections.abc import Callable, Iterable
 
+from numerics.executor import DaskExecutor, ProgressRelay, current_worker, pin_threads
 from numerics.experiments import RunSpec
 from proofs_checks.claims import CLAIMS, Claim, all_claims, get_claim, get_paper, load_catalog, suggest
 from proofs_checks.evidence import RegistryError, Verdict
@@ -38,13 +43,71 @@ def run_claims(
     on_start: Callable[[Claim], None] | None = None,
     on_done: Callable[[Claim, Verdict], None] | None = None,
 ) -> list[Verdict]:
-    """Run each claim's check in order; a check that raises gives an error verdict."""
+    """Run each claim's check; a check that raises gives an error verdict. Verdicts in claim order.
+
+    In-process and with a process pool, the claims run here one after the other (a pool runs
+    their sweeps). On a Dask cluster (``run.executor`` a :class:`~numerics.executor.DaskExecutor`)
+    each claim is one task, ``run_check(claim_id, run)`` with a picklable copy of ``run`` (the
+    executor a copy that submits sweeps from the worker, progress relayed to ``run.progress``);
+    ``on_start`` and ``on_done`` are then called as each verdict comes back. Each verdict's
+    ``where`` names the worker (``"in-process"`` here) and, on a cluster, the workers that ran its
+    sweep tasks.
+    """
+    pin_threads()
+    if isinstance(run.executor, DaskExecutor):
+        return _run_on_cluster(claims, run, run.executor, on_start, on_done)
     out = []
     for c in claims:
         if on_start:
             on_start(c)
-        v = run_check(c.id, run)
+        v = run_claim(c.id, run)
         out.append(v)
         if on_done:
             on_done(c, v)
     return out
+
+
+def run_claim(claim_id: str, run: RunSpec) -> Verdict:
+    """:func:`~proofs_checks.registry.run_check`, with the worker (and the device, for a training
+    claim) recorded in ``where``: the task each claim is on a cluster."""
+    v = run_check(claim_id, run)
+    v.where["worker"] = current_worker()
+    tasks = run.executor.task_summary() if isinstance(run.executor, DaskExecutor) else {}
+    if tasks:  # the sweep tasks this claim submitted, per worker
+        v.where["tasks"] = tasks
+    torch = sys.modules.get("torch")
+    if torch is not None and "training" in get_claim(claim_id).kinds:
+        v.where["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    return v
+
+
+def _run_on_cluster(
+    claims: list[Claim],
+    run: RunSpec,
+    ex: DaskExecutor,
+    on_start: Callable[[Claim], None] | None,
+    on_done: Callable[[Claim, Verdict], None] | None,
+) -> list[Verdict]:
+    out: list[Verdict | None] = [None] * len(claims)
+    with ex.relay_progress(run.progress) as topic:
+        futures = {}
+        for i, c in enumerate(claims):
+            trains = "training" in c.kinds
+            task_run = dataclasses.replace(
+                run, executor=ex.for_task(holds_accelerator=trains), progress=ProgressRelay(topic, f"{c.id}: ")
+            )
+            futures[ex.submit_task(run_claim, (c.id, task_run), accelerator=trains, name=f"claim {c.id}")] = i
+        for fut in cf.as_completed(futures):
+            c = claims[futures[fut]]
+            try:
+                v = fut.result()
+            except Exception as exc:  # the task itself failed (not the check): an error verdict, never a hang
+                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                v = Verdict(c.id, False, "-", error=f"{type(exc).__name__}: {exc}\n{tb}", tier=run.tier)
+                v.where = {"worker": "unknown"}
+            if on_start:
+                on_start(c)
+            out[futures[fut]] = v
+            if on_done:
+                on_done(c, v)
+    return [v for v in out if v is not None]
