@@ -232,13 +232,14 @@ def render_all(
 ) -> list[Rendered]:
     """Draw the figures ``ids``; independent figures render in parallel through ``run.executor``.
 
-    With the in-process executor they are drawn one after the other; with a pool each figure is
-    one task (its sweeps then run in that worker). A figure that raises is reported in its
-    :class:`Rendered` (``error``) and never hides the others.
+    With the in-process executor they are drawn one after the other; with a local process pool
+    (``--workers``) each figure is one task (its sweeps then run in that worker); on a Dask
+    cluster (``--scheduler``) figures are drawn here and their sweeps are the cluster's tasks. A
+    figure that raises is reported in its :class:`Rendered` (``error``) and never hides the others.
     """
-    from numerics.executor import InProcessExecutor
+    import concurrent.futures as cf
 
-    if isinstance(run.executor, InProcessExecutor):
+    if not isinstance(run.executor, cf.ProcessPoolExecutor):
         results = []
         for fid in ids:
             if on_start:
@@ -248,7 +249,7 @@ def render_all(
             if on_done:
                 on_done(r)
         return results
-    import concurrent.futures as cf
+    from numerics.executor import InProcessExecutor
 
     worker_run = dataclasses.replace(run, executor=InProcessExecutor(), progress=_quiet_progress)
     specs = {fid: FIGURES.get(fid, fid) for fid in ids}
