@@ -9,6 +9,8 @@ PYTEST_WORKERS ?= 2
 MEMGEN := $(VENV)/bin/memgen
 
 CLUSTER_WORKERS ?= 2
+# claims and figures in parallel on a local process pool (numbers do not depend on it)
+VERIFY_WORKERS ?= 2
 
 .PHONY: install verify verify-full verify-cluster figures report test test-slow lint bench clean
 
@@ -24,14 +26,14 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 verify: install
-	$(MEMGEN) verify --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
-	$(MEMGEN) figures || status=1; \
+	$(MEMGEN) verify --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
+	$(MEMGEN) figures --workers $(VERIFY_WORKERS) || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
 	exit $$status
 
 verify-full: install
-	$(MEMGEN) verify --full --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
-	$(MEMGEN) figures --full || status=1; \
+	$(MEMGEN) verify --full --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
+	$(MEMGEN) figures --full --workers $(VERIFY_WORKERS) || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
 	exit $$status
 

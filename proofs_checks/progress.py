@@ -15,6 +15,17 @@ from pathlib import Path
 
 from numerics.cache import DEFAULT_CACHE_DIR, atomic_write_text
 
+TIMINGS = DEFAULT_CACHE_DIR / "timings.json"
+
+
+def expected_seconds(path: Path = TIMINGS) -> dict[str, float]:
+    """Durations of the last run per claim or figure id (empty when never timed)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
 
 def _fmt(seconds: float | None) -> str:
     if seconds is None:
@@ -28,11 +39,8 @@ class Progress:
 
     def __init__(self, items: list[str], label: str, timings: Path | None = None) -> None:
         self.items, self.label = list(items), label
-        self.path = Path(timings) if timings is not None else DEFAULT_CACHE_DIR / "timings.json"
-        try:
-            self.expected: dict[str, float] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.expected = {}
+        self.path = Path(timings) if timings is not None else TIMINGS
+        self.expected = expected_seconds(self.path)
         known = [self.expected[i] for i in self.items if i in self.expected]
         self.default = statistics.median(known) if known else None
         self.measured: dict[str, float] = {}

@@ -45,8 +45,9 @@ def run_claims(
 ) -> list[Verdict]:
     """Run each claim's check; a check that raises gives an error verdict. Verdicts in claim order.
 
-    In-process and with a process pool, the claims run here one after the other (a pool runs
-    their sweeps). On a Dask cluster (``run.executor`` a :class:`~numerics.executor.DaskExecutor`)
+    In-process they run here one after the other. With a local process pool (``--workers N``)
+    independent claims run in parallel, one task each, longest first (by the last run's timings);
+    the training claims of one paper form one task, since they share trained models. On a Dask cluster (``run.executor`` a :class:`~numerics.executor.DaskExecutor`)
     each claim is one task, ``run_check(claim_id, run)`` with a picklable copy of ``run`` (the
     executor a copy that submits sweeps from the worker, progress relayed to ``run.progress``);
     ``on_start`` and ``on_done`` are then called as each verdict comes back. Each verdict's
@@ -56,6 +57,8 @@ def run_claims(
     pin_threads()
     if isinstance(run.executor, DaskExecutor):
         return _run_on_cluster(claims, run, run.executor, on_start, on_done)
+    if isinstance(run.executor, cf.ProcessPoolExecutor):
+        return _run_on_pool(claims, run, run.executor, on_start, on_done)
     out = []
     for c in claims:
         if on_start:
@@ -79,6 +82,67 @@ def run_claim(claim_id: str, run: RunSpec) -> Verdict:
     if torch is not None and "training" in get_claim(claim_id).kinds:
         v.where["device"] = "cuda" if torch.cuda.is_available() else "cpu"
     return v
+
+
+def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) -> list[list[Claim]]:
+    """Claims batched for parallel workers: the training claims of one paper together (they share
+    trained models, which one worker then trains once), every other claim alone; longest first."""
+    groups: dict[str, list[Claim]] = {}
+    for c in claims:
+        key = f"{c.paper}/training" if "training" in c.kinds else c.id
+        groups.setdefault(key, []).append(c)
+    known = expected or {}
+    default = sorted(known.values())[len(known) // 2] if known else 0.0
+
+    def cost(group: list[Claim]) -> float:
+        return sum(known.get(c.id, default) for c in group)
+
+    return sorted(groups.values(), key=cost, reverse=True)
+
+
+def _run_group(claim_ids: list[str], run: RunSpec) -> list[Verdict]:
+    """One task of :func:`_run_on_pool` (module level: picklable)."""
+    pin_threads()
+    return [run_claim(cid, run) for cid in claim_ids]
+
+
+def _run_on_pool(
+    claims: list[Claim],
+    run: RunSpec,
+    pool: cf.ProcessPoolExecutor,
+    on_start: Callable[[Claim], None] | None,
+    on_done: Callable[[Claim, Verdict], None] | None,
+) -> list[Verdict]:
+    from numerics.executor import InProcessExecutor
+    from proofs_checks.progress import expected_seconds
+
+    worker_run = dataclasses.replace(run, executor=InProcessExecutor(), progress=_quiet)
+    by_id = {c.id: c for c in claims}
+    futures = {
+        pool.submit(_run_group, [c.id for c in group], worker_run): group
+        for group in claim_groups(claims, expected_seconds())
+    }
+    done: dict[str, Verdict] = {}
+    for fut in cf.as_completed(futures):
+        try:
+            verdicts = fut.result()
+        except Exception as exc:  # the worker itself failed (not a check): error verdicts, never a hang
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            verdicts = [
+                Verdict(c.id, False, "-", error=f"{type(exc).__name__}: {exc}\n{tb}", tier=run.tier)
+                for c in futures[fut]
+            ]
+        for v in verdicts:
+            if on_start:
+                on_start(by_id[v.claim_id])
+            done[v.claim_id] = v
+            if on_done:
+                on_done(by_id[v.claim_id], v)
+    return [done[c.id] for c in claims]
+
+
+def _quiet(msg: str) -> None:
+    return None
 
 
 def _run_on_cluster(

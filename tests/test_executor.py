@@ -187,3 +187,28 @@ def test_two_processes_computing_one_cache_entry(tmp_path):
     entries = DiskCache(tmp_path).entries()
     assert len(entries) == 1 and entries[0].ok
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_claims_run_in_parallel_on_a_pool_with_the_same_numbers(tmp_path):
+    import json as _json
+
+    from proofs_checks.cli import main
+
+    ids = ["common/gaussian-kl-closed-form", "common/gaussian-w2-empirical-1d", "common/gaussian-kl-monte-carlo"]
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["verify", *ids, "--json", str(a)]) == 0
+    assert main(["verify", *ids, "--json", str(b), "--workers", "2"]) == 0
+    ra, rb = (_json.loads(p.read_text())["claims"] for p in (a, b))
+    assert [r["id"] for r in rb] == ids
+    assert [r["measured"] for r in ra] == [r["measured"] for r in rb]
+
+
+def test_training_claims_of_a_paper_share_one_task():
+    from proofs_checks.claims import all_claims
+    from proofs_checks.runner import claim_groups
+
+    claims = [c for c in all_claims() if c.paper in ("common", "mfm")]
+    groups = claim_groups(claims, {"common/gaussian-kl-closed-form": 100.0})
+    training = [g for g in groups if any("training" in c.kinds for c in g)]
+    assert len(training) == 1 and all("training" in c.kinds and c.paper == "mfm" for c in training[0])
+    assert groups[0] is training[0]  # longest first: five training claims at the median time each
