@@ -162,7 +162,23 @@ def train(
     opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
     ema_model = copy.deepcopy(model).requires_grad_(False) if ema is not None else None
     evaluated = ema_model if ema_model is not None else model
+    # Losses stay on the training device and come back every `every` steps (and at checkpoints):
+    # a per-step .item() would synchronise a GPU at every step. A non-finite loss is then found
+    # at the next transfer and reported with the step where it first appeared.
     losses = np.empty(steps, dtype=np.float64)
+    loss_dev = torch.empty(steps, dtype=torch.float64, device=dev)
+    fetched = 0
+
+    def fetch(upto: int) -> None:
+        nonlocal fetched
+        if upto > fetched:
+            losses[fetched:upto] = loss_dev[fetched:upto].cpu().numpy()
+            bad = ~np.isfinite(losses[fetched:upto])
+            if bad.any():
+                first = fetched + int(np.argmax(bad))
+                raise FloatingPointError(f"training loss is {losses[first]} at step {first + 1}")
+            fetched = upto
+
     saved: dict[int, dict[str, torch.Tensor]] = {}
     if 0 in ckpt_steps:
         saved[0] = _cpu_state(evaluated)
@@ -170,8 +186,6 @@ def train(
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
         loss = loss_fn(model, step, gen)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss is {loss.item()} at step {step}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:
@@ -181,7 +195,9 @@ def train(
             with torch.no_grad():
                 for pe, p in zip(ema_model.parameters(), model.parameters()):
                     pe.lerp_(p, 1.0 - ema)
-        losses[step - 1] = loss.item()
+        loss_dev[step - 1] = loss.detach()
+        if step in ckpt_steps or step % every == 0 or step == steps:
+            fetch(step)
         if step in ckpt_steps:
             saved[step] = _cpu_state(evaluated)
         if progress is not None and (step % every == 0 or step == steps):

@@ -92,3 +92,14 @@ def test_rk4_order_four_and_euler_order_one():
     order4 = -np.polyfit(np.log(steps), np.log(err4), 1)[0]
     order1 = -np.polyfit(np.log(steps), np.log(err1), 1)[0]
     assert abs(order4 - 4) < 0.15 and abs(order1 - 1) < 0.15
+
+
+def test_non_finite_loss_names_the_step_where_it_appeared():
+    model = VelocityMLP(2, width=4, depth=1, init_seed=0)
+
+    def loss_fn(m, step, g):
+        out = m(torch.zeros(1, 2), torch.zeros(1)).sum() ** 2
+        return out * (float("nan") if step == 37 else 1.0)
+
+    with pytest.raises(FloatingPointError, match="at step 37"):
+        train(model, loss_fn, steps=250, lr=1e-3, device="cpu")
