@@ -1,4 +1,4 @@
-"""Merger & Goldt 2025: the paper record and its claims (checks in ``checks``)."""
+"""Merger & Goldt 2025: the paper record and its claims (checks in ``denoisers``, ``generated``, ``overfitting``)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,10 @@ PAPER = Paper(
     out_of_reach="No table or figure value of the paper is available. The only quantitative statements, the d/(4N) law and "
     "the transition near N = d, are checked above; nothing else is reproduced.",
     claims=CLAIMS,
-    check_modules=("proofs_checks.merger_goldt.checks",),
+    check_modules=(
+        "proofs_checks.merger_goldt.denoisers",
+        "proofs_checks.merger_goldt.generated",
+        "proofs_checks.merger_goldt.overfitting",
+    ),
     order=3,
 )
