@@ -630,6 +630,12 @@ def entropic_plans(
     :math:`\varepsilon_{\rm rel}` below the float64 limit is refused, for every batch, before
     any iteration, exactly as by :func:`entropic_plan`.
 
+    Cost: the path itself, per plan at ``k = 256``, :math:`\varepsilon_{\rm rel}=0.05` (noise
+    against 8 Gaussians): about 166 matrix-vector products, 12 kernels (an exponential of
+    :math:`k^2` entries each) and 2 Newton systems (a :math:`k^3` product and a dense solve).
+    Measured on one shared CPU core: 11 ms CPU time per plan (17 ms wall at load 4) against 54
+    (81) ms for :func:`entropic_plan`; a GPU runs the many plans of ``n`` batches together.
+
     Parameters
     ----------
     x0, x1 : array_like or torch.Tensor, shape (n, k, ...)
@@ -980,11 +986,18 @@ def stable_matching(cost: np.ndarray) -> np.ndarray:
     3. *One always exists:* the :math:`\prec`-smallest remaining pair.
 
     So removing all mutually best pairs, round after round, ends in a perfect matching contained
-    in every stable matching: the stable matching is **unique**, and it is what Gale–Shapley
-    returns with either side proposing, and what the global greedy matching
-    (:func:`greedy_matching`, which takes the :math:`\prec`-smallest pair each time, one round
-    of one pair) returns. Each round is two vectorised argmins over the rows and columns whose
-    first choice was just removed (``argmin`` returns the first minimum: the tie-break).
+    in every stable matching; one exists (Gale–Shapley finds one), so the stable matching is
+    **unique**: it is what Gale–Shapley returns with either side proposing, and what the global
+    greedy matching (:func:`greedy_matching`, which takes the :math:`\prec`-smallest pair each
+    time, one round of one pair) returns. Each round is two vectorised argmins over the rows and
+    columns whose first choice was just removed (``argmin`` returns the first minimum: the
+    tie-break).
+
+    Cost: the number of rounds times the rows and columns re-ranked. Measured (one core, noise
+    against 8 Gaussians): 2.4 ms at ``k = 256`` against 11 ms for :func:`gale_shapley`,
+    0.18 s against 0.36 s at ``k = 1024``; 3-13 times faster for normal batches in d = 1 to 3072. When every
+    row ranks the columns alike (e.g. :math:`C_{ij}=a_i+b_j`, or all costs tied) each round
+    removes one pair and re-ranks all rows, :math:`O(k^3)`: 1.8 s against 0.7 s at ``k = 1024``.
 
     Parameters
     ----------
@@ -1270,7 +1283,8 @@ class CoupledBatchSampler:
     coupling_kwargs : dict
         Passed to the coupling (``eps_rel``, ``sampling`` for BatchEOT).
     ahead : int
-        Minibatches drawn and coupled together (default 1).
+        Minibatches drawn and coupled together (default 1; for BatchEOT on a GPU tens, so that
+        the batched solve has enough plans).
     prefetch : bool
         Couple the next group in a background thread (default off). Call :meth:`close` (or use
         the sampler as a context manager) to stop it.
