@@ -16,6 +16,11 @@ pairs) plus the rest (CFM loss, backward, Adam update). For every coupling:
   / t_loop`` is the share of the step the loop spends waiting for couplings. Overlap needs a free
   core (or a GPU for the step): on a loaded CPU it is near the serial share.
 
+Run it with one thread (the default ``--threads 1``, and ``OMP_NUM_THREADS=1`` for NumPy's BLAS): on
+a shared CPU, threads that spin-wait for a descheduled partner slow every parallel operation
+down (measured at load 5 on 2 cores: BatchEOT 25 times slower with 2 torch threads, the NumPy
+reference 8 times slower with 2 BLAS threads).
+
 Times are medians of ``--reps`` calls, each measurement repeated ``--rounds`` times (the CPU is
 shared: the load average is printed with every round, and the process CPU time of the serial
 coupling, which other processes do not inflate as much, is reported next to the wall time).
@@ -187,7 +192,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     unknown = [c for c in couplings if c not in COUPLINGS]
     if unknown:
         raise SystemExit(f"unknown coupling(s) {unknown}; choose from {list(COUPLINGS)}")
+    from threadpoolctl import threadpool_limits
+
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # NumPy's and SciPy's BLAS too
     device = torch.device(args.device) if args.device else default_device()
     rows = []
     for r in range(args.rounds):

@@ -886,7 +886,14 @@ class _EntropicBatch:
         diag = torch.where(big, others, work, out=work).mul_(s).sum(1).mul_(self.ea)
         shift = 1e-14 * torch.clamp(diag.sum(-1) / self.k, min=1e-300) + 1e-300
         lap.diagonal(dim1=-2, dim2=-1).copy_(diag + shift[:, None])
-        step, _ = torch.linalg.solve_ex(lap, self.ea - col)
+        grad = self.ea - col
+        if lap.device.type == "cpu":
+            # one system at a time: as fast per system on the CPU, and the batched CPU LU of
+            # torch 2.13 (MKL) fails (DLASWP parameter errors, then a hang) when torch runs more
+            # threads than MKL_NUM_THREADS / OMP_NUM_THREADS allow
+            step = torch.stack([torch.linalg.solve_ex(a, b)[0] for a, b in zip(lap, grad)])
+        else:
+            step, _ = torch.linalg.solve_ex(lap, grad)
         return step * self.e[:, None]
 
 
