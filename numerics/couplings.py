@@ -14,10 +14,18 @@ index array describing the pairs:
 :func:`pair_indices` turns either form into explicit ``(i, j)`` and :func:`pair` applies it to
 NumPy arrays or torch tensors. The cost is :math:`C_{ij}=\\|x_0^i-x_1^j\\|^2`, always in float64
 whatever the input precision.
+
+Reference and fast paths. :func:`entropic_plan` (NumPy), :func:`gale_shapley` and
+:func:`greedy_matching` are the references the claims check. Training goes through
+:func:`blockwise_pair` and :class:`CoupledBatchSampler`, which use the fast paths with the same
+results: :func:`entropic_plans` / :func:`batch_eot_pairings` (many BatchEOT plans at once in torch,
+float64, CUDA when present; plans equal to rounding, draws equal), :func:`stable_matching`
+(vectorised; the unique stable matching), and drawing ahead / prefetching in the sampler.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -298,12 +306,7 @@ def sinkhorn_log(
     dense_guard(c.shape, "entropic OT working arrays", copies=6)
     la, lb = np.log(a), np.log(b)
     g = np.zeros(b.size)
-    schedule = [float(eps)]
-    if eps_scaling:
-        spread = float(c.max() - c.min())
-        while schedule[-1] < spread:
-            schedule.append(schedule[-1] * 2.0)
-        schedule = schedule[::-1]
+    schedule = _eps_schedule(c, eps)[::-1] if eps_scaling else [float(eps)]
     for n_stage, e in enumerate(schedule):
         if n_stage < len(schedule) - 1:  # coarse stages only provide a warm start
             g, err = _sinkhorn_stage(la, lb, c, e, g, _COARSE_TOL, _COARSE_ITERS)
@@ -334,6 +337,15 @@ def sinkhorn_log(
 
 _MIN_TOL = 1e-14
 _RESCALE_SWEEPS = 100
+
+
+def _eps_schedule(c: np.ndarray, eps: float) -> list[float]:
+    """The eps-scaling stages, finest first: ``eps`` doubled until it reaches the spread of ``c``."""
+    schedule = [float(eps)]
+    spread = float(c.max() - c.min())
+    while schedule[-1] < spread:
+        schedule.append(schedule[-1] * 2.0)
+    return schedule
 
 
 def _eps_floor(c: np.ndarray, tol: float) -> float:
@@ -506,9 +518,18 @@ def entropic_plan(x0: Any, x1: Any, eps_rel: float = 0.05, *, tol: float = 1e-10
     tol = real_scalar(tol, "tol", _MIN_TOL, 1.0, hi_open=True)
     c = squared_distances(x0, x1)
     k = c.shape[0]
-    mean_c = float(c.mean())
-    if mean_c == 0.0:  # every point identical: every plan is optimal, take the uniform one
+    eps = _absolute_eps(c, eps_rel, tol)
+    if eps is None:  # every point identical: every plan is optimal, take the uniform one
         return np.full((k, k), 1.0 / k)
+    u = np.full(k, 1.0 / k)
+    return k * sinkhorn_log(u, u, c, eps, tol=tol)
+
+
+def _absolute_eps(c: np.ndarray, eps_rel: float, tol: float) -> float | None:
+    """``eps_rel * mean(C)``, refused below the float64 limit; ``None`` when ``C`` is all zero."""
+    mean_c = float(c.mean())
+    if mean_c == 0.0:
+        return None
     floor = _eps_floor(c, tol) / mean_c
     if eps_rel < floor:
         raise ValueError(
@@ -519,8 +540,7 @@ def entropic_plan(x0: Any, x1: Any, eps_rel: float = 0.05, *, tol: float = 1e-10
     eps = eps_rel * mean_c
     if not np.isfinite(eps):
         raise ValueError(f"eps_rel * mean(C) = {eps_rel:g} * {mean_c:g} overflows")
-    u = np.full(k, 1.0 / k)
-    return k * sinkhorn_log(u, u, c, eps, tol=tol)
+    return eps
 
 
 def batch_eot_coupling(
@@ -545,9 +565,17 @@ def batch_eot_coupling(
     ij : ndarray of int, shape (2, k)  (``sampling="plan"``)
     """
     rng = _check_rng(rng)
+    _check_sampling(sampling)
+    return _draw_from_plan(entropic_plan(x0, x1, eps_rel), rng, sampling)
+
+
+def _check_sampling(sampling: str) -> None:
     if sampling not in ("row", "plan"):
         raise ValueError(f"sampling must be 'row' or 'plan', got {sampling!r}")
-    pi = entropic_plan(x0, x1, eps_rel)
+
+
+def _draw_from_plan(pi: np.ndarray, rng: np.random.Generator, sampling: str) -> np.ndarray:
+    """BatchEOT pairs from one plan (the draws of :func:`batch_eot_coupling`, shared by the batched path)."""
     k = pi.shape[0]
     if sampling == "row":
         cdf = np.cumsum(pi, axis=1)
@@ -557,6 +585,316 @@ def batch_eot_coupling(
     flat = pi.ravel() / pi.sum()
     n = rng.choice(k * k, size=k, replace=True, p=flat)
     return np.stack([n // k, n % k])
+
+
+# --------------------------------------------------------------------------------------------
+# many entropic plans at once (torch, float64; CUDA when present)
+# --------------------------------------------------------------------------------------------
+
+# Problems solved together on the CPU: two 256 x 256 float64 kernels (and their work arrays) stay
+# in a core's L2 cache, and the per-operation overhead of torch is shared (measured fastest).
+_CPU_CHUNK = 2
+
+
+def _as_blocks(x: Any, name: str) -> np.ndarray:
+    a = real_array(x, name, finite=False)
+    if a.ndim < 2:
+        raise ValueError(f"{name} must have shape (n, k, ...): n batches of k points, got shape {a.shape}")
+    return a
+
+
+def entropic_plans(
+    x0: Any, x1: Any, eps_rel: float = 0.05, *, tol: float = 1e-10, device: Any = None, chunk: int | None = None
+) -> np.ndarray:
+    r"""The entropic plans :func:`entropic_plan` of many batches at once (torch, float64).
+
+    Every batch ``(x0[n], x1[n])`` is solved along the path of :func:`sinkhorn_log`: the same
+    :math:`\varepsilon`-scaling stages, the same Sinkhorn iteration counts and stopping tests,
+    the same damped Newton steps on the semi-dual and line search, on all batches together
+    (each batch with its own stopping decisions). The Sinkhorn iterations of a stage run on the
+    stage's kernel :math:`K_{ij}=e^{(g_j-C_{ij})/\varepsilon-m_i}` (:math:`m_i` the row maximum,
+    so :math:`0<K_{ij}\le1`) as scalings :math:`u\odot K v`, two matrix-vector products an
+    iteration; in exact arithmetic these are the log-domain iterates of :func:`sinkhorn_log`
+    (:math:`f=\varepsilon\ln u-\varepsilon m`, :math:`g\mathrel{+}=\varepsilon\ln v`), so the
+    plans agree with :func:`entropic_plan` to rounding: to about the resolution of the plan's
+    exponents, :math:`2^{-52}\max C/\varepsilon` (measured on the entries of :math:`\pi`:
+    :math:`10^{-16}` at :math:`\varepsilon_{\rm rel}=0.5` to :math:`8\times10^{-13}` at
+    :math:`0.002`–:math:`0.005`, :math:`k\in[2,512]`, :math:`d\in\{1,2,8\}`; near the float64
+    limit of :func:`entropic_plan`, where that resolution is ``tol``, :math:`0.24\,\mathrm{tol}`).
+
+    Every plan is re-checked in float64 after the last step, by the check of
+    :func:`sinkhorn_log` (finite, nonnegative, rows and columns within ``tol``). A batch that
+    misses it here, or that needs one of the rare fall-backs of :func:`sinkhorn_log` (plain
+    Sinkhorn after Newton, rescaling of the final plan), is solved again by :func:`entropic_plan`
+    itself, which returns its plan or raises: a plan off its marginals is never returned.
+    :math:`\varepsilon_{\rm rel}` below the float64 limit is refused, for every batch, before
+    any iteration, exactly as by :func:`entropic_plan`.
+
+    Cost: the path itself, per plan at ``k = 256``, :math:`\varepsilon_{\rm rel}=0.05` (noise
+    against 8 Gaussians): about 166 matrix-vector products, 12 kernels (an exponential of
+    :math:`k^2` entries each) and 2 Newton systems (a :math:`k^3` product and a dense solve).
+    Measured on one shared CPU core: 11 ms CPU time per plan (17 ms wall at load 4) against 54
+    (81) ms for :func:`entropic_plan`; a GPU runs the many plans of ``n`` batches together.
+
+    Parameters
+    ----------
+    x0, x1 : array_like or torch.Tensor, shape (n, k, ...)
+        ``n`` pairs of batches of ``k`` points (trailing axes are flattened for the cost).
+    eps_rel, tol : float
+        As in :func:`entropic_plan`.
+    device : str or torch.device, optional
+        Where the iterations run; ``None``: CUDA when present, else the CPU.
+    chunk : int, optional
+        Batches solved together; ``None``: all of them on a GPU, ``2`` on the CPU (kept in cache).
+
+    Returns
+    -------
+    pi : ndarray, shape (n, k, k)
+        ``pi[n]`` is :func:`entropic_plan` of ``(x0[n], x1[n])`` (to rounding).
+
+    Raises
+    ------
+    ValueError
+        Bad batches, ``eps_rel`` or ``tol`` (as :func:`entropic_plan`), or a plan that cannot be
+        brought to ``tol``.
+    """
+    eps_rel = real_scalar(eps_rel, "eps_rel", 0.0, lo_open=True)
+    tol = real_scalar(tol, "tol", _MIN_TOL, 1.0, hi_open=True)
+    a0, a1 = _as_blocks(x0, "x0"), _as_blocks(x1, "x1")
+    if a0.shape != a1.shape:
+        raise ValueError(f"x0 and x1 must have the same shape (n, k, ...), got {a0.shape} and {a1.shape}")
+    import torch
+
+    from numerics.training import default_device
+
+    n, k = a0.shape[:2]
+    dense_guard((n, k, k), "cost matrices and plans", copies=2)
+    costs = np.empty((n, k, k))
+    for i in range(n):
+        costs[i] = squared_distances(a0[i], a1[i])
+    eps = [_absolute_eps(c, eps_rel, tol) for c in costs]  # every refusal before any iteration
+    pi = np.empty((n, k, k))
+    todo = [i for i, e in enumerate(eps) if e is not None]
+    pi[[i for i, e in enumerate(eps) if e is None]] = 1.0 / k  # C = 0: the uniform plan, as entropic_plan
+    dev = torch.device(device) if device is not None else default_device()
+    size = (
+        integer(chunk, "chunk", 1) if chunk is not None else (max(len(todo), 1) if dev.type == "cuda" else _CPU_CHUNK)
+    )
+    u = np.full(k, 1.0 / k)
+    for start in range(0, len(todo), size):
+        part = todo[start : start + size]
+        dense_guard((len(part), k, k), "batched entropic OT working arrays", copies=5)
+        plans = _EntropicBatch(costs[part], [eps[i] for i in part], dev).solve(tol)
+        for i, plan in zip(part, plans):
+            if plan is None or not _marginal_error(plan, u, u) <= tol:
+                plan = sinkhorn_log(u, u, costs[i], eps[i], tol=tol)  # the reference, with its fall-backs
+            pi[i] = k * plan
+    return pi
+
+
+class _EntropicBatch:
+    """Uniform-marginal entropic OT problems ``(C[n], eps[n])`` on one device, solved along
+    the path of :func:`sinkhorn_log` (see :func:`entropic_plans`)."""
+
+    def __init__(self, costs: np.ndarray, eps: list[float], device: Any) -> None:
+        import torch
+
+        self.torch = torch
+        self.k = costs.shape[1]
+        # exactly the marginals of entropic_plan: a = 1/k, log a as sinkhorn_log forms it, and
+        # exp(log a) where sinkhorn_log uses that
+        self.la = float(np.log(np.full(self.k, 1.0 / self.k))[0])
+        self.ea = float(np.exp(self.la))
+        self.c = torch.as_tensor(costs, dtype=torch.float64, device=device)
+        self.schedules = [_eps_schedule(c, e) for c, e in zip(costs, eps)]
+        self.e = torch.as_tensor([s[0] for s in self.schedules], dtype=torch.float64, device=device)
+
+    def _at(self, rows: list[int] | None, level: int) -> _EntropicBatch:
+        """The problems ``rows`` (all: ``None``) at eps-scaling stage ``level`` (0: the finest)."""
+        sub = object.__new__(_EntropicBatch)
+        sub.torch, sub.k, sub.la, sub.ea = self.torch, self.k, self.la, self.ea
+        idx = range(self.c.shape[0]) if rows is None else rows
+        sub.c = self.c if rows is None else self.c[self.torch.as_tensor(rows, device=self.c.device)]
+        sub.schedules = [self.schedules[i] for i in idx]
+        sub.e = self.torch.as_tensor([s[level] for s in sub.schedules], dtype=self.c.dtype, device=self.c.device)
+        return sub
+
+    def _take(self, keep: Any) -> _EntropicBatch:
+        sub = object.__new__(_EntropicBatch)
+        sub.torch, sub.k, sub.la, sub.ea = self.torch, self.k, self.la, self.ea
+        sub.c, sub.e = self.c[keep], self.e[keep]
+        sub.schedules = [s for s, kept in zip(self.schedules, keep.tolist()) if kept]
+        return sub
+
+    # -- the kernel and the quantities read off it ------------------------------------------
+    def kernel(self, g: Any, out: Any) -> tuple[Any, Any]:
+        """``out`` = :math:`e^{z-m}` with :math:`z=(g_j-C_{ij})/\\varepsilon`, :math:`m` its row max;
+        returns ``(m, r)``, ``r`` the row sums (so :math:`\\mathrm{lse}_j z=m+\\ln r`)."""
+        self.torch.sub(g[:, None, :], self.c, out=out)
+        out.div_(self.e[:, None, None])
+        m = out.amax(-1)
+        out.sub_(m[:, :, None]).exp_()
+        return m, out.sum(-1)
+
+    def col_error(self, kern: Any, u: Any, v: Any | None = None) -> Any:
+        """Largest relative column-sum error of the plan :math:`u_iK_{ij}v_j` (uniform marginals)."""
+        n = u.shape[0]
+        col = self.torch.bmm(u.view(n, 1, -1), kern).view(n, -1)
+        if v is not None:
+            col = col * v.view(n, -1)
+        return (col / self.ea - 1.0).abs().amax(-1)
+
+    def semidual(self, g: Any, m: Any, r: Any) -> Any:
+        """:math:`\\langle b,g\\rangle+\\langle a,f(g)\\rangle` with the row potential ``f`` of ``g``."""
+        f = self.e[:, None] * (self.la - (m + self.torch.log(r)))
+        return self.ea * g.sum(-1) + self.ea * f.sum(-1)
+
+    # -- the path of sinkhorn_log -------------------------------------------------------------
+    def solve(self, tol: float) -> list[np.ndarray | None]:
+        """The plans :math:`P` (rows summing to ``1/k``), ``None`` where a fall-back is needed."""
+        torch = self.torch
+        n = self.c.shape[0]
+        g = torch.zeros(n, self.k, dtype=self.c.dtype, device=self.c.device)
+        levels = max(len(s) for s in self.schedules)
+        for level in range(levels - 1, -1, -1):
+            rows = [i for i, s in enumerate(self.schedules) if len(s) > level]
+            sub = self._at(None if len(rows) == n else rows, level)
+            gs = g if len(rows) == n else g[rows]
+            stage_tol, iters = (_COARSE_TOL, _COARSE_ITERS) if level else (tol, _WARM_ITERS)
+            gs, err = sub.sinkhorn(gs, stage_tol, iters)
+            slow = ~(err <= stage_tol)
+            if bool(slow.any()):  # damped Newton where Sinkhorn stalled (as in sinkhorn_log)
+                idx = slow.nonzero()[:, 0]
+                gn, en = sub._take(slow).newton(gs[idx], stage_tol, _NEWTON_ITERS)
+                gs, err = gs.index_copy(0, idx, gn), err.index_copy(0, idx, en)
+            if len(rows) == n:
+                g = gs
+            else:
+                g[rows] = gs
+        final = self._at(None, 0)
+        kern = torch.empty_like(self.c)
+        m, r = final.kernel(g, kern)
+        plan = (kern * (self.ea / r)[:, :, None]).cpu().numpy()
+        ok = (err <= tol).tolist()  # NaN and not converged: the reference path decides
+        return [p if good else None for p, good in zip(plan, ok)]
+
+    def sinkhorn(self, g: Any, tol: float, iters: int) -> tuple[Any, Any]:
+        """:func:`_sinkhorn_stage` on every problem: potential ``g`` and column error after the stage.
+
+        A problem leaves the working batch when it stops (its error reached ``tol``), with the
+        potential and the column error of its last iterate; the others iterate on without it.
+        """
+        torch = self.torch
+        g_out, err_out = g.clone(), torch.empty(g.shape[:1], dtype=g.dtype, device=g.device)
+        alive = torch.arange(g.shape[0], device=g.device)
+        e = self.e[:, None]
+        kern = torch.empty_like(self.c)
+        _, r = self.kernel(g, kern)
+        u = r.reciprocal_().mul_(self.ea)[:, None, :]  # rows exact: the plan u_i K_ij (v = 1) of the first f
+        v = torch.ones_like(u)
+        err = self.col_error(kern, u)
+        for n in range(iters + 1):
+            stop = ~(err > tol) if n < iters else torch.ones_like(alive, dtype=torch.bool)
+            if bool(stop.any()):  # NaN stops too: the caller sees it in the returned error
+                at = alive[stop]
+                g_out[at] = g[stop] + e[stop] * torch.log(v[stop][:, 0])
+                err_out[at] = self.col_error(kern[stop], u[stop], v[stop])
+                if bool(stop.all()):
+                    break
+                keep = ~stop
+                alive, g, e, kern, u, v = alive[keep], g[keep], e[keep], kern[keep], u[keep], v[keep]
+            # u and v as (n, 1, k) rows: both products are then row-vector times matrix, which
+            # the CPU BLAS does much faster than matrix times column
+            v = torch.bmm(u, kern).reciprocal_().mul_(self.ea)  # the g update
+            u_new = torch.bmm(v, kern.mT).reciprocal_().mul_(self.ea)  # the f update
+            # exp((f - f_new)/eps) - 1: the row error of the plan before the f update
+            err = u.div_(u_new).sub_(1.0).abs_().amax(-1)[:, 0]
+            u = u_new
+            if n % 50 == 49:
+                err = torch.maximum(err, self.col_error(kern, u, v))
+        return g_out, err_out
+
+    def newton(self, g: Any, tol: float, iters: int) -> tuple[Any, Any]:
+        """:func:`_newton_semidual` on every problem; problems leave the batch as they finish."""
+        torch = self.torch
+        g_out, err_out = g.clone(), torch.full(g.shape[:1], float("nan"), dtype=g.dtype, device=g.device)
+        alive = torch.arange(g.shape[0], device=g.device)
+        prob, kern, spare = self, torch.empty_like(self.c), torch.empty_like(self.c)
+        m, r = prob.kernel(g, kern)
+        obj = prob.semidual(g, m, r)
+        for _ in range(iters):
+            kern.div_(r[:, :, None])  # row softmax s: P = a s
+            col = self.ea * kern.sum(1)
+            err = (col / self.ea - 1.0).abs().amax(-1)
+            done = err <= tol
+            if bool(done.any()):
+                g_out[alive[done]], err_out[alive[done]] = g[done], err[done]
+                if bool(done.all()):
+                    return g_out, err_out
+                keep = ~done
+                prob, alive, g, kern, spare = prob._take(keep), alive[keep], g[keep], kern[keep], spare[keep]
+                obj, col, err = obj[keep], col[keep], err[keep]
+            step = prob._newton_step(kern, spare, col)
+            t = torch.ones_like(obj)
+            pending = torch.ones_like(alive, dtype=torch.bool)
+            failed = torch.zeros_like(pending)
+            while bool(pending.any()):
+                g_try = g + t[:, None] * step
+                m, r = prob.kernel(g_try, spare)
+                obj_try = prob.semidual(g_try, m, r)
+                ok = obj_try >= obj
+                # near the optimum the objective no longer resolves the ascent: accept a step that
+                # still reduces the marginal error without a visible loss in objective
+                near = pending & ~ok & (obj_try >= obj - 1e-13 * obj.abs())
+                if bool(near.any()):
+                    ok = ok | (near & (prob.col_error(spare, self.ea / r) < err))
+                pending = pending & ~ok
+                t = torch.where(pending, t * 0.5, t)
+                gave_up = pending & (t < 1e-8)  # no ascent direction left at this precision
+                failed, pending = failed | gave_up, pending & ~gave_up
+            if bool(failed.any()):
+                # returned at the current g with the column error of its plan, as by sinkhorn_log
+                g_out[alive[failed]], err_out[alive[failed]] = g[failed], err[failed]
+                if bool(failed.all()):
+                    return g_out, err_out
+                keep = ~failed
+                prob, alive, g_try, spare, obj_try, r = (
+                    prob._take(keep),
+                    alive[keep],
+                    g_try[keep],
+                    spare[keep],
+                    obj_try[keep],
+                    r[keep],
+                )
+                kern = kern[keep]
+            g, obj = g_try, obj_try
+            kern, spare = spare, kern  # the kernel at the accepted step starts the next iteration
+        g_out[alive] = g
+        err_out[alive] = prob.col_error(kern, self.ea / r)
+        return g_out, err_out
+
+    def _newton_step(self, s: Any, work: Any, col: Any) -> Any:
+        """Newton direction on the semi-dual: the shifted Laplacian system of :func:`_newton_semidual`."""
+        torch = self.torch
+        lap = torch.bmm(s.mT, s).mul_(-self.ea)  # -W, W = s^T diag(a) s (its diagonal is replaced)
+        # diagonal sum_i a_i s_ij (1 - s_ij) with 1 - s_ij = sum of the row's other entries, as
+        # _others forms it: total - s_ij loses digits only for an entry near 1, and only the
+        # row's dominant entry can exceed 1/2; for it the others are summed directly
+        big = s > 0.5
+        others = work.copy_(s).masked_fill_(big, 0.0).sum(-1, keepdim=True)
+        torch.sub(s.sum(-1, keepdim=True), s, out=work)
+        diag = torch.where(big, others, work, out=work).mul_(s).sum(1).mul_(self.ea)
+        shift = 1e-14 * torch.clamp(diag.sum(-1) / self.k, min=1e-300) + 1e-300
+        lap.diagonal(dim1=-2, dim2=-1).copy_(diag + shift[:, None])
+        grad = self.ea - col
+        if lap.device.type == "cpu":
+            # one system at a time: as fast per system on the CPU, and the batched CPU LU of
+            # torch 2.13 (MKL) fails (DLASWP parameter errors, then a hang) when torch runs more
+            # threads than MKL_NUM_THREADS / OMP_NUM_THREADS allow
+            step = torch.stack([torch.linalg.solve_ex(a, b)[0] for a, b in zip(lap, grad)])
+        else:
+            step, _ = torch.linalg.solve_ex(lap, grad)
+        return step * self.e[:, None]
 
 
 def gale_shapley(cost: np.ndarray, proposer: str = "rows") -> tuple[np.ndarray, int]:
@@ -617,22 +955,100 @@ def gale_shapley(cost: np.ndarray, proposer: str = "rows") -> tuple[np.ndarray, 
 
 
 def stable_coupling(x0: Any, x1: Any, rng: np.random.Generator | None = None, proposer: str = "x0") -> np.ndarray:
-    """Stable: Gale–Shapley matching on squared-distance preferences of both sides.
+    """Stable: the stable matching of squared-distance preferences of both sides (:func:`stable_matching`).
 
     Parameters
     ----------
     proposer : {"x0", "x1"}
-        Which side proposes. With preferences from one cost matrix and no ties the stable
-        matching is unique, so the side does not matter.
+        Which side proposes in Gale–Shapley. Preferences from one cost matrix, ties broken by
+        the smaller index, make the stable matching unique (:func:`stable_matching`), so both
+        sides give this matching; it is computed without proposals.
 
     Returns
     -------
     j : ndarray of int, shape (k,)
-        A permutation.
+        A permutation: :func:`gale_shapley` of the cost, either side proposing.
     """
     if proposer not in ("x0", "x1"):
         raise ValueError(f"proposer must be 'x0' or 'x1', got {proposer!r}")
-    j, _ = gale_shapley(squared_distances(x0, x1), "rows" if proposer == "x0" else "cols")
+    return stable_matching(squared_distances(x0, x1))
+
+
+def stable_matching(cost: np.ndarray) -> np.ndarray:
+    r"""The stable matching of :func:`gale_shapley`, by elimination of mutually best pairs (vectorised).
+
+    Both sides prefer a smaller cost, ties broken by the smaller index: row :math:`i` ranks
+    column :math:`j` by :math:`(C_{ij}, j)`, column :math:`j` ranks row :math:`i` by
+    :math:`(C_{ij}, i)`. Both are restrictions of **one** strict total order of the pairs,
+    :math:`(i,j)\prec(i',j')\iff(C_{ij},i,j)<(C_{i'j'},i',j')` lexicographically (within a row
+    :math:`i` is fixed, within a column :math:`j` is). Hence:
+
+    1. *A mutually best pair is in every stable matching.* If column :math:`j` is row
+       :math:`i`'s first choice and :math:`i` is :math:`j`'s, a matching that pairs them with
+       others :math:`j'\neq j`, :math:`i'\neq i` is blocked by :math:`(i,j)`.
+    2. *Removing it keeps stability.* A stable matching :math:`M\ni(i,j)` restricted to the other
+       rows and columns is stable there (a blocking pair there would block :math:`M`, the
+       preferences being restrictions), and every remaining mutually best pair stays mutually
+       best when other mutually best pairs are removed (each keeps its first choice).
+    3. *One always exists:* the :math:`\prec`-smallest remaining pair.
+
+    So removing all mutually best pairs, round after round, ends in a perfect matching contained
+    in every stable matching; one exists (Gale–Shapley finds one), so the stable matching is
+    **unique**: it is what Gale–Shapley returns with either side proposing, and what the global
+    greedy matching (:func:`greedy_matching`, which takes the :math:`\prec`-smallest pair each
+    time, one round of one pair) returns. Each round is two vectorised argmins over the rows and
+    columns whose first choice was just removed (``argmin`` returns the first minimum: the
+    tie-break).
+
+    Cost: the number of rounds times the rows and columns re-ranked. Measured (one core, noise
+    against 8 Gaussians): 2.4 ms at ``k = 256`` against 11 ms for :func:`gale_shapley`,
+    0.18 s against 0.36 s at ``k = 1024``; 3-13 times faster for normal batches in d = 1 to 3072. When every
+    row ranks the columns alike (e.g. :math:`C_{ij}=a_i+b_j`, or all costs tied) each round
+    removes one pair and re-ranks all rows, :math:`O(k^3)`: 1.8 s against 0.7 s at ``k = 1024``.
+
+    Parameters
+    ----------
+    cost : ndarray, shape (k, k)
+
+    Returns
+    -------
+    j : ndarray of int, shape (k,)
+        Row ``i`` is matched with column ``j[i]`` (a permutation).
+    """
+    c = _square_cost(cost)
+    dense_guard(c.shape, "stable-matching work arrays", copies=2)
+    k = c.shape[0]
+    rows, cols = np.arange(k), np.arange(k)  # remaining rows and columns, in increasing order
+    # working copies over the rows and columns remaining at the last compaction, row-major and
+    # column-major; taken columns (rows) are set to +inf, so an argmin over a row (column) sees
+    # only the remaining ones. ``at_row[i]`` (``at_col[j]``) is the position of row i (column j)
+    # there; they are compacted whenever half of them are gone (O(k^2) copying in all).
+    by_row, by_col = c.copy(), np.ascontiguousarray(c.T)
+    at_row, at_col = np.arange(k), np.arange(k)
+    kept_rows, kept_cols = rows, cols  # the ids of the working copies' rows and columns
+    row_best, col_best = by_row.argmin(1), by_col.argmin(1)  # first choices (ids) among the remaining
+    j = np.empty(k, dtype=np.int64)
+    row_gone, col_gone = np.zeros(k, dtype=bool), np.zeros(k, dtype=bool)
+    while rows.size:
+        best = row_best[rows]
+        mutual = col_best[best] == rows
+        pair_rows, pair_cols = rows[mutual], best[mutual]
+        j[pair_rows] = pair_cols
+        row_gone[pair_rows], col_gone[pair_cols] = True, True
+        rows, cols = rows[~mutual], cols[~col_gone[cols]]
+        if 2 * rows.size < by_row.shape[0]:
+            by_row = by_row[np.ix_(at_row[rows], at_col[cols])]
+            by_col = np.ascontiguousarray(by_row.T)
+            at_row[rows], at_col[cols] = np.arange(rows.size), np.arange(cols.size)
+            kept_rows, kept_cols = rows, cols
+        else:
+            by_row[:, at_col[pair_cols]], by_col[:, at_row[pair_rows]] = np.inf, np.inf
+        stale = rows[col_gone[row_best[rows]]]  # rows whose first choice was taken
+        if stale.size:
+            row_best[stale] = kept_cols[by_row[at_row[stale]].argmin(1)]
+        stale = cols[row_gone[col_best[cols]]]
+        if stale.size:
+            col_best[stale] = kept_rows[by_col[at_col[stale]].argmin(1)]
     return j
 
 
@@ -756,20 +1172,34 @@ def pair(
 
 
 def blockwise_pair(
-    x0: np.ndarray, x1: np.ndarray, coupling: str, k: int, rng: np.random.Generator, **coupling_kwargs: Any
+    x0: np.ndarray,
+    x1: np.ndarray,
+    coupling: str,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    device: Any = None,
+    **coupling_kwargs: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paired minibatch, the coupling :func:`pair` solved in blocks of ``k``.
+
+    The blocks are paired in order, each drawing from ``rng`` as :func:`pair` would; BatchEOT
+    solves the plans of all blocks at once (:func:`batch_eot_pairings`, same pairs as block by
+    block).
 
     Parameters
     ----------
     x0, x1 : ndarray, shape (B, d)
-        Noise and data of one minibatch; ``B`` must be a multiple of ``k``.
+        Noise and data of one minibatch (or of several, one after the other); ``B`` must be a
+        multiple of ``k``.
     coupling : str
         A key of :data:`COUPLINGS`.
     k : int
         Coupling block size (``k = 1``: independent pairs).
     rng : numpy.random.Generator
         For randomised couplings (BatchEOT sampling).
+    device : str or torch.device, optional
+        Where BatchEOT's plans are solved (:func:`entropic_plans`; ``None``: CUDA when present).
 
     Returns
     -------
@@ -785,11 +1215,50 @@ def blockwise_pair(
     k = integer(k, "k", 1)
     if x0.shape[0] % k:
         raise ValueError(f"block size k={k!r} must be a positive divisor of the batch size {x0.shape[0]}")
-    get_coupling(coupling)
+    fn = get_coupling(coupling)
     if k == 1:  # a block of one point: the only pairing is the independent one
         return x0, x1
-    parts = [pair(x0[s : s + k], x1[s : s + k], coupling, rng, **coupling_kwargs) for s in range(0, len(x0), k)]
-    return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+    n = x0.shape[0] // k
+    if fn is batch_eot_coupling:
+        pairings = batch_eot_pairings(x0.reshape(n, k, -1), x1.reshape(n, k, -1), rng, device=device, **coupling_kwargs)
+    else:
+        pairings = [fn(x0[s : s + k], x1[s : s + k], rng, **coupling_kwargs) for s in range(0, n * k, k)]
+    ij = [pair_indices(p, k) for p in pairings]
+    i = np.concatenate([b * k + i for b, (i, _) in enumerate(ij)])
+    j = np.concatenate([b * k + j for b, (_, j) in enumerate(ij)])
+    return x0[i], x1[j]
+
+
+def batch_eot_pairings(
+    x0: Any,
+    x1: Any,
+    rng: np.random.Generator,
+    eps_rel: float = 0.05,
+    sampling: str = "row",
+    *,
+    device: Any = None,
+    chunk: int | None = None,
+) -> list[np.ndarray]:
+    """BatchEOT pairings of many batches: ``[batch_eot_coupling(x0[n], x1[n], rng, ...) for n]``.
+
+    The plans are solved together (:func:`entropic_plans`, equal to :func:`entropic_plan` to
+    rounding), then the pairs of each batch are drawn from ``rng`` in order by the sampler of
+    :func:`batch_eot_coupling`: the same draws as batch by batch (a draw can differ only where a
+    uniform falls within the rounding of the plans, about ``1e-13``, of a cumulative sum).
+
+    Parameters
+    ----------
+    x0, x1 : array_like, shape (n, k, ...)
+    rng, eps_rel, sampling : as in :func:`batch_eot_coupling`
+    device, chunk : as in :func:`entropic_plans`
+
+    Returns
+    -------
+    pairings : list of n int arrays, each (k,) or (2, k) as returned by :func:`batch_eot_coupling`
+    """
+    rng = _check_rng(rng)
+    _check_sampling(sampling)
+    return [_draw_from_plan(p, rng, sampling) for p in entropic_plans(x0, x1, eps_rel, device=device, chunk=chunk)]
 
 
 class CoupledBatchSampler:
@@ -798,6 +1267,16 @@ class CoupledBatchSampler:
     Noise :math:`x_0\\sim\\mathcal N(0,I)`, data :math:`x_1\\sim q_1` (``target.sample(n, rng)``) and
     the coupling's randomness each come from a separate generator seeded from ``seed``, so the
     same seed gives the same sequence of paired batches regardless of the model being trained.
+
+    **Drawing ahead.** With ``ahead = m`` the next ``m`` minibatches are drawn and coupled in one
+    go (BatchEOT: all their blocks in one batched solve, :func:`entropic_plans`, which is what a
+    GPU needs to be busy); with ``prefetch`` the next such group is coupled in a background
+    thread while the caller uses the current one (the exact BatchOT and Stable solvers release
+    the GIL, so they run beside a training step). Either way the sequence of minibatches is the
+    one drawn without them: each stream is only read by one thread at a time, in the same order
+    (noise, data and coupling streams are separate generators, so drawing several minibatches
+    first and coupling them afterwards reads each stream exactly as one minibatch after the
+    other does). The streams are then ahead of the minibatches returned so far.
 
     Parameters
     ----------
@@ -810,6 +1289,14 @@ class CoupledBatchSampler:
     seed : int or list of int
     coupling_kwargs : dict
         Passed to the coupling (``eps_rel``, ``sampling`` for BatchEOT).
+    ahead : int
+        Minibatches drawn and coupled together (default 1; for BatchEOT on a GPU tens, so that
+        the batched solve has enough plans).
+    prefetch : bool
+        Couple the next group in a background thread (default off). Call :meth:`close` (or use
+        the sampler as a context manager) to stop it.
+    device : str or torch.device, optional
+        Where BatchEOT's plans are solved (``None``: CUDA when present, else the CPU).
     """
 
     STREAM_DATA, STREAM_NOISE, STREAM_COUPLING = 1, 2, 3
@@ -822,21 +1309,83 @@ class CoupledBatchSampler:
         k: int,
         seed: int | list[int],
         coupling_kwargs: dict[str, Any] | None = None,
+        *,
+        ahead: int = 1,
+        prefetch: bool = False,
+        device: Any = None,
     ) -> None:
         batch, k = integer(batch, "batch", 1), integer(k, "k", 1)
         if batch % k:
             raise ValueError(f"batch ({batch!r}) must be a positive multiple of the block size k ({k!r})")
         get_coupling(coupling)
+        if not isinstance(prefetch, bool):
+            raise TypeError(f"prefetch must be True or False, got {prefetch!r}")
         self.target, self.batch, self.coupling, self.k = target, batch, coupling, k
         base = [integer(s, "seed", 0) for s in np.atleast_1d(seed)]
         self.noise_rng = np.random.default_rng([*base, self.STREAM_NOISE])
         self.data_rng = np.random.default_rng([*base, self.STREAM_DATA])
         self.coupling_rng = np.random.default_rng([*base, self.STREAM_COUPLING])
         self.kwargs = dict(coupling_kwargs or {})
+        self.ahead, self.prefetch, self.device = integer(ahead, "ahead", 1), prefetch, device
+        self._ready: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self._pool: Any = None
+        self._next: Any = None  # the future of the group being coupled in the background
 
     def draw(self, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """One paired minibatch (float64): ``x1[i]`` is the data point coupled to ``x0[i]``."""
-        b = self.batch if batch is None else integer(batch, "batch", 1)
-        x0 = self.noise_rng.standard_normal((b, self.target.dim))
-        x1 = self.target.sample(b, self.data_rng)
-        return blockwise_pair(x0, x1, self.coupling, self.k, self.coupling_rng, **self.kwargs)
+        """One paired minibatch (float64): ``x1[i]`` is the data point coupled to ``x0[i]``.
+
+        ``batch`` other than the sampler's is drawn at once, and only while nothing is drawn
+        ahead (otherwise it would take the streams out of order: ``ValueError``).
+        """
+        if batch is not None and integer(batch, "batch", 1) != self.batch:
+            if self._ready or self._next is not None:
+                raise ValueError(
+                    f"cannot draw a minibatch of {batch} while minibatches of {self.batch} are drawn ahead "
+                    "(it would read the random streams out of order); use a separate sampler"
+                )
+            return self._couple(1, batch)[0]
+        if not self._ready:
+            self._ready.extend(self._next_group())
+        return self._ready.popleft()
+
+    def _next_group(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        if not self.prefetch:
+            return self._couple(self.ahead, self.batch)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coupled-batches")
+        if self._next is None:
+            self._next = self._pool.submit(self._couple, self.ahead, self.batch)
+        group = self._next.result()
+        # one worker: groups are coupled one after the other, in the order submitted
+        self._next = self._pool.submit(self._couple, self.ahead, self.batch)
+        return group
+
+    def _couple(self, m: int, b: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``m`` minibatches of ``b`` pairs: their points drawn in turn, then coupled in one call."""
+        points = [
+            (self.noise_rng.standard_normal((b, self.target.dim)), self.target.sample(b, self.data_rng))
+            for _ in range(m)
+        ]
+        x0 = np.concatenate([p for p, _ in points])
+        x1 = np.concatenate([q for _, q in points])
+        a0, a1 = blockwise_pair(x0, x1, self.coupling, self.k, self.coupling_rng, device=self.device, **self.kwargs)
+        return [(a0[s : s + b], a1[s : s + b]) for s in range(0, m * b, b)]
+
+    def close(self) -> None:
+        """Stop the background thread; the group it was coupling is kept, so the sampler stays usable
+        and its sequence unchanged (an error raised there is raised by the next :meth:`draw`)."""
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=True)
+        self._pool = None
+        if self._next is not None and self._next.exception() is None:
+            self._ready.extend(self._next.result())
+            self._next = None
+
+    def __enter__(self) -> CoupledBatchSampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
