@@ -183,6 +183,7 @@ def test_paired_difference():
     assert d.z == pytest.approx(0.5 / (0.5 / math.sqrt(3)))
     assert learned.paired(np.ones(4), np.ones(4)).z == 0.0  # identical arms
     assert learned.paired(np.full(4, 2.0), np.ones(4)).z == math.inf
+    assert math.isnan(learned.paired(np.ones(1), np.zeros(1)).z)  # one seed: no error bar, never passes
 
 
 def test_arms_pair_seeds_and_canonicalise():

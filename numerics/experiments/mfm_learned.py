@@ -7,8 +7,8 @@ seed ``s`` of every arm uses the same data, noise, initialisation and time strea
 (:class:`~numerics.experiments.mfm.FlowTrainingConfig` with ``seed = s``), and every model is
 evaluated on the same starts and the same fresh pairs, so two arms are compared *paired by seed*
 (:class:`PairedDifference`). The seeds of one arm are trained as one vectorised ensemble
-(:func:`numerics.training.train_ensembles`), bit-for-bit the runs :func:`numerics.training.trained`
-would give one by one, and shared through its cache with every check and figure.
+(:func:`numerics.training.train_ensembles`), on CPU bit-for-bit the runs :func:`numerics.training.trained`
+gives one by one at the suite's sizes, and shared through its cache with every check and figure.
 
 Sizes (:class:`TrainSizes`): the spec trains width-256 MLPs for 10,000 steps on minibatches of
 ``k = 256``; the fast tier trains width 64 for 1,500 steps on minibatches of 64 (``k <= 64``),
@@ -81,8 +81,8 @@ def trained_arms(run: RunSpec, arms: Mapping[Any, tuple[FlowTrainingConfig, ...]
 class PairedDifference:
     r"""Per-seed differences :math:`d_s` of two arms and the one-sided paired statistic :math:`z=\bar d/(s_d/\sqrt S)`.
 
-    :math:`z` is 0 when every :math:`d_s` is 0 (identical arms) and :math:`\pm\infty` when the
-    differences are equal and non-zero.
+    :math:`z` is 0 when every :math:`d_s` is 0 (identical arms), :math:`\pm\infty` when the
+    differences are equal and non-zero, and NaN (never passing) for fewer than two seeds.
     """
 
     values: np.ndarray
@@ -97,6 +97,8 @@ class PairedDifference:
 
     @property
     def z(self) -> float:
+        if self.values.size < 2:
+            return float("nan")
         if self.se > 0:
             return self.mean / self.se
         return 0.0 if self.mean == 0 else float(np.sign(self.mean) * np.inf)

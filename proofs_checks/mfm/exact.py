@@ -543,6 +543,7 @@ def _d8_note(run: RunSpec, tier) -> str:
         "anti-matching": Control(
             fault={"matcher": "anti"},
             breaks="max over d of (c_2k - c_k) / SE_diff",
+            sizes={"dims": (1, 2)},
             why="the cost-maximising permutation in place of OT",
         )
     },
@@ -578,6 +579,7 @@ def check_theorem_d8(run: RunSpec, matcher: str = "ot") -> Verdict:
         "independent-pairs": Control(
             fault={"matcher": "identity"},
             breaks="g_1 (normalised gap, d=1, k=*)",
+            sizes={"dims": (1, 2)},
             why="independent pairs in place of OT",
         )
     },
@@ -666,6 +668,7 @@ def check_sandwich(run: RunSpec, w2=exp.bures_w2) -> Verdict:
         "wrong-transport-cost-closed-form": Control(
             fault={"closed_forms": closed_forms_variance_difference},
             breaks="C(psi_1): DOP853 affine flow vs closed form",
+            sizes={"starts": 5000, "pairs": 5000},
             why="C = m^2 + s^2 - 1 (variances subtracted) in place of m^2 + (s - 1)^2",
         ),
     },
