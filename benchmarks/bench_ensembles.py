@@ -47,6 +47,7 @@ def bench(coupling: str, width: int, batch: int, steps: int, seeds: list[int], d
     ]
     c0 = configs[0]
     h = c0.hyper()
+    train(c0.build_model(), c0.objective(), steps=5, seed=list(h.seed), device=device)  # warm-up (allocations, kernels)
     t0 = time.perf_counter()
     single = train(
         c0.build_model(), c0.objective(), steps=steps, seed=list(h.seed), checkpoints=h.checkpoints, device=device

@@ -83,11 +83,11 @@ def check_straightness_identity(run: RunSpec, rk4_steps: int = 1000) -> Verdict:
     },
 )
 def check_theorem_42_variance_straightness(run: RunSpec, coupling: str = "batchot") -> Verdict:
-    """Thm 4.2: under BatchOT the variance proxy V and the straightness S fall as k grows, C toward W2^2.
+    """Thm 4.2: under BatchOT the variance proxy V and the straightness S fall as k grows.
 
-    Spec criteria as paired orderings over seeds: V_kmax <= 0.25 V_1, S_kmax <= 0.25 S_1,
-    C_kmax <= C_1 and, for every k < k', V_k' <= 1.1 V_k and S_k' <= 1.1 S_k. Control: every k
-    trained on independent pairs.
+    Spec criteria as paired orderings over seeds (z >= 3): V_kmax <= 0.25 V_1, S_kmax <= 0.25 S_1
+    and, for every k < k', V_k' <= 1.1 V_k and S_k' <= 1.1 S_k; the non-strict C_kmax <= C_1 as
+    "no significant increase" (z <= 3). Control: every k trained on independent pairs.
     """
     m = exp.k_sweep(run, coupling)
     ev = Evidence(
