@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     import ot
 
     from numerics.couplings import COUPLINGS, squared_distances
-    from numerics.mfm_training import sample_eight_gaussians
+    from numerics.datasets import sample_eight_gaussians
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ks", default="64,256,1024,4096")

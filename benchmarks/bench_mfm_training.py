@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from numerics.couplings import COUPLINGS, pair
-from numerics.mfm_training import sample_eight_gaussians
+from numerics.datasets import sample_eight_gaussians
 from numerics.nets import VelocityMLP
 from numerics.training import conditional_flow_matching_loss, default_device
 

@@ -1,16 +1,18 @@
-"""Figures of the `mfm/` paper that need no training (couplings, minibatch OT cost, Gaussian family)."""
+"""Figures of the `mfm/` claims that need no training (couplings, minibatch OT cost, Gaussian family).
+
+Each figure plots the measurements of :mod:`numerics.experiments.mfm` that its claims judge (the
+minibatch-cost sweep is the very :func:`~numerics.experiments.measured` sweep of the two
+theorems, from the memo or the disk cache when the checks made it).
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.registry import FigureContext, FigureOutput, figure
-from numerics.couplings import COUPLINGS, d8_target, minibatch_ot_costs, pair_indices, pairing_cost
-from numerics.executor import sweep
-from numerics.gaussian_family import GaussianCoupling
-from numerics.mfm_training import sample_eight_gaussians
-from theory.gaussians import gaussian_w2_squared
+from figures.registry import FigureOutput, figure
+from numerics.experiments import RunSpec
+from numerics.experiments import mfm as exp
 
 _LABELS = {
     "condot": "CondOT (independent)",
@@ -18,6 +20,7 @@ _LABELS = {
     "batcheot": "BatchEOT (eps_rel 0.05)",
     "stable": "Stable (Gale–Shapley)",
 }
+EXTRA_DIMS = (128,)  # spec §4 figure 4 adds d = 128 to the dimensions of the claims
 
 
 @figure(
@@ -25,23 +28,18 @@ _LABELS = {
     "One minibatch (k = 64) of 8-Gaussians paired by each coupling",
     claims=("mfm/coupling-cost-ordering", "mfm/lemma-4.1-marginals"),
 )
-def fig_coupling_pairs(ctx: FigureContext) -> FigureOutput:
-    seed = ctx.seed_for(46)
-    rng = np.random.default_rng(seed)
+def fig_coupling_pairs(run: RunSpec) -> FigureOutput:
     k = 64
-    x0 = rng.standard_normal((k, 2))
-    x1 = sample_eight_gaussians(k, rng)
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2), sharex=True, sharey=True)
-    data: dict[str, np.ndarray] = {"x0": x0, "x1": x1}
-    for ax, name in zip(axes, COUPLINGS):
-        idx = COUPLINGS[name](x0, x1, np.random.default_rng([*np.atleast_1d(seed), 1]))
-        i, j = pair_indices(idx, k)
+    ex = exp.coupling_example(run, k)
+    fig, axes = plt.subplots(1, len(ex.pairs), figsize=(16, 4.2), sharex=True, sharey=True)
+    data: dict[str, np.ndarray] = {"x0": ex.x0, "x1": ex.x1}
+    for ax, (name, (i, j)) in zip(axes, ex.pairs.items()):
         data[f"pairs_{name}"] = np.stack([i, j])
         for a, b in zip(i, j):
-            ax.plot([x0[a, 0], x1[b, 0]], [x0[a, 1], x1[b, 1]], color="0.6", lw=0.7, zorder=1)
-        ax.scatter(*x0.T, s=10, c="tab:blue", label="noise x0", zorder=2)
-        ax.scatter(*x1.T, s=10, c="tab:red", label="data x1", zorder=2)
-        ax.set_title(f"{_LABELS[name]}\ncost {pairing_cost(x0, x1, idx):.2f}", fontsize=10)
+            ax.plot([ex.x0[a, 0], ex.x1[b, 0]], [ex.x0[a, 1], ex.x1[b, 1]], color="0.6", lw=0.7, zorder=1)
+        ax.scatter(*ex.x0.T, s=10, c="tab:blue", label="noise x0", zorder=2)
+        ax.scatter(*ex.x1.T, s=10, c="tab:red", label="data x1", zorder=2)
+        ax.set_title(f"{_LABELS[name]}\ncost {ex.cost[name]:.2f}", fontsize=10)
         ax.set_aspect("equal")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()
@@ -51,7 +49,7 @@ def fig_coupling_pairs(ctx: FigureContext) -> FigureOutput:
         "(mfm/coupling-cost-ordering); every coupling uses each noise point once and exact couplings use "
         "each data point once (mfm/lemma-4.1-marginals)."
     )
-    return FigureOutput(fig, data, {"k": k, "eps_rel": 0.05}, caption, seed)
+    return FigureOutput(fig, data, {"k": k, "eps_rel": 0.05}, caption, run.seed_for(46))
 
 
 @figure(
@@ -59,29 +57,27 @@ def fig_coupling_pairs(ctx: FigureContext) -> FigureOutput:
     "Expected minibatch OT cost against batch size",
     claims=("mfm/theorem-d.8-monotone-cost", "mfm/theorem-4.2-cost-limit"),
 )
-def fig_cost_vs_batch_size(ctx: FigureContext) -> FigureOutput:
-    seed = [int(s) for s in np.atleast_1d(ctx.seed_for(49))]
-    dims = (1, 2, 8, 32, 128)
-    ks = tuple(2**n for n in range(11 if ctx.full else 9))
-
-    def batches(k: int) -> int:
-        return max(200, 2**17 // k) if ctx.full else max(50, 2**13 // k)
-
-    tasks = [dict(d=d, k=k, n_batches=batches(k), seed=seed) for d in dims for k in ks]
-    res = sweep(ctx.executor, minibatch_ot_costs, tasks)
-    mean = np.array([r.mean() for r in res]).reshape(len(dims), len(ks))
-    se = np.array([r.std(ddof=1) / np.sqrt(r.size) for r in res]).reshape(len(dims), len(ks))
-    w2 = np.array(
-        [gaussian_w2_squared(np.zeros(d), np.eye(d), d8_target(d)[0], np.diag(d8_target(d)[1])) for d in dims]
-    )
-    c1 = np.array([1.0 + d + d8_target(d)[1].sum() for d in dims])
+def fig_cost_vs_batch_size(run: RunSpec) -> FigureOutput:
+    sz = run.sizes(exp.THEOREM_D8)
+    curves = exp.cost_sweep(run, exp.THEOREM_D8)
+    curves.update({d: exp.cost_curve(run, d, sz.multi_d) for d in EXTRA_DIMS})
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for n, d in enumerate(dims):
-        r1, s1 = mean[n] / c1[n], se[n] / c1[n]
-        r2, s2 = (mean[n] - w2[n]) / (c1[n] - w2[n]), se[n] / (c1[n] - w2[n])
+    data: dict[str, np.ndarray] = {"dims": np.array(list(curves))}
+    for d, q in curves.items():
+        r1, s1 = q.mean / q.c1_exact, q.se / q.c1_exact
+        r2, s2 = q.normalised_gap, q.se / (q.c1_exact - q.w2)
         for ax, r, s in ((a1, r1, s1), (a2, r2, s2)):
-            (line,) = ax.plot(ks, r, marker="o", ms=3, label=f"d = {d}")
-            ax.fill_between(ks, r - 2 * s, r + 2 * s, color=line.get_color(), alpha=0.2)
+            (line,) = ax.plot(q.ks, r, marker="o", ms=3, label=f"d = {d}")
+            ax.fill_between(q.ks, r - 2 * s, r + 2 * s, color=line.get_color(), alpha=0.2)
+        data.update(
+            {
+                f"d{d}_k": q.ks,
+                f"d{d}_mean": q.mean,
+                f"d{d}_se": q.se,
+                f"d{d}_w2": np.array(q.w2),
+                f"d{d}_c1": np.array(q.c1_exact),
+            }
+        )
     for ax in (a1, a2):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("batch size k")
@@ -94,10 +90,10 @@ def fig_cost_vs_batch_size(ctx: FigureContext) -> FigureOutput:
     caption = (
         "Expected per-point minibatch OT cost c_k for q0 = N(0, I), q1 = N(1/sqrt(d), diag(s_i^2)), with +-2 SE "
         "bands: non-increasing in k (mfm/theorem-d.8-monotone-cost) and approaching W2^2, more slowly in "
-        "higher d (mfm/theorem-4.2-cost-limit). c_1 and W2^2 are closed forms."
+        "higher d (mfm/theorem-4.2-cost-limit). c_1 and W2^2 are closed forms; d <= 32 are the claims' sweeps."
     )
-    data = {"k": np.array(ks), "dims": np.array(dims), "mean": mean, "se": se, "w2": w2, "c1": c1}
-    return FigureOutput(fig, data, {"batches": [batches(k) for k in ks]}, caption, seed)
+    params = {"sizes": sz.as_dict(), "extra_dims": list(EXTRA_DIMS)}
+    return FigureOutput(fig, data, params, caption, run.seed_for(49))
 
 
 @figure(
@@ -105,19 +101,18 @@ def fig_cost_vs_batch_size(ctx: FigureContext) -> FigureOutput:
     "Sandwich W2^2 <= C <= KE <= c(q) across the Gaussian coupling family",
     claims=("mfm/sandwich", "mfm/lemma-3.2-loss-decomposition", "mfm/gaussian-condot-is-ot"),
 )
-def fig_gaussian_family(ctx: FigureContext) -> FigureOutput:
+def fig_gaussian_family(run: RunSpec) -> FigureOutput:
     rhos = np.linspace(0.0, 1.0, 21)
-    rows = {"minL": [], "KE": [], "C": [], "S": [], "cq": [], "W2": []}
-    for rho in rhos:
-        fam = GaussianCoupling(rho=float(rho))
-        ke, c = fam.kinetic_energy(), fam.transport_cost()
-        rows["minL"].append(fam.expected_spread())
-        rows["KE"].append(ke)
-        rows["C"].append(c)
-        rows["S"].append(ke - c)
-        rows["cq"].append(fam.coupling_cost())
-        rows["W2"].append(fam.w2_squared())
-    data = {"rho": rhos, **{k: np.array(v) for k, v in rows.items()}}
+    v = exp.family_values(tuple((float(r), 0.0) for r in rhos))
+    data = {
+        "rho": rhos,
+        "minL": v.min_loss,
+        "KE": v.kinetic_energy,
+        "C": v.transport_cost,
+        "S": v.straightness,
+        "cq": v.coupling_cost,
+        "W2": v.w2,
+    }
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key, label in (
         ("cq", "coupling cost c(q)"),
@@ -139,6 +134,6 @@ def fig_gaussian_family(ctx: FigureContext) -> FigureOutput:
         "Gaussian coupling family (phi = 0, mu = (2, -1), Sigma = [[1, .5], [.5, .5]]) from rho = 0 "
         "(independent) to rho = 1 (deterministic OT coupling): W2^2 = C <= KE <= c(q) (mfm/sandwich; C = W2^2 "
         "for every rho, mfm/gaussian-condot-is-ot); the minimal joint CFM loss falls to 0 at rho = 1 "
-        "(mfm/lemma-3.2-loss-decomposition). Values by DOP853 and quad, no sampling."
+        "(mfm/lemma-3.2-loss-decomposition). Values by DOP853 and quad (the sandwich check's computation), no sampling."
     )
     return FigureOutput(fig, data, {"phi": 0.0}, caption, None)

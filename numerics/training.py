@@ -424,3 +424,221 @@ def train_many(configs: list[Any], executor: Any = None, cache: DiskCache | None
 def forget_trained() -> None:
     """Drop the in-process model cache (tests that need a fresh training)."""
     _TRAINED.clear()
+
+
+# ----------------------------------------------------------------------------------------------
+# Seed ensembles: the runs of several seeds trained as one vectorised model
+# ----------------------------------------------------------------------------------------------
+Draw = Callable[[int, torch.Generator], tuple[torch.Tensor, ...]]
+BatchLoss = Callable[..., torch.Tensor]
+
+
+class EnsembleConfig(TrainingConfig, Protocol):
+    """A :class:`TrainingConfig` whose objective splits into a minibatch draw and a pure loss.
+
+    ``objective()(model, step, gen)`` must equal ``batch_loss()(model, *draw()(step, gen))``: the
+    draw holds the run's randomness (its own seeded streams and ``gen``), the loss is a function
+    of the model and the drawn tensors only, so :func:`train_ensemble` can ``vmap`` it over the
+    members. Members of one ensemble differ only in their seeds (equal :meth:`ensemble_key`).
+    """
+
+    def draw(self) -> Draw: ...
+
+    def batch_loss(self) -> BatchLoss: ...
+
+    def ensemble_key(self) -> Any: ...
+
+
+def coupled_draws(sampler: Any) -> Draw:
+    """The minibatches :func:`coupled_objective` draws, as tensors ``(x0, x1, t)`` (float32, on ``gen``'s device).
+
+    Pairs come from ``sampler.draw()``, then the times from ``gen``: the order of
+    :func:`coupled_objective`, so ``conditional_flow_matching_loss(model, *draw(step, gen))``
+    is its loss.
+    """
+
+    def draw(step: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        x0, x1 = sampler.draw()
+        dev = gen.device
+        t = torch.rand(x0.shape[0], generator=gen, device=dev)
+        return (
+            torch.as_tensor(x0, dtype=torch.float32, device=dev),
+            torch.as_tensor(x1, dtype=torch.float32, device=dev),
+            t,
+        )
+
+    return draw
+
+
+def train_ensemble(
+    models: list[nn.Module],
+    draws: list[Draw],
+    loss: BatchLoss,
+    *,
+    steps: int,
+    seeds: list[int | list[int]],
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    ema: float | None = None,
+    clip: float | None = None,
+    device: torch.device | str | None = None,
+    checkpoints: Iterable[int] = (),
+    progress: Callable[[int, int, float], None] | None = None,
+) -> list[TrainResult]:
+    r"""Train ``S`` models of one architecture as one vectorised ensemble: :func:`train` per member, batched.
+
+    Member :math:`s` is ``models[s]`` trained on ``loss(model, *draws[s](step, gen_s))`` with
+    ``gen_s`` seeded from ``seeds[s]``, exactly as ``train(models[s], lambda m, step, g:
+    loss(m, *draws[s](step, g)), seed=seeds[s], ...)`` would train it alone. The forward and
+    backward passes of all members run as one call: the members' parameters are stacked
+    (``torch.stack``, differentiable, so each member keeps its own leaf tensors and optimizer
+    state) and the loss is ``vmap``-ed over ``torch.func.functional_call`` of the architecture.
+    The summed loss has gradient :math:`\partial\mathcal L_s/\partial\theta_s` on member
+    :math:`s`; the optimizer, EMA and clipping act per member tensor as in :func:`train`.
+
+    On CPU the per-member results are bit-for-bit those of :func:`train` (losses, weights,
+    checkpoints) for hidden layers of at least 256 entries per minibatch (observed threshold:
+    hidden width x batch >= 256, met by every model of the suite); for smaller products PyTorch
+    picks another small-matrix kernel for the batched and the single product and the members agree
+    with single runs to float32 rounding (relative ~1e-7 per step), as they may on CUDA, where the
+    batched GEMMs can also round differently (``tests/test_numerics_training_ensembles.py``).
+
+    Returns
+    -------
+    list of TrainResult
+        One per member, in order; ``seconds`` is the wall time of the whole ensemble.
+    """
+    from torch.func import functional_call, vmap
+
+    if not models or not (len(models) == len(draws) == len(seeds)):
+        raise ValueError(f"need one draw and one seed per model, got {len(models)}, {len(draws)}, {len(seeds)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if optimizer not in ("adam", "adamw"):
+        raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
+    shapes = [[(n, p.shape) for n, p in m.named_parameters()] for m in models]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError("ensemble members must share one architecture (same parameter names and shapes)")
+    ckpt_steps = sorted(set(int(s) for s in checkpoints))
+    if any(s < 0 or s > steps for s in ckpt_steps):
+        raise ValueError(f"checkpoint steps must lie in [0, {steps}], got {ckpt_steps}")
+    dev = torch.device(device) if device is not None else default_device()
+    models = [m.to(dev) for m in models]
+    gens = [torch_generator(s, dev) for s in seeds]
+    opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+    opt = opt_cls([p for m in models for p in m.parameters()], lr=lr, weight_decay=weight_decay)
+    emas = [copy.deepcopy(m).requires_grad_(False) for m in models] if ema is not None else None
+    evaluated = emas if emas is not None else models
+    skeleton = copy.deepcopy(models[0]).to("meta")
+    names = [n for n, _ in models[0].named_parameters()]
+    buffers = {n: torch.stack([dict(m.named_buffers())[n] for m in models]) for n, _ in models[0].named_buffers()}
+
+    def member_loss(params: dict[str, torch.Tensor], bufs: dict[str, torch.Tensor], *batch: torch.Tensor):
+        def model(*inputs: torch.Tensor) -> torch.Tensor:
+            return functional_call(skeleton, (params, bufs), inputs)
+
+        return loss(model, *batch)
+
+    batched_loss = vmap(member_loss)
+    members = [dict(m.named_parameters()) for m in models]
+    losses = np.empty((len(models), steps), dtype=np.float64)
+    saved: list[dict[int, dict[str, torch.Tensor]]] = [{} for _ in models]
+    if 0 in ckpt_steps:
+        for s, m in enumerate(evaluated):
+            saved[s][0] = _cpu_state(m)
+    every = max(steps // 100, 1)
+    t0 = time.perf_counter()
+    for step in range(1, steps + 1):
+        batch = [d(step, g) for d, g in zip(draws, gens)]
+        stacked = tuple(torch.stack(parts) for parts in zip(*batch))
+        params = {n: torch.stack([p[n] for p in members]) for n in names}
+        per_member = batched_loss(params, buffers, *stacked)
+        if not torch.isfinite(per_member).all():
+            raise FloatingPointError(f"training loss is {per_member.tolist()} at step {step}")
+        opt.zero_grad(set_to_none=True)
+        per_member.sum().backward()
+        if clip is not None:
+            for m in models:
+                nn.utils.clip_grad_norm_(m.parameters(), clip)
+        opt.step()
+        if emas is not None:
+            with torch.no_grad():
+                for e, m in zip(emas, models):
+                    for pe, p in zip(e.parameters(), m.parameters()):
+                        pe.lerp_(p, 1.0 - ema)
+        losses[:, step - 1] = per_member.detach().cpu().double().numpy()
+        if step in ckpt_steps:
+            for s, m in enumerate(evaluated):
+                saved[s][step] = _cpu_state(m)
+        if progress is not None and (step % every == 0 or step == steps):
+            progress(step, steps, float(losses[:, step - 1].mean()))
+    seconds = time.perf_counter() - t0
+    return [TrainResult(m.to("cpu"), losses[s], saved[s], seconds, str(dev)) for s, m in enumerate(evaluated)]
+
+
+def trained_ensemble(
+    configs: list[EnsembleConfig],
+    cache: DiskCache | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+    device: torch.device | str | None = None,
+) -> list[TrainResult]:
+    """:func:`trained` of every configuration, the missing ones trained together by :func:`train_ensemble`.
+
+    Runs already trained in this process or present in ``cache`` are reused; the others (which
+    must share :meth:`EnsembleConfig.ensemble_key`) are trained as one ensemble and stored under
+    the same keys as :func:`trained` would store them, so both routes share every model.
+    """
+    todo = [c for c in dict.fromkeys(configs) if c not in _TRAINED]
+    if cache is not None:
+        for c in list(todo):
+            path = cache.path("train", c)
+            if path is not None and path.exists():
+                trained(c, cache)
+                todo.remove(c)
+    if todo:
+        keys = {c.ensemble_key() for c in todo}
+        if len(keys) > 1:
+            raise ValueError(f"ensemble members must differ only in their seeds; got {len(keys)} different runs")
+        hypers = [c.hyper() for c in todo]
+        h = hypers[0]
+        results = train_ensemble(
+            [c.build_model() for c in todo],
+            [c.draw() for c in todo],
+            todo[0].batch_loss(),
+            steps=h.steps,
+            seeds=[list(x.seed) for x in hypers],
+            lr=h.lr,
+            optimizer=h.optimizer,
+            weight_decay=h.weight_decay,
+            ema=h.ema,
+            clip=h.clip,
+            device=device,
+            checkpoints=h.checkpoints,
+            progress=progress,
+        )
+        for c, r in zip(todo, results):
+            _TRAINED[c] = cache.get_or_compute("train", c, lambda r=r: r) if cache is not None else r
+    return [_TRAINED[c] for c in configs]
+
+
+def ensemble_task(configs: list[Any], cache: DiskCache | None = None) -> list[TrainResult]:
+    """Module-level sweep task (picklable): one seed ensemble."""
+    return trained_ensemble(configs, cache)
+
+
+def train_ensembles(
+    groups: list[list[Any]], executor: Any = None, cache: DiskCache | None = None
+) -> list[list[TrainResult]]:
+    """:func:`trained_ensemble` of each group (one arm: its seeds), the groups through ``executor``.
+
+    Groups whose runs are all trained in this process are answered without the executor; the
+    results of the others are remembered in this process as :func:`train_many` does.
+    """
+    from numerics.executor import sweep
+
+    todo = [g for g in groups if any(c not in _TRAINED for c in g)]
+    for g, rs in zip(todo, sweep(executor, ensemble_task, [{"configs": g, "cache": cache} for g in todo])):
+        for c, r in zip(g, rs):
+            _TRAINED[c] = r
+    return [[_TRAINED[c] for c in g] for g in groups]

@@ -10,6 +10,7 @@ from numerics.couplings import (
     COUPLINGS,
     batch_eot_coupling,
     batch_ot_coupling,
+    blockwise_pair,
     entropic_plan,
     gale_shapley,
     greedy_matching,
@@ -21,6 +22,7 @@ from numerics.couplings import (
     squared_distances,
     stable_coupling,
 )
+from numerics.datasets import sample_eight_gaussians
 
 EXACT = ("condot", "batchot", "stable")
 
@@ -152,3 +154,29 @@ def test_high_dimensional_cost_uses_blas_path_accurately():
     from scipy.spatial.distance import cdist
 
     assert np.allclose(squared_distances(x0, x1), cdist(x0, x1, "sqeuclidean"), rtol=1e-10)
+
+
+def test_blockwise_pair_solves_each_block():
+    rng = np.random.default_rng(2)
+    x0 = rng.standard_normal((64, 2))
+    x1 = sample_eight_gaussians(64, rng)
+    a, b = blockwise_pair(x0, x1, "batchot", 16, rng)
+    for s in range(0, 64, 16):
+        # each block is a permutation of its own points, and no worse than the identity pairing
+        ia = [int(np.flatnonzero(np.all(x0 == r, axis=1))[0]) for r in a[s : s + 16]]
+        ib = [int(np.flatnonzero(np.all(x1 == r, axis=1))[0]) for r in b[s : s + 16]]
+        assert sorted(ia) == list(range(s, s + 16)) and sorted(ib) == list(range(s, s + 16))
+        assert np.sum((a[s : s + 16] - b[s : s + 16]) ** 2) <= np.sum((x0[s : s + 16] - x1[s : s + 16]) ** 2)
+    _, b1 = blockwise_pair(x0, x1, "batchot", 1, rng)
+    np.testing.assert_array_equal(b1, x1)
+
+
+def test_blockwise_pair_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12, 2))
+    with pytest.raises(ValueError, match="divisor"):
+        blockwise_pair(x, x, "batchot", 5, rng)
+    with pytest.raises(ValueError, match="unknown coupling"):
+        blockwise_pair(x, x, "sinkhorn-ish", 4, rng)
+    with pytest.raises(ValueError, match="shape"):
+        blockwise_pair(x, x[:6], "batchot", 6, rng)

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.couplings import pair
-from numerics.flow_metrics import consistency, flow_metrics, gradient_variance
+from numerics.couplings import CoupledBatchSampler
+from numerics.datasets import FlowTarget
+from numerics.flow_metrics import consistency, flow_metrics, gradient_variance, variance_proxy
 from numerics.gaussian_family import GaussianCoupling
-from numerics.training import conditional_flow_matching_loss
+from numerics.nets import VelocityMLP
+from numerics.training import coupled_objective
 
 
 def test_constant_field_is_straight():
@@ -61,30 +63,64 @@ def test_consistency_of_a_straight_field_is_exact_for_one_step():
     assert curved["l2"][0] > curved["l2"][1] > curved["l2"][2]
 
 
-def test_gradient_variance_is_positive_and_deterministic():
-    net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
-    init = np.random.default_rng(0)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(torch.as_tensor(init.standard_normal(tuple(p.shape)), dtype=p.dtype))
+class ZeroField(torch.nn.Module):
+    """v = 0 with one (unused) parameter."""
 
-    class Field(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = net
+    def __init__(self) -> None:
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
 
-        def forward(self, x, t):
-            return self.net(x) * t[:, None]
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return 0.0 * x + 0.0 * self.dummy
 
-    rng = np.random.default_rng(3)
-    batches = [(rng.standard_normal((16, 2)), rng.standard_normal((16, 2)) + 2) for _ in range(6)]
 
-    def objective(model, b, gen):  # the coupled CFM loss of fixed minibatch b (BatchOT pairs)
-        x0, x1 = pair(*batches[b], "batchot")
-        t = torch.rand(16, generator=gen)
-        as_t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
-        return conditional_flow_matching_loss(model, as_t(x0), as_t(x1), t)
+class DecayField(torch.nn.Module):
+    """v(x, t) = -x, flow x(t) = x0 exp(-t)."""
 
-    a = gradient_variance(Field(), objective, n_batches=6, seed=1)
-    b = gradient_variance(Field(), objective, n_batches=6, seed=1)
-    assert a > 0 and a == b
+    def __init__(self) -> None:
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return -x + 0.0 * self.dummy.to(x.dtype)
+
+
+def _sampler(coupling: str, k: int, batch: int = 64, seed: int = 1) -> CoupledBatchSampler:
+    return CoupledBatchSampler(FlowTarget(), batch, coupling, k, seed)
+
+
+def test_gradient_variance_is_deterministic_and_reacts_to_the_coupling():
+    model = VelocityMLP(2, width=8, depth=2, init_seed=0)
+    g1 = gradient_variance(model, coupled_objective(_sampler("condot", 1)), n_batches=10, seed=1)
+    assert g1 == gradient_variance(model, coupled_objective(_sampler("condot", 1)), n_batches=10, seed=1)
+    g_ot = gradient_variance(model, coupled_objective(_sampler("batchot", 64)), n_batches=10, seed=1)
+    assert 0 < g_ot < g1 and np.isfinite(g1)
+    with pytest.raises(ValueError):
+        gradient_variance(model, coupled_objective(_sampler("condot", 1)), n_batches=1)
+
+
+def test_variance_proxy_of_zero_field_is_independent_cost():
+    # v = 0: V = E|x1 - x0|^2 = c1 under independent pairs (closed form of FlowTarget)
+    est = variance_proxy(ZeroField(), _sampler("condot", 1, 256, 5), 0.0, n_pairs=50_000, seed=[5, 5])
+    assert abs(est.mean - FlowTarget().independent_cost()) <= 4 * est.se
+    # BatchOT pairs are closer: strictly smaller mean squared displacement
+    est_ot = variance_proxy(ZeroField(), _sampler("batchot", 64, 256, 99), 0.0, n_pairs=5120, seed=[99, 5])
+    assert est_ot.mean < est.mean - 4 * est.se
+    with pytest.raises(ValueError):
+        variance_proxy(ZeroField(), _sampler("condot", 1), 0.0, n_pairs=10, seed=0)
+
+
+def test_decay_field_closed_forms_and_one_euler_step():
+    # v = -x: psi_t = x0 e^{-t}; KE = E|x0|^2 (1 - e^{-2})/2, C = E|x0|^2 (1 - e^{-1})^2
+    x0 = np.random.default_rng(0).standard_normal((500, 3))
+    r2 = np.mean(np.sum(x0**2, 1))
+    fm = flow_metrics(DecayField(), x0, 200, error_estimate=False)
+    ke, c = r2 * (1 - np.exp(-2)) / 2, r2 * (1 - np.exp(-1)) ** 2
+    for key in ("kinetic_energy", "kinetic_energy_simpson"):
+        assert abs(fm[key] - ke) < 1e-9 * ke
+    assert abs(fm["transport_cost"] - c) < 1e-9 * c
+    assert abs(fm["straightness"] - (ke - c)) < 1e-8 * ke  # Eq. 19 to quadrature accuracy
+    kap = consistency(DecayField(), x0, (1, 4), reference=fm["endpoints"])
+    # one Euler step maps x0 to 0: distance |x0| e^{-1}
+    assert abs(kap["l2"][0] - np.exp(-1) * np.mean(np.linalg.norm(x0, axis=1))) < 1e-9
+    assert kap["l2"][1] < kap["l2"][0]
