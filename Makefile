@@ -1,5 +1,6 @@
 # memgen: two commands on a fresh machine.
 #   make verify  -> creates .venv, installs, runs every fast claim, draws the figures, writes the ledger
+#                   (claims that fail are findings in the ledger; make fails on errors, not on findings)
 #   make test    -> creates .venv if needed, installs, runs pytest (fast tier)
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,13 +27,15 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 verify: install
-	$(MEMGEN) verify --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
+	$(MEMGEN) verify --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; \
+	status=$$?; [ $$status -eq 1 ] && status=0; \
 	$(MEMGEN) figures --workers $(VERIFY_WORKERS) || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
 	exit $$status
 
 verify-full: install
-	$(MEMGEN) verify --full --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; status=$$?; \
+	$(MEMGEN) verify --full --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; \
+	status=$$?; [ $$status -eq 1 ] && status=0; \
 	$(MEMGEN) figures --full --workers $(VERIFY_WORKERS) || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
 	exit $$status

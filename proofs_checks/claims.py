@@ -98,6 +98,25 @@ class SpecFinding:
 
 
 @dataclass(frozen=True)
+class KnownFailure:
+    """A claim that fails at one tier's sizes, recorded with the comparison it fails and why.
+
+    The verdict stays ``fails`` (the ledger lists it with its measured values); the generic test
+    asserts that it still fails, on that comparison, so a change that makes it pass (or fail
+    elsewhere) is noticed and the record updated. Never a way to get green: the claim is failing.
+    """
+
+    claim_id: str
+    tier: str
+    breaks: str
+    summary: str
+
+    def __post_init__(self) -> None:
+        if self.tier not in ("fast", "spec"):
+            raise RegistryError(f"known failure of {self.claim_id}: tier must be 'fast' or 'spec'")
+
+
+@dataclass(frozen=True)
 class Paper:
     """One paper of the suite (or the shared closed forms), as its package declares it.
 
@@ -110,6 +129,7 @@ class Paper:
     claims : the paper's claims, in ledger order
     check_modules : modules that register the checks (imported on first use)
     findings : recorded spec-size results (:class:`SpecFinding`) and "not reproduced" notes
+    known_failures : claims that fail at a tier's sizes (:class:`KnownFailure`)
     order : position in listings and the ledger
     """
 
@@ -120,6 +140,7 @@ class Paper:
     check_modules: tuple[str, ...]
     out_of_reach: str = ""
     findings: tuple[SpecFinding, ...] = ()
+    known_failures: tuple[KnownFailure, ...] = ()
     not_reproduced: tuple[str, ...] = ()
     order: int = 100
 
@@ -132,12 +153,15 @@ class Paper:
         ids = [c.id for c in self.claims]
         if len(set(ids)) != len(ids):
             raise RegistryError(f"paper {self.id}: duplicate claim ids")
-        for f in self.findings:
+        for f in (*self.findings, *self.known_failures):
             if f.claim_id not in ids:
                 raise RegistryError(f"paper {self.id}: finding for unknown claim {f.claim_id}")
 
     def finding(self, claim_id: str) -> SpecFinding | None:
         return next((f for f in self.findings if f.claim_id == claim_id), None)
+
+    def known_failure(self, claim_id: str, tier: str) -> KnownFailure | None:
+        return next((f for f in self.known_failures if f.claim_id == claim_id and f.tier == tier), None)
 
 
 PAPERS: dict[str, Paper] = {}

@@ -1,7 +1,7 @@
 """The ``memgen`` command: ``list``, ``verify``, ``figures``, ``report``, ``cache``.
 
-Exit codes: 0 all selected checks pass (or the command succeeded), 1 a check failed or
-errored, 2 usage error (unknown id or paper, bad option).
+Exit codes: 0 all selected checks pass (or the command succeeded), 1 a claim fails (a finding,
+reported in the ledger), 2 usage error (unknown id or paper, bad option), 3 a check raised.
 
 This module is the composition root of the suite: it is the one place in ``proofs_checks`` that
 imports ``figures`` (to draw them); checks and figures otherwise only share ``numerics``.
@@ -230,6 +230,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             list(writer.records.values()), Path(args.json).parent, Path(args.figures_dir), {**record, **writer.meta}
         )
         con.print(f"ledger: {paths['html']}")
+    if any(v.status == "error" for v in verdicts):
+        return 3
     return 0 if n_pass == len(verdicts) else 1
 
 

@@ -106,6 +106,10 @@ def build_ledger(
             {"claim": f.claim_id, "status": f"recorded at spec size ({f.recorded})", "text": f.summary}
             for f in paper.findings
         ]
+        known = {f.claim_id: f for f in paper.known_failures}
+        for item in not_reproduced:
+            if item["claim"] in known:
+                item["text"] += f" — recorded: {known[item['claim']].summary}"
         not_reproduced += [{"claim": "", "status": "finding", "text": t} for t in paper.not_reproduced]
         all_counts += counts
         total += len(rows)

@@ -86,8 +86,9 @@ def check_theorem_42_variance_straightness(run: RunSpec, coupling: str = "batcho
     """Thm 4.2: under BatchOT the variance proxy V and the straightness S fall as k grows.
 
     Spec criteria as paired orderings over seeds (z >= 3): V_kmax <= 0.25 V_1, S_kmax <= 0.25 S_1
-    and, for every k < k', V_k' <= 1.1 V_k and S_k' <= 1.1 S_k; the non-strict C_kmax <= C_1 as
-    "no significant increase" (z <= 3). Control: every k trained on independent pairs.
+    and, for every k < k', V_k' <= 1.1 V_k and S_k' <= 1.1 S_k; C_kmax <= C_1. At the fast tier's sizes
+    the decrease of C is not significant (a recorded known failure). Control: every k trained on
+    independent pairs.
     """
     m = exp.k_sweep(run, coupling)
     ev = Evidence(
@@ -103,17 +104,11 @@ def check_theorem_42_variance_straightness(run: RunSpec, coupling: str = "batcho
         ev, f"0.25 V_{k1} - V_{km}", exp.paired(m.V[0], m.V[-1], 0.25), "spec §3: V_kmax <= 0.25 V_1", headline=True
     )
     _paired(ev, f"0.25 S_{k1} - S_{km}", exp.paired(m.S[0], m.S[-1], 0.25), "spec §3: S_kmax <= 0.25 S_1")
-    rise = exp.paired(m.C[-1], m.C[0])
-    ev.at_most(
-        f"paired z of C_{km} - C_{k1} (spec: C_{km} <= C_{k1})",
-        rise.z,
-        Z_MIN,
-        why="spec §3: C_256 <= C_1, non-strict: no significant increase (one-sided paired z <= 3 over training seeds); "
-        "a significant decrease is not asserted (see the paper's not-reproduced notes)",
-    )
-    ev.report(
-        f"C_{k1} - C_{km}: mean, SE, per seed, z",
-        {"mean": -rise.mean, "se": rise.se, "per seed": (-rise.values).tolist(), "z": -rise.z},
+    _paired(
+        ev,
+        f"C_{k1} - C_{km}",
+        exp.paired(m.C[0], m.C[-1]),
+        "Theorem 4.2: C(psi_1) falls toward W2^2 as k grows (spec §3: C_256 <= C_1), shown as a paired ordering",
     )
     for name, q in (("V", m.V), ("S", m.S)):
         zs = {
@@ -290,7 +285,7 @@ def check_variance_proxy_ordering(
     controls={
         "batchot-on-independent-pairs": Control(
             fault={"batchot_coupling": INDEPENDENT},
-            breaks="paired z of C_CondOT - C_BatchOT, d=*",
+            breaks="paired z of C_CondOT - C_BatchOT, d=32",
             why='the "BatchOT" runs trained on independent pairs',
         )
     },
