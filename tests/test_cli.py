@@ -148,3 +148,16 @@ def test_report_validates_its_input(tmp_path, capsys):
     (tmp_path / "broken.json").write_text("{not json")
     assert main(["report", "--from", str(tmp_path / "broken.json"), "--out", str(tmp_path / "rep")]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_check_that_raises_exits_3(monkeypatch):
+    import dataclasses
+
+    import proofs_checks.registry as reg
+
+    def boom(run):
+        raise RuntimeError("a bug in the check")
+
+    spec = reg.get_check_spec("common/gaussian-kl-closed-form")
+    monkeypatch.setitem(reg._CHECKS, spec.claim_id, dataclasses.replace(spec, fn=boom))
+    assert main(["verify", "common/gaussian-kl-closed-form"]) == 3
