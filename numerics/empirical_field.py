@@ -1,37 +1,52 @@
-"""The exact (closed-form) flow-matching field of an empirical target and its posterior weights.
+r"""The exact (closed-form) flow-matching field of an empirical target and its posterior weights.
 
-Setting (spec ``gao_li.md`` §1): prior :math:`\\mathcal N(0, I_d)`, target uniform over the ``N``
-rows of ``data``, OT conditional path :math:`x_t = t x_1 + \\sigma_t x_0` with
-:math:`\\sigma_t = 1-(1-\\sigma_{\\min})t`. The optimal field is a cross-attention of the
-queries ``x`` over the data:
+Setting (spec ``gao_li.md`` §1): prior :math:`\mathcal N(0, I_d)`, target uniform over the ``N``
+rows of ``data``, an affine Gaussian path :math:`x_t=\alpha_tx_1+\sigma_tx_0`
+(:mod:`numerics.paths`; by default the OT path :math:`\alpha_t=t`,
+:math:`\sigma_t=1-(1-\sigma_{\min})t`). The optimal field is a cross-attention of the queries
+``x`` over the data:
 
 .. math::
 
-    w_i(x,t) = \\operatorname{softmax}_i\\Big(\\frac{t}{\\sigma_t^2}\\big(x^\\top x^{(i)}
-    - \\tfrac t2\\|x^{(i)}\\|^2\\big)\\Big),\\qquad
-    v_t^*(x) = \\frac{\\sum_i w_i x^{(i)} - (1-\\sigma_{\\min})x}{\\sigma_t}.
+    w_i(x,t)=\operatorname{softmax}_i\Big(\frac{\alpha_t}{\sigma_t^2}\big(x^\top x^{(i)}
+    -\tfrac{\alpha_t}2\|x^{(i)}\|^2\big)\Big),\qquad
+    v_t^*(x)=u_t(x\mid\bar x_w)=\frac{\dot\sigma_t}{\sigma_t}(x-\alpha_t\bar x_w)+\dot\alpha_t\bar x_w,
 
-The logits drop the term :math:`-\\|x\\|^2/(2\\sigma_t^2)` common to every point (it cancels in
-the softmax) and factor the positive scale :math:`t/\\sigma_t^2` out of an :math:`O(1)`
+which is :math:`(\bar x_w-(1-\sigma_{\min})x)/\sigma_t` on the OT path. Every function takes the
+path as its ``path`` argument (anything :func:`numerics.paths.as_path` accepts: a number is the OT
+path's :math:`\sigma_{\min}`, as is the keyword ``sigma_min=``).
+
+The logits drop the term :math:`-\|x\|^2/(2\sigma_t^2)` common to every point (it cancels in
+the softmax) and factor the positive scale :math:`\alpha_t/\sigma_t^2` out of an :math:`O(1)`
 bracket: two identical points then get bit-identical logits even when the scale is
 :math:`10^{30}`, so a tie is split exactly in half.
 
 Near :math:`t=1` the logits reach :math:`10^{30}` in magnitude. Weights are formed as
-:math:`e^{\\ell_i-m}/\\sum_j e^{\\ell_j-m}` with the running maximum :math:`m` (never as
-:math:`e^{\\ell_i-\\mathrm{lse}}`: at that scale :math:`m+\\log 2` rounds to :math:`m` and two
+:math:`e^{\ell_i-m}/\sum_j e^{\ell_j-m}` with the running maximum :math:`m` (never as
+:math:`e^{\ell_i-\mathrm{lse}}`: at that scale :math:`m+\log 2` rounds to :math:`m` and two
 tied points would each get weight 1). The mean is accumulated by an online (streaming)
-log-sum-exp over chunks of the data: memory :math:`O((M+N)d + M\\cdot\\mathrm{chunk})`.
+log-sum-exp over chunks of the data: memory :math:`O((M+N)d + M\cdot\mathrm{chunk})`, in NumPy
+(:func:`weighted_mean`) and in torch (:func:`weighted_mean_torch`, float64, any device,
+differentiable).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from numerics.integrators import check_tolerances, hermite_dense_semilinear, solve_rows
-from numerics.paths import CondOTPath
+from numerics.integrators import (
+    check_tolerances,
+    hermite_dense,
+    hermite_dense_semilinear,
+    solve_rows,
+)
+from numerics.paths import AffinePath, CondOTPath, PathLike, as_path
+from theory.paths import TAU_AT_T_ONE  # noqa: F401 - public here since the OT-only version
 from theory.validation import dense_guard, integer, real_array, real_scalar
 
 DEFAULT_CHUNK = 512
@@ -45,6 +60,19 @@ _MAX_LOGIT = 1e300
 # ----------------------------------------------------------------------------- validation
 def _check_sigma_min(sigma_min: float) -> float:
     return CondOTPath(real_scalar(sigma_min, "sigma_min")).sigma_min
+
+
+def _path(path: PathLike, sigma_min: float | None) -> AffinePath:
+    """The numeric path of ``path`` / ``sigma_min`` (a bare number keeps its ``sigma_min`` checks)."""
+    if sigma_min is not None:
+        sigma_min = real_scalar(sigma_min, "sigma_min")
+        if isinstance(path, float) and path == 0.0:  # the positional default: the keyword decides
+            path = None
+    elif path is None:
+        raise TypeError("path must be a path or the OT path's sigma_min (a number), got None")
+    elif isinstance(path, int | float | np.floating | np.integer) and not isinstance(path, bool):
+        path = real_scalar(path, "sigma_min")
+    return as_path(path, sigma_min)
 
 
 def _check_data(data: np.ndarray) -> np.ndarray:
@@ -76,11 +104,11 @@ def _max_row_norm(a: np.ndarray) -> float:
         return top * float(np.sqrt(((a / top) ** 2).sum(1).max()))
 
 
-def _check_scales(q_norm: float, y_norm: float, scale: float, t: float) -> None:
-    r"""Refuse inputs whose squared norms or logits :math:`(t/\sigma_t^2)(x^\top x^{(i)}-\tfrac t2\|x^{(i)}\|^2)` overflow.
+def _check_scales(q_norm: float, y_norm: float, scale: float, alpha: float) -> None:
+    r"""Refuse inputs whose squared norms or logits :math:`(\alpha/\sigma^2)(x^\top x^{(i)}-\tfrac\alpha2\|x^{(i)}\|^2)` overflow.
 
-    ``q_norm``, ``y_norm``: largest query and data norms; ``scale``: largest :math:`t/\sigma_t^2`;
-    ``t``: largest time.
+    ``q_norm``, ``y_norm``: largest query and data norms; ``scale``: largest :math:`\alpha_t/\sigma_t^2`;
+    ``alpha``: largest :math:`\alpha_t`.
     """
     if max(q_norm, y_norm) > _MAX_NORM:
         raise ValueError(
@@ -88,15 +116,15 @@ def _check_scales(q_norm: float, y_norm: float, scale: float, t: float) -> None:
             "and the weights would be NaN; rescale the data (e.g. standardise it)"
         )
     with np.errstate(over="ignore"):
-        bound = scale * (q_norm * y_norm + 0.5 * t * y_norm * y_norm)
+        bound = scale * (q_norm * y_norm + 0.5 * alpha * y_norm * y_norm)
     if not bound <= _MAX_LOGIT:
         raise ValueError(
-            f"the softmax logits (t/sigma_t^2)(x.x_i - t|x_i|^2/2) reach about {bound:.3g} (norms up to "
-            f"{max(q_norm, y_norm):.3g}, t/sigma_t^2 up to {scale:.3g}), beyond the float64 range; rescale the data"
+            f"the softmax logits (alpha_t/sigma_t^2)(x.x_i - alpha_t|x_i|^2/2) reach about {bound:.3g} (norms up to "
+            f"{max(q_norm, y_norm):.3g}, alpha_t/sigma_t^2 up to {scale:.3g}), beyond the float64 range; rescale the data"
         )
 
 
-def _check_times(t: float | np.ndarray, m: int, sigma_min: float, allow_end: bool) -> tuple[np.ndarray, np.ndarray]:
+def _check_times(t: float | np.ndarray, m: int, path: AffinePath, allow_end: bool) -> tuple[np.ndarray, np.ndarray]:
     tt = real_array(t, "t", finite=False)
     if tt.ndim == 0:
         tt = np.full(m, float(tt))
@@ -106,21 +134,21 @@ def _check_times(t: float | np.ndarray, m: int, sigma_min: float, allow_end: boo
         raise ValueError("t contains NaN or inf")
     if np.any(tt < 0.0) or np.any(tt > 1.0):
         raise ValueError(f"t must lie in [0, 1], got values in [{tt.min()}, {tt.max()}]")
-    sig = sigma_t(tt, sigma_min)
+    sig = path.sigma(tt)
     if not allow_end and np.any(sig <= 0.0):
-        raise ValueError("t = 1 with sigma_min = 0: the optimal field is singular there (sigma_t = 0)")
+        raise ValueError(f"t = 1 on a path with sigma_1 = 0 ({path.label}): the optimal field is singular there")
     return tt, sig
 
 
-def sigma_t(t: float | np.ndarray, sigma_min: float = 0.0) -> float | np.ndarray:
-    """Standard deviation of the OT conditional path, :math:`\\sigma_t = 1-(1-\\sigma_{\\min})\\,t`
-    (:meth:`numerics.paths.CondOTPath.sigma`)."""
-    return CondOTPath(sigma_min).sigma(real_array(t, "t"))
+def sigma_t(t: float | np.ndarray, sigma_min: PathLike = 0.0) -> float | np.ndarray:
+    """Standard deviation :math:`\\sigma_t` of the path (a number: the OT path,
+    :math:`1-(1-\\sigma_{\\min})\\,t`; :meth:`numerics.paths.AffinePath.sigma`)."""
+    return _path(sigma_min, None).sigma(real_array(t, "t"))
 
 
 # ----------------------------------------------------------------------------- core kernels
-def _logit_scale(t: np.ndarray, sig: np.ndarray) -> np.ndarray:
-    return t / (sig * sig)
+def _logit_scale(alpha: np.ndarray, sig: np.ndarray) -> np.ndarray:
+    return alpha / (sig * sig)
 
 
 def unique_points(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -142,7 +170,7 @@ def unique_points(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def weighted_mean(
     x: np.ndarray,
-    t: np.ndarray,
+    alpha: np.ndarray,
     sig: np.ndarray,
     data: np.ndarray,
     chunk: int = DEFAULT_CHUNK,
@@ -150,21 +178,24 @@ def weighted_mean(
 ) -> np.ndarray:
     """Posterior mean :math:`\\bar x_w=\\sum_i w_i x^{(i)}` by a streaming max-shifted softmax.
 
-    Low-level kernel without validation: ``x`` (M, d), ``t`` and ``sig`` (M,) with
-    ``sig > 0`` (``sig`` is passed separately so that callers integrating in
-    :math:`\\tau=-\\ln\\sigma_t` keep :math:`\\sigma_t=e^{-\\tau}` exact), ``data`` (N, d).
+    Weights :math:`\\operatorname{softmax}_i(-\\|x-\\alpha x^{(i)}\\|^2/(2\\sigma^2))`. Low-level kernel
+    without validation: ``x`` (M, d), ``alpha`` and ``sig`` (M,) with ``sig > 0`` (the path's
+    :math:`\\alpha_t` and :math:`\\sigma_t`, passed as values so that callers integrating in
+    :math:`\\tau` keep :math:`\\sigma=\\sigma_0e^{-\\tau}` exact), ``data`` (N, d).
     Memory :math:`O((M+N)d + M\\cdot\\mathrm{chunk})`. ``counts`` (N,) are multiplicities of
     the (distinct) rows of ``data`` (see :func:`unique_points`); ``None`` means all ones.
     Only the dtypes are checked (complex or object arrays raise ``TypeError``).
     """
-    x, t, sig, data = (real_array(a, n, finite=False) for a, n in ((x, "x"), (t, "t"), (sig, "sig"), (data, "data")))
+    x, alpha, sig, data = (
+        real_array(a, n, finite=False) for a, n in ((x, "x"), (alpha, "alpha"), (sig, "sig"), (data, "data"))
+    )
     m_rows = x.shape[0]
-    scale = _logit_scale(t, sig)
-    # One product gives the logits: queries carry the row scale t/sigma^2, and an extra
-    # coordinate pairs the bias -t^2/(2 sigma^2) with the keys' squared norms.
+    scale = _logit_scale(alpha, sig)
+    # One product gives the logits: queries carry the row scale alpha/sigma^2, and an extra
+    # coordinate pairs the bias -alpha^2/(2 sigma^2) with the keys' squared norms.
     queries = np.empty((m_rows, x.shape[1] + 1))
     np.multiply(x, scale[:, None], out=queries[:, :-1])
-    queries[:, -1] = -0.5 * t * scale
+    queries[:, -1] = -0.5 * alpha * scale
     keys = np.empty((data.shape[0], data.shape[1] + 1))
     keys[:, :-1] = data
     keys[:, -1] = np.einsum("ij,ij->i", data, data)
@@ -191,14 +222,14 @@ def weighted_mean(
     return acc / run_sum[:, None]
 
 
-def _weights_kernel(x: np.ndarray, t: np.ndarray, sig: np.ndarray, data: np.ndarray) -> np.ndarray:
+def _weights_kernel(x: np.ndarray, alpha: np.ndarray, sig: np.ndarray, data: np.ndarray) -> np.ndarray:
     uniq, counts, inverse = unique_points(data)
     has_dups = uniq.shape[0] < data.shape[0]
     pts = uniq if has_dups else data
     sq = np.einsum("ij,ij->i", pts, pts)
     logits = x @ pts.T
-    logits -= 0.5 * t[:, None] * sq[None, :]
-    logits *= _logit_scale(t, sig)[:, None]
+    logits -= 0.5 * alpha[:, None] * sq[None, :]
+    logits *= _logit_scale(alpha, sig)[:, None]
     logits -= logits.max(axis=1, keepdims=True)
     np.maximum(logits, _EXP_FLOOR, out=logits)
     np.exp(logits, out=logits)
@@ -212,24 +243,28 @@ def _weights_kernel(x: np.ndarray, t: np.ndarray, sig: np.ndarray, data: np.ndar
 
 
 # ----------------------------------------------------------------------------- public API
-def posterior_weights(x: np.ndarray, t: float | np.ndarray, data: np.ndarray, sigma_min: float = 0.0) -> np.ndarray:
-    """Posterior weights :math:`w_i(x,t)=p(x_1=x^{(i)}\\mid x_t=x)` of the OT path.
+def posterior_weights(
+    x: np.ndarray, t: float | np.ndarray, data: np.ndarray, path: PathLike = 0.0, *, sigma_min: float | None = None
+) -> np.ndarray:
+    """Posterior weights :math:`w_i(x,t)=p(x_1=x^{(i)}\\mid x_t=x)` of the path.
 
     .. math::
 
-        w_i(x,t)=\\operatorname{softmax}_i\\Big(-\\frac{\\|x-t\\,x^{(i)}\\|^2}{2\\sigma_t^2}\\Big)
+        w_i(x,t)=\\operatorname{softmax}_i\\Big(-\\frac{\\|x-\\alpha_t\\,x^{(i)}\\|^2}{2\\sigma_t^2}\\Big)
 
     Parameters
     ----------
     x : (M, d) or (d,) array
         Query points.
     t : float or (M,) array
-        Times in [0, 1] (one per row allowed). At ``t = 1`` with ``sigma_min = 0`` the weights
-        are the limit one-hot on the nearest point(s).
+        Times in [0, 1] (one per row allowed). At ``t = 1`` on a path with :math:`\\sigma_1=0`
+        the weights are the limit one-hot on the nearest point(s) :math:`\\alpha_1x^{(i)}`.
     data : (N, d) array
         Training points as rows.
-    sigma_min : float
-        :math:`\\sigma_{\\min}\\in[0,1)`.
+    path : path-like
+        The path (:func:`numerics.paths.as_path`); a number is the OT path's :math:`\\sigma_{\\min}\\in[0,1)`.
+    sigma_min : float, optional
+        The OT path's :math:`\\sigma_{\\min}` (keyword form).
 
     Returns
     -------
@@ -249,20 +284,21 @@ def posterior_weights(x: np.ndarray, t: float | np.ndarray, data: np.ndarray, si
     DenseSizeError
         If the ``(M, N)`` answer and its temporaries exceed the dense cap.
     """
-    s = _check_sigma_min(sigma_min)
+    p = _path(path, sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x, y.shape[1])
-    tt, sig = _check_times(t, q.shape[0], s, allow_end=True)
+    tt, sig = _check_times(t, q.shape[0], p, allow_end=True)
     dense_guard((q.shape[0], y.shape[0]), "posterior weights", copies=3)
     end = sig <= 0.0
+    alpha = p.alpha(tt)
     if np.any(~end):
-        scale = float(_logit_scale(tt[~end], sig[~end]).max())
-        _check_scales(_max_row_norm(q[~end]), _max_row_norm(y), scale, float(tt[~end].max()))
+        scale = float(_logit_scale(alpha[~end], sig[~end]).max())
+        _check_scales(_max_row_norm(q[~end]), _max_row_norm(y), scale, float(alpha[~end].max()))
     out = np.empty((q.shape[0], y.shape[0]))
     if np.any(~end):
-        out[~end] = _weights_kernel(q[~end], tt[~end], sig[~end], y)
+        out[~end] = _weights_kernel(q[~end], alpha[~end], sig[~end], y)
     if np.any(end):
-        out[end] = _nearest_uniform(q[end], y)
+        out[end] = _nearest_uniform(q[end], y if p.alpha1 == 1.0 else p.alpha1 * y)
     return out[0] if single else out
 
 
@@ -287,23 +323,33 @@ def _nearest_uniform(q: np.ndarray, y: np.ndarray, chunk: int = DEFAULT_CHUNK) -
 
 
 def optimal_velocity(
-    x: np.ndarray, t: float | np.ndarray, data: np.ndarray, sigma_min: float = 0.0, chunk: int = DEFAULT_CHUNK
+    x: np.ndarray,
+    t: float | np.ndarray,
+    data: np.ndarray,
+    path: PathLike = 0.0,
+    chunk: int = DEFAULT_CHUNK,
+    *,
+    sigma_min: float | None = None,
 ) -> np.ndarray:
-    """Closed-form optimal CFM field of an empirical target (Theorem D.1, OT path).
+    """Closed-form optimal CFM field of an empirical target (Theorem D.1) on any affine Gaussian path.
 
     .. math::
 
-        v_t^*(x)=\\sum_{i=1}^N w_i(x,t)\\,\\frac{x^{(i)}-(1-\\sigma_{\\min})x}{\\sigma_t}
-        =\\frac{\\bar x_w-(1-\\sigma_{\\min})x}{\\sigma_t}
+        v_t^*(x)=\\sum_{i=1}^N w_i(x,t)\\,u_t(x\\mid x^{(i)})
+        =\\frac{\\dot\\sigma_t}{\\sigma_t}(x-\\alpha_t\\bar x_w)+\\dot\\alpha_t\\bar x_w
+        \\quad\\Big(=\\frac{\\bar x_w-(1-\\sigma_{\\min})x}{\\sigma_t}\\text{ on the OT path}\\Big)
 
     Parameters
     ----------
     x : (M, d) or (d,) array
-    t : float or (M,) array in [0, 1] (``t = 1`` only if ``sigma_min > 0``)
+    t : float or (M,) array in [0, 1] (``t = 1`` only on a path with :math:`\\sigma_1>0`)
     data : (N, d) array of training points (rows)
-    sigma_min : float in [0, 1)
+    path : path-like
+        The path (:func:`numerics.paths.as_path`); a number is the OT path's :math:`\\sigma_{\\min}`.
     chunk : int
         Data points per block of the streaming softmax (memory ``M * chunk``).
+    sigma_min : float, optional
+        The OT path's :math:`\\sigma_{\\min}` (keyword form).
 
     Returns
     -------
@@ -315,110 +361,276 @@ def optimal_velocity(
         Complex or non-numeric input.
     ValueError
         On NaN/inf, shape mismatch, empty data, ``t`` outside [0, 1], ``sigma_min`` outside
-        [0, 1), ``t = 1`` with ``sigma_min = 0``, ``chunk`` not a positive integer, or scales
-        whose logits overflow float64 (norms above 1e150, or logits above 1e300).
+        [0, 1), ``t = 1`` on a path with :math:`\\sigma_1=0`, ``chunk`` not a positive integer, or
+        scales whose logits overflow float64 (norms above 1e150, or logits above 1e300);
+        :class:`theory.paths.PathError` for an invalid path.
     DenseSizeError
         If the ``(M, chunk)`` logits block exceeds the dense cap.
     """
-    s = _check_sigma_min(sigma_min)
+    p = _path(path, sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x, y.shape[1])
-    tt, sig = _check_times(t, q.shape[0], s, allow_end=False)
+    tt, sig = _check_times(t, q.shape[0], p, allow_end=False)
     chunk = integer(chunk, "chunk", 1)
     dense_guard((q.shape[0], min(chunk, y.shape[0])), "logits block", copies=2)
-    _check_scales(_max_row_norm(q), _max_row_norm(y), float(_logit_scale(tt, sig).max()), float(tt.max()))
+    alpha = p.alpha(tt)
+    _check_scales(_max_row_norm(q), _max_row_norm(y), float(_logit_scale(alpha, sig).max()), float(alpha.max()))
     uniq, counts, _ = unique_points(y)
-    v = (weighted_mean(q, tt, sig, uniq, chunk, counts) - (1.0 - s) * q) / sig[:, None]
+    v = p.conditional_velocity(q, weighted_mean(q, alpha, sig, uniq, chunk, counts), tt)
     return v[0] if single else v
 
 
 def velocity_in_tau(
-    x: np.ndarray, tau: np.ndarray, data: np.ndarray, sigma_min: float, counts: np.ndarray | None = None
+    x: np.ndarray,
+    tau: np.ndarray,
+    data: np.ndarray,
+    path: PathLike = 0.0,
+    counts: np.ndarray | None = None,
+    *,
+    sigma_min: float | None = None,
 ) -> np.ndarray:
-    """Right-hand side of the flow in the log-time :math:`\\tau=-\\ln\\sigma_t` (spec §1.3).
+    """Right-hand side of the flow in the log-time :math:`\\tau=-\\ln(\\sigma_t/\\sigma_0)` (spec §1.3).
 
     .. math::
 
-        \\frac{dx}{d\\tau}=\\frac{\\bar x_w-(1-\\sigma_{\\min})x}{1-\\sigma_{\\min}},\\qquad
-        \\sigma_t=e^{-\\tau},\\quad t=\\frac{1-e^{-\\tau}}{1-\\sigma_{\\min}}
+        \\frac{dx}{d\\tau}=-x+g_t\\bar x_w,\\qquad \\sigma_t=\\sigma_0e^{-\\tau}
+        \\quad\\Big(=\\frac{\\bar x_w-(1-\\sigma_{\\min})x}{1-\\sigma_{\\min}}\\text{ on the OT path}\\Big)
 
-    bounded for every :math:`\\tau\\ge 0`. Low-level (no validation): ``x`` (M, d), ``tau`` (M,);
-    ``data`` distinct rows with multiplicities ``counts`` (see :func:`unique_points`).
+    bounded for every :math:`\\tau\\ge\\tau(t_{\\rm switch})` (:mod:`theory.paths`). Low-level (no
+    validation): ``x`` (M, d), ``tau`` (M,); ``data`` distinct rows with multiplicities ``counts``
+    (see :func:`unique_points`).
     """
-    sig = np.exp(-tau)
-    t = -np.expm1(-tau) / (1.0 - sigma_min)
-    return weighted_mean(x, t, sig, data, counts=counts) / (1.0 - sigma_min) - x
+    p = _path(path, sigma_min)
+    alpha, sig = p.in_tau(tau)
+    return p.forcing_in_tau(tau, weighted_mean(x, alpha, sig, data, counts=counts)) - x
 
 
-def time_from_tau(tau: np.ndarray | float, sigma_min: float = 0.0) -> np.ndarray:
-    """:math:`t(\\tau)=(1-e^{-\\tau})/(1-\\sigma_{\\min})` (inverse of :func:`tau_from_time`)."""
-    return CondOTPath(sigma_min).time_from_tau(tau)
+def time_from_tau(tau: np.ndarray | float, sigma_min: PathLike = 0.0) -> np.ndarray:
+    """:math:`t(\\tau)` of the path (OT: :math:`(1-e^{-\\tau})/(1-\\sigma_{\\min})`; inverse of :func:`tau_from_time`)."""
+    return _path(sigma_min, None).time_from_tau(tau)
 
 
-def tau_from_time(t: np.ndarray | float, sigma_min: float = 0.0) -> np.ndarray:
-    """:math:`\\tau(t)=-\\ln\\sigma_t`; infinite at ``t = 1`` when ``sigma_min = 0``."""
-    return CondOTPath(sigma_min).tau(t)
+def tau_from_time(t: np.ndarray | float, sigma_min: PathLike = 0.0) -> np.ndarray:
+    """:math:`\\tau(t)=-\\ln(\\sigma_t/\\sigma_0)`; infinite at ``t = 1`` on a path with :math:`\\sigma_1=0`."""
+    return _path(sigma_min, None).tau(t)
 
 
 # ----------------------------------------------------------------------------- torch twin
-def optimal_velocity_torch(
-    x: torch.Tensor, t: torch.Tensor | float, data: torch.Tensor, sigma_min: float = 0.0
-) -> torch.Tensor:
-    """PyTorch twin of :func:`optimal_velocity` (differentiable; float64-capable; any device).
+class ReducedPrecisionWarning(UserWarning):
+    """The exact field was evaluated below float64 on request; the message gives the measured error."""
 
-    Same logits and max-shifted softmax as the NumPy version (``torch.softmax`` divides by the
-    shifted sum), so in float64 the two agree to rounding.
+
+class DistinctPoints(NamedTuple):
+    """Distinct training points (rows) and their multiplicities (``None``: every point once)."""
+
+    points: torch.Tensor
+    counts: torch.Tensor | None
+
+
+_HASH_ROWS = 4096
+
+
+def distinct_points(data: torch.Tensor) -> DistinctPoints:
+    """Merge repeated rows of ``data`` (see :func:`unique_points`: repeated points must share one logit).
+
+    Rows are first hashed exactly: their float64 bit patterns times random 64-bit integers,
+    summed with wrap-around (exact and independent of the summation order, so identical rows get
+    identical hashes on any device), in blocks of rows (memory :math:`O(N+\\text{block}\\cdot d)`).
+    Without a repeated hash there is no repeated row and ``data`` is used as it is (no copy);
+    otherwise ``torch.unique(dim=0)`` merges them.
+    """
+    data = data.detach()
+    if data.shape[0] < 2:
+        return DistinctPoints(data, None)
+    gen = torch.Generator(device="cpu").manual_seed(0x6A09E667)
+    mult = torch.randint(-(2**62), 2**62, (data.shape[1],), generator=gen, dtype=torch.int64).to(data.device)
+    bits = data.to(torch.float64).contiguous()
+    hashes = torch.empty(data.shape[0], dtype=torch.int64, device=data.device)
+    for start in range(0, data.shape[0], _HASH_ROWS):
+        block = bits[start : start + _HASH_ROWS].view(torch.int64)
+        hashes[start : start + _HASH_ROWS] = (block * mult).sum(dim=1)
+    ordered = torch.sort(hashes).values
+    if not bool((ordered[1:] == ordered[:-1]).any()):
+        return DistinctPoints(data, None)
+    uniq, counts = torch.unique(data, dim=0, return_counts=True)
+    return DistinctPoints(uniq, counts.to(data.dtype))
+
+
+def _torch_chunk(m: int, n: int) -> int:
+    # Blocks of about 2^25 logits (256 MiB in float64): large GEMMs, bounded memory.
+    return int(max(256, min(n, (1 << 25) // max(m, 1))))
+
+
+def weighted_mean_torch(
+    x: torch.Tensor,
+    alpha: torch.Tensor,
+    sig: torch.Tensor,
+    points: DistinctPoints,
+    chunk: int | None = None,
+) -> torch.Tensor:
+    r"""Torch twin of :func:`weighted_mean`: streaming max-shifted softmax over chunks of the points.
+
+    Logits of a chunk come from one product of the queries :math:`(x\alpha/\sigma^2,\,-\alpha^2/(2\sigma^2))`
+    with the keys :math:`(x^{(i)},\|x^{(i)}\|^2)`; a running maximum (not differentiated: the
+    softmax does not depend on it) rescales the running sum and the running mean
+    (flash-attention style). Memory :math:`O((M+N)d+M\cdot\mathrm{chunk})` without autograd;
+    with autograd the chunks' weights are kept for the backward pass. Low level: no validation.
+    """
+    pts, counts = points
+    m, d = x.shape
+    n = pts.shape[0]
+    chunk = _torch_chunk(m, n) if chunk is None else int(chunk)
+    work = torch.promote_types(x.dtype, torch.float32)
+    scale = alpha / (sig * sig)
+    queries = torch.cat([x * scale[:, None], (-0.5 * alpha * scale)[:, None]], dim=1)
+    grad = torch.is_grad_enabled() and queries.requires_grad
+    keys = torch.empty((min(chunk, n), d + 1), dtype=x.dtype, device=x.device)
+    run_max = torch.full((m,), -torch.inf, dtype=work, device=x.device)
+    run_sum = torch.zeros(m, dtype=work, device=x.device)
+    acc = torch.zeros((m, d), dtype=work, device=x.device)
+    for start in range(0, n, chunk):
+        yc = pts[start : start + chunk]
+        kc = keys[: yc.shape[0]]
+        kc[:, :d] = yc
+        kc[:, d] = (yc * yc).sum(dim=1)
+        logits = (queries @ kc.T).to(work)
+        new_max = torch.maximum(run_max, logits.detach().amax(dim=1))
+        shrink = torch.exp(run_max - new_max)
+        if grad:
+            e = torch.exp(logits - new_max[:, None])
+            if counts is not None:
+                e = e * counts[start : start + chunk].to(work)
+            run_sum = run_sum * shrink + e.sum(dim=1)
+            acc = acc * shrink[:, None] + e.to(x.dtype) @ yc
+        else:
+            e = logits.sub_(new_max[:, None]).exp_()
+            if counts is not None:
+                e.mul_(counts[start : start + chunk].to(work))
+            run_sum.mul_(shrink).add_(e.sum(dim=1))
+            acc.mul_(shrink[:, None]).add_((e.to(x.dtype) @ yc).to(work))
+        run_max = new_max
+    return (acc / run_sum[:, None]).to(x.dtype)
+
+
+def _reduced_precision_error(
+    x: torch.Tensor, t: torch.Tensor, points: DistinctPoints, path: AffinePath, got: torch.Tensor, rows: int = 256
+) -> float:
+    """Max relative error of ``got`` (reduced precision) against the float64 field on up to ``rows`` rows."""
+    k = min(rows, x.shape[0])
+    p64 = DistinctPoints(
+        points.points.to(dtype=torch.float64, device=x.device),
+        None if points.counts is None else points.counts.to(dtype=torch.float64, device=x.device),
+    )
+    with torch.no_grad():
+        ref = _velocity_torch(x[:k].double(), t[:k].double(), p64, path, None)
+        err = (got[:k].double() - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(torch.finfo(torch.float64).tiny)
+    return float(err.max())
+
+
+def _velocity_torch(
+    x: torch.Tensor, tt: torch.Tensor, points: DistinctPoints, path: AffinePath, chunk: int | None
+) -> torch.Tensor:
+    alpha, sig = path.alpha(tt), path.sigma(tt)
+    return path.conditional_velocity(x, weighted_mean_torch(x, alpha, sig, points, chunk), tt)
+
+
+def optimal_velocity_torch(
+    x: torch.Tensor,
+    t: torch.Tensor | float,
+    data: torch.Tensor | DistinctPoints,
+    path: PathLike = 0.0,
+    *,
+    sigma_min: float | None = None,
+    chunk: int | None = None,
+    allow_reduced_precision: bool = False,
+) -> torch.Tensor:
+    """PyTorch twin of :func:`optimal_velocity` (any path, any device, differentiable in ``x``).
+
+    Streams over chunks of the data with a running log-sum-exp (:func:`weighted_mean_torch`):
+    memory :math:`O((M+N)d+M\\cdot\\mathrm{chunk})`, so that e.g. :math:`N=10^6`, :math:`d=3072`
+    fits one GPU. Repeated points are merged (:func:`distinct_points`; pass a
+    :class:`DistinctPoints` to merge once for many calls). In float64 it agrees with the NumPy
+    field to rounding.
 
     Parameters
     ----------
-    x : (M, d) tensor
-    t : float or (M,) tensor, per-row times in [0, 1) (or [0, 1] if ``sigma_min > 0``)
-    data : (N, d) tensor of training points (rows), same dtype/device as ``x``
-    sigma_min : float in [0, 1)
+    x : (M, d) tensor (float64 unless ``allow_reduced_precision``)
+    t : float or (M,) tensor, per-row times in [0, 1) (or [0, 1] on a path with :math:`\\sigma_1>0`)
+    data : (N, d) tensor of training points (rows) or their :class:`DistinctPoints`
+    path : path-like (:func:`numerics.paths.as_path`); a number is the OT path's :math:`\\sigma_{\\min}`
+    sigma_min : float, optional
+        The OT path's :math:`\\sigma_{\\min}` (keyword form).
+    chunk : int, optional
+        Data points per block (default: about :math:`2^{25}/M`).
+    allow_reduced_precision : bool
+        Evaluate in the dtype of ``x`` when it is below float64. The logits scale like
+        :math:`\\alpha_t/\\sigma_t^2` (:math:`10^{30}` near :math:`t=1`), so float32/bfloat16
+        fields can be wrong by O(1); the max relative error against float64 on up to 256 rows is
+        measured and reported by a :class:`ReducedPrecisionWarning`.
 
     Returns
     -------
-    (M, d) tensor.
+    (M, d) tensor in the dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        Non-tensor or non-floating input.
+    ValueError
+        Shape mismatch, empty data, times outside [0, 1] (or ``t = 1`` with :math:`\\sigma_1=0`),
+        or ``x`` below float64 without ``allow_reduced_precision``.
     """
-    s = _check_sigma_min(sigma_min)
-    for name, v in (("x", x), ("data", data), ("t", t)):
+    p = _path(path, sigma_min)
+    points = data if isinstance(data, DistinctPoints) else None
+    pts = points.points if points is not None else data
+    for name, v in (("x", x), ("data", pts), ("t", t)):
         if isinstance(v, torch.Tensor) and not v.dtype.is_floating_point:
             raise TypeError(f"{name} must be a real floating tensor, got dtype {v.dtype}")
     if not isinstance(t, torch.Tensor):
         t = real_array(t, "t", finite=False)
-    if not (isinstance(x, torch.Tensor) and isinstance(data, torch.Tensor)):
+    if not (isinstance(x, torch.Tensor) and isinstance(pts, torch.Tensor)):
         raise TypeError("x and data must be torch tensors (see optimal_velocity for NumPy arrays)")
-    if x.ndim != 2 or data.ndim != 2 or x.shape[1] != data.shape[1]:
+    if x.ndim != 2 or pts.ndim != 2 or x.shape[1] != pts.shape[1]:
         raise ValueError(
-            f"x must be (M, d) and data (N, d) with the same d, got {tuple(x.shape)} and {tuple(data.shape)}"
+            f"x must be (M, d) and data (N, d) with the same d, got {tuple(x.shape)} and {tuple(pts.shape)}"
         )
-    if data.shape[0] == 0:
+    if pts.shape[0] == 0:
         raise ValueError("data is empty: need at least one training point")
-    tt = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+    tt = torch.as_tensor(t, dtype=torch.float64, device=x.device)
     if tt.ndim == 0:
         tt = tt.expand(x.shape[0])
     elif tt.shape != (x.shape[0],):
         raise ValueError(f"t must be a scalar or have shape ({x.shape[0]},), got {tuple(tt.shape)}")
-    sig = (1.0 - tt) + s * tt
+    sig = p.sigma(tt)
     if bool(torch.any(~((sig > 0) & (tt >= 0) & (tt <= 1)))):  # one device sync; NaN times included
-        raise ValueError("t must lie in [0, 1], and t = 1 needs sigma_min > 0 (sigma_t = 0 is singular)")
-    data = data.to(dtype=x.dtype, device=x.device).detach()
-    # Distinct points with multiplicities: see unique_points.
-    uniq, counts = torch.unique(data, dim=0, return_counts=True)
-    sq = (uniq * uniq).sum(dim=1)
-    logits = (x @ uniq.T - 0.5 * tt[:, None] * sq[None, :]) * (tt / (sig * sig))[:, None]
-    e = torch.exp(logits - logits.max(dim=1, keepdim=True).values.detach()) * counts.to(x.dtype)[None, :]
-    w = e / e.sum(dim=1, keepdim=True)
-    return (w @ uniq - (1.0 - s) * x) / sig[:, None]
+        raise ValueError("t must lie in [0, 1], and t = 1 needs a path with sigma_1 > 0 (sigma_t = 0 is singular)")
+    reduced = x.dtype != torch.float64
+    if reduced and not allow_reduced_precision:
+        raise ValueError(
+            f"x is {x.dtype}: the exact field is computed in float64 only (its logits scale like alpha_t/sigma_t^2, "
+            "up to 1e30, and a float32 or bfloat16 field is wrong by O(1) near t = 1); pass "
+            "allow_reduced_precision=True to accept it, and the measured error against float64 is reported"
+        )
+    if points is None:
+        points = distinct_points(pts.to(device=x.device))
+    here = DistinctPoints(
+        points.points.to(dtype=x.dtype, device=x.device),
+        None if points.counts is None else points.counts.to(device=x.device),
+    )
+    v = _velocity_torch(x, tt.to(x.dtype), here, p, chunk)
+    if reduced:
+        err = _reduced_precision_error(x.detach(), tt, points, p, v.detach())
+        warnings.warn(
+            ReducedPrecisionWarning(
+                f"exact field in {x.dtype}: max relative error {err:.3g} against float64 "
+                f"(on {min(256, x.shape[0])} rows; t up to {float(tt.max()):.6g})"
+            ),
+            stacklevel=2,
+        )
+    return v
 
 
 # ----------------------------------------------------------------------------- integration
-TAU_AT_T_ONE = 40.0
-"""Log-time at which ``t = 1`` is reached for ``sigma_min = 0``: :math:`\\sigma_t=e^{-40}\\approx
-4\\times10^{-18}` is below the float64 resolution of :math:`1-t` (``time_from_tau(40) == 1.0``), and
-the remaining distance to the limit point is :math:`e^{-40}\\|x(\\tau_c)-x^{(j)}\\|`."""
-
-
 @dataclass
 class FlowSolution:
     """Integrated exact flow (returned by :func:`integrate_flow` with a path or ``t_eval``).
@@ -428,10 +640,13 @@ class FlowSolution:
     x_end : (M, d) states at ``t_end``.
     x_eval : (K, M, d) states at the requested ``t_eval`` (hit exactly by the solver).
     t_eval : (K,) the requested times.
-    nfev : (M,) field evaluations per trajectory.
+    nfev : (M,) field evaluations per trajectory (both phases).
     n_accepted, n_rejected : (M,) step counts per trajectory.
-    steps : per trajectory ``(tau, x, dx/dtau)`` at the accepted points, if recorded.
-    sigma_min, t_end, tau_end : the integration setting.
+    steps : per trajectory ``(tau, x, dx/dtau)`` at the accepted points of the tau phase, if recorded.
+    path : the path (:mod:`numerics.paths`).
+    t_end, tau_end : the end of the integration (``t`` and log-time).
+    steps_t : per trajectory ``(t, x, dx/dt)`` at the accepted points of the ``t`` phase, if recorded.
+    t_switch : where the ``t`` phase ends (0: the whole solve is in tau).
     """
 
     x_end: np.ndarray
@@ -441,73 +656,89 @@ class FlowSolution:
     n_accepted: np.ndarray
     n_rejected: np.ndarray
     steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None
-    sigma_min: float
+    path: AffinePath
     t_end: float
     tau_end: float
+    steps_t: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    t_switch: float = 0.0
+
+    @property
+    def sigma_min(self) -> float:
+        """The OT path's :math:`\\sigma_{\\min}` (``AttributeError`` on another path)."""
+        return self.path.sigma_min
 
     def states_at(self, t_grid: np.ndarray) -> np.ndarray:
-        """Dense output: states at ``t_grid`` (K,), shape (K, M, d), interpolated in tau.
+        """Dense output: states at ``t_grid`` (K,), shape (K, M, d).
 
-        Cubic Hermite interpolation of the exponential step variable (see
-        :func:`numerics.integrators.hermite_dense_semilinear`).
+        In the tau phase, cubic Hermite interpolation of the exponential step variable (see
+        :func:`numerics.integrators.hermite_dense_semilinear`); in the ``t`` phase, cubic Hermite
+        in ``t`` (:func:`numerics.integrators.hermite_dense`).
 
         For locating events on a time grid; end points and ``t_eval`` states are never interpolated.
         """
-        if self.steps is None:
+        if self.steps is None and self.steps_t is None:
             raise ValueError("no path recorded: call integrate_flow(..., return_path=True)")
         tg = real_array(t_grid, "t_grid", ndim=(0, 1)).reshape(-1)
         if np.any(tg < 0) or np.any(tg > self.t_end):
             raise ValueError(f"t_grid must lie in [0, t_end={self.t_end}]")
-        dense_guard((tg.size, len(self.steps), self.x_end.shape[1]), "dense states")
-        tau = np.minimum(tau_from_time(tg, self.sigma_min), self.tau_end)
-        out = np.empty((tg.size, len(self.steps), self.x_end.shape[1]))
-        for r, (ts, xs, fs) in enumerate(self.steps):
-            out[:, r] = hermite_dense_semilinear(ts, xs, fs, tau)
+        m, d = self.x_end.shape
+        dense_guard((tg.size, m, d), "dense states")
+        out = np.empty((tg.size, m, d))
+        early = tg <= self.t_switch
+        if np.any(early):
+            for r, (ts, xs, fs) in enumerate(self.steps_t):
+                out[early, r] = hermite_dense(ts, xs, fs, tg[early])
+        if np.any(~early):
+            tau = np.minimum(self.path.tau(tg[~early]), self.tau_end)
+            for r, (ts, xs, fs) in enumerate(self.steps):
+                out[~early, r] = hermite_dense_semilinear(ts, xs, fs, tau)
         return out
 
 
-def _tau_scale(tau: float, sigma_min: float) -> float:
-    r"""Logit scale :math:`t/\sigma_t^2` at log-time ``tau`` (increasing in ``tau``)."""
-    return float(-np.expm1(-tau) / (1.0 - sigma_min) * np.exp(2.0 * tau))
-
-
-def _tau_end(t_end: float, sigma_min: float) -> float:
-    if sigma_min == 0.0 and t_end == 1.0:
-        return TAU_AT_T_ONE
-    return float(min(-np.log(float(sigma_t(t_end, sigma_min))), TAU_AT_T_ONE))
+def _tau_end(t_end: float, path: AffinePath) -> float:
+    if t_end == 1.0:
+        return path.tau_end
+    return float(min(float(path.tau(t_end)), path.tau_end))
 
 
 def integrate_flow(
     x0: np.ndarray,
     data: np.ndarray,
-    sigma_min: float = 0.0,
+    path: PathLike = 0.0,
     t_end: float = 1.0,
     rtol: float = 1e-10,
     atol: float = 1e-12,
     return_path: bool = False,
     t_eval: np.ndarray | None = None,
     max_step: float | None = None,
+    *,
+    sigma_min: float | None = None,
 ) -> np.ndarray | FlowSolution:
     """Integrate the exact flow :math:`\\dot x=v_t^*(x)` from ``t = 0`` to ``t_end`` (1 included).
 
-    The ODE is solved in the log-time :math:`\\tau=-\\ln\\sigma_t`, where the right-hand side
-    :math:`(\\bar x_w-(1-\\sigma_{\\min})x)/(1-\\sigma_{\\min})` is bounded, by an embedded
-    Runge–Kutta 8(5,3) pair (DOP853 coefficients) with one adaptive step per trajectory,
-    vectorised over trajectories (:func:`numerics.integrators.solve_rows`). For
-    ``sigma_min = 0`` and ``t_end = 1`` the solve runs to :math:`\\tau=40`, where ``t`` equals 1 in
-    float64; the end points land on training points by integration (no snapping).
+    The ODE is solved in the log-time :math:`\\tau=-\\ln(\\sigma_t/\\sigma_0)`, where the right-hand
+    side :math:`-x+g_t\\bar x_w` is bounded, by an embedded Runge–Kutta 8(5,3) pair (DOP853
+    coefficients) with one adaptive step per trajectory, vectorised over trajectories, that
+    integrates the linear part exactly (:func:`numerics.integrators.solve_rows`). Before the
+    path's switch time (:attr:`theory.paths.AffinePath.t_switch`: 0 on the OT path; 1/3 on the
+    cosine path, where :math:`g_t` is infinite at ``t = 0``) the same pair runs in ``t`` on
+    :math:`v_t^*` itself. For ``t_end = 1`` on a path with :math:`\\sigma_1=0` the solve runs to
+    the path's ``tau_end`` (40 on the OT path), where ``t`` equals 1 in float64; the end points
+    land on training points by integration (no snapping).
 
     Parameters
     ----------
     x0 : (M, d) or (d,) array of starting points (prior draws).
     data : (N, d) training points (rows).
-    sigma_min : float in [0, 1).
+    path : path-like (:func:`numerics.paths.as_path`); a number is the OT path's :math:`\\sigma_{\\min}`.
     t_end : float in (0, 1].
     rtol, atol : local error tolerances of the step control.
     return_path : record every accepted step (for :meth:`FlowSolution.states_at`).
     t_eval : optional increasing times in (0, t_end] at which the states are returned (hit exactly).
-    max_step : optional bound on the step in tau (accurate dense output between recorded steps;
-        without it the tail steps grow to several units of tau).
+    max_step : optional bound on the step in tau (and in ``t`` before the switch; accurate dense
+        output between recorded steps; without it the tail steps grow to several units of tau).
+    sigma_min : float, optional
+        The OT path's :math:`\\sigma_{\\min}` (keyword form).
 
     Returns
     -------
@@ -526,17 +757,25 @@ def integrate_flow(
     DenseSizeError
         If the states at ``t_eval`` exceed the dense cap.
     """
-    s = _check_sigma_min(sigma_min)
+    p = _path(path, sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x0, y.shape[1])
     te = real_scalar(t_end, "t_end", 0.0, 1.0, lo_open=True)
     rtol, atol, step_cap = check_tolerances(rtol, atol, max_step)
-    tau_end = _tau_end(te, s)
-    # The trajectories stay in the ball of radius max(|x0|, max|x_i| / (1 - sigma_min)).
+    ts = min(p.t_switch, te)
+    tau_end = _tau_end(te, p)
+    tau_s = float(p.tau(ts)) if ts > 0 else 0.0
+    if te > ts:
+        a_end, s_end = (float(v[0]) for v in p.in_tau(np.array([tau_end])))
+        g_bound = float(np.max(p.forcing(np.array([ts, float(p.time_from_tau(np.array([tau_end]))[0])]))))
+    else:
+        a_end, s_end = float(p.alpha(np.array([te]))[0]), float(p.sigma(np.array([te]))[0])
+        g_bound = max(abs(p.alpha1), 1.0)
+    # The tau-phase trajectories stay in the ball of radius max(|x0|, g max|x_i|).
     y_norm = _max_row_norm(y)
-    _check_scales(max(_max_row_norm(q), y_norm / (1.0 - s)), y_norm, _tau_scale(tau_end, s), te)
-    stops = None
+    _check_scales(max(_max_row_norm(q), y_norm * g_bound), y_norm, a_end / (s_end * s_end), a_end)
     tev = np.zeros(0)
+    early = np.zeros(0, dtype=bool)
     if t_eval is not None:
         tev = np.atleast_1d(real_array(t_eval, "t_eval", finite=False))
         if (
@@ -547,43 +786,77 @@ def integrate_flow(
             or np.any(np.diff(tev) <= 0)
         ):
             raise ValueError(f"t_eval must be strictly increasing in (0, t_end={te}]")
-        stops = np.minimum(np.array([_tau_end(float(v), s) for v in tev]), tau_end)
-
+        early = tev <= ts
     uniq, counts, _ = unique_points(y)
 
-    def forcing(tau: np.ndarray, x: np.ndarray) -> np.ndarray:
-        # dx/dtau = forcing - x with forcing = xbar_w / (1 - sigma_min): semilinear form.
-        sig = np.exp(-tau)
-        t = -np.expm1(-tau) / (1.0 - s)
-        return weighted_mean(x, t, sig, uniq, counts=counts) / (1.0 - s)
+    def field(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return p.conditional_velocity(x, weighted_mean(x, p.alpha(t), p.sigma(t), uniq, counts=counts), t)
 
-    sol = solve_rows(
-        forcing,
-        q,
-        0.0,
-        tau_end,
-        rtol=rtol,
-        atol=atol,
-        stops=stops,
-        record=return_path,
-        semilinear=True,
-        max_step=step_cap,
-    )
+    def forcing(tau: np.ndarray, x: np.ndarray) -> np.ndarray:
+        # dx/dtau = forcing - x with forcing = g xbar_w (xbar_w / (1 - sigma_min) on the OT path).
+        alpha, sig = p.in_tau(tau)
+        return p.forcing_in_tau(tau, weighted_mean(x, alpha, sig, uniq, counts=counts))
+
+    opts = {"rtol": rtol, "atol": atol, "record": return_path, "max_step": step_cap}
+    x_start, parts = q, []
+    if ts > 0:
+        sol_t = solve_rows(field, q, 0.0, ts, stops=tev[early] if early.any() else None, **opts)
+        x_start = sol_t.y_end
+        parts.append(sol_t)
+    if te > ts:
+        stops = None
+        if (~early).any():
+            stops = np.minimum(np.array([_tau_end(float(v), p) for v in tev[~early]]), tau_end)
+        parts.append(solve_rows(forcing, x_start, tau_s, tau_end, stops=stops, semilinear=True, **opts))
+    x_end = parts[-1].y_end
     if not return_path and t_eval is None:
-        return sol.y_end[0] if single else sol.y_end
+        return x_end[0] if single else x_end
+    sol_tau = parts[-1] if te > ts else None
     return FlowSolution(
-        sol.y_end, sol.y_stops, tev, sol.nfev, sol.n_accepted, sol.n_rejected, sol.steps, s, te, tau_end
+        x_end,
+        np.concatenate([s.y_stops for s in parts], axis=0),
+        tev,
+        sum(s.nfev for s in parts),
+        sum(s.n_accepted for s in parts),
+        sum(s.n_rejected for s in parts),
+        None if sol_tau is None else sol_tau.steps,
+        p,
+        te,
+        tau_end,
+        parts[0].steps if ts > 0 else None,
+        ts,
     )
+
+
+def _mp_posterior_mean(x: list, alpha: Any, sig: Any, pts: list, sq: list) -> list:
+    """:math:`\\bar x_w` in mpmath with an explicit max-shifted normalisation."""
+    import mpmath
+
+    logits = [
+        alpha / sig**2 * (mpmath.fsum(a * b for a, b in zip(x, row)) - alpha / 2 * sq_i) for row, sq_i in zip(pts, sq)
+    ]
+    top = max(logits)
+    e = [mpmath.exp(v - top) for v in logits]
+    z = mpmath.fsum(e)
+    return [mpmath.fsum(e[i] * pts[i][k] for i in range(len(pts))) / z for k in range(len(x))]
 
 
 def integrate_flow_mp(
-    x0: np.ndarray, data: np.ndarray, sigma_min: float = 0.0, t_end: float = 0.9, dps: int = 30
+    x0: np.ndarray,
+    data: np.ndarray,
+    path: PathLike = 0.0,
+    t_end: float = 0.9,
+    dps: int = 30,
+    *,
+    sigma_min: float | None = None,
 ) -> np.ndarray:
     """High-precision reference of :func:`integrate_flow` for one trajectory (mpmath Taylor ``odefun``).
 
-    Solves :math:`dx/d\\tau=(\\bar x_w-(1-\\sigma_{\\min})x)/(1-\\sigma_{\\min})` in ``dps``-digit
-    arithmetic with the posterior weights formed by an explicit max-shifted normalisation.
-    Meant for low dimension and ``t_end < 1`` (cost grows quickly with ``d`` and ``tau``).
+    On the OT path it solves :math:`dx/d\\tau=(\\bar x_w-(1-\\sigma_{\\min})x)/(1-\\sigma_{\\min})`; on
+    another path :math:`dx/dt=u_t(x\\mid\\bar x_w)` in ``t`` with :math:`\\alpha,\\sigma` and their
+    derivatives lambdified from SymPy to mpmath — in ``dps``-digit arithmetic with the posterior
+    weights formed by an explicit max-shifted normalisation. Meant for low dimension and
+    ``t_end < 1`` (cost grows quickly with ``d`` and ``t_end``).
 
     Returns
     -------
@@ -591,34 +864,37 @@ def integrate_flow_mp(
     """
     import mpmath
 
-    s = _check_sigma_min(sigma_min)
+    p = _path(path, sigma_min)
     y = _check_data(data)
     q, single = _check_queries(x0, y.shape[1])
     if not single and q.shape[0] != 1:
         raise ValueError("integrate_flow_mp integrates one trajectory: x0 must have shape (d,)")
     te = real_scalar(t_end, "t_end")
     dps = integer(dps, "dps", 15)
-    if not 0.0 < te < 1.0 and not (te == 1.0 and s > 0):
-        raise ValueError(f"t_end must lie in (0, 1) (or equal 1 with sigma_min > 0), got {t_end}")
+    if not 0.0 < te < 1.0 and not (te == 1.0 and p.sigma1 > 0):
+        raise ValueError(f"t_end must lie in (0, 1) (or equal 1 on a path with sigma_1 > 0), got {t_end}")
     with mpmath.workdps(dps):
         one = mpmath.mpf(1)
-        smin = mpmath.mpf(s)
         pts = [[mpmath.mpf(float(v)) for v in row] for row in y]
         sq = [mpmath.fsum(v * v for v in row) for row in pts]
+        start = [mpmath.mpf(float(v)) for v in q[0]]
+        if isinstance(p, CondOTPath):
+            smin = mpmath.mpf(p.sigma_min)
 
-        def rhs(tau, x):
-            sig = mpmath.exp(-tau)
-            t = (one - sig) / (one - smin)
-            logits = [
-                t / sig**2 * (mpmath.fsum(a * b for a, b in zip(x, row)) - t / 2 * sq_i) for row, sq_i in zip(pts, sq)
-            ]
-            top = max(logits)
-            e = [mpmath.exp(v - top) for v in logits]
-            z = mpmath.fsum(e)
-            mean = [mpmath.fsum(e[i] * pts[i][k] for i in range(len(pts))) / z for k in range(len(x))]
-            return [(mean[k] - (one - smin) * x[k]) / (one - smin) for k in range(len(x))]
+            def rhs(tau: Any, x: list) -> list:
+                sig = mpmath.exp(-tau)
+                mean = _mp_posterior_mean(x, (one - sig) / (one - smin), sig, pts, sq)
+                return [(mean[k] - (one - smin) * x[k]) / (one - smin) for k in range(len(x))]
 
-        sol = mpmath.odefun(rhs, 0, [mpmath.mpf(float(v)) for v in q[0]])
-        tau_end = -mpmath.log((one - mpmath.mpf(te)) + smin * mpmath.mpf(te))
-        out = sol(tau_end)
+            end = -mpmath.log((one - mpmath.mpf(te)) + smin * mpmath.mpf(te))
+        else:
+            f = p.symbolic.functions("mpmath")
+
+            def rhs(t: Any, x: list) -> list:
+                alpha, sig, da, ds = f["alpha"](t), f["sigma"](t), f["d_alpha"](t), f["d_sigma"](t)
+                mean = _mp_posterior_mean(x, alpha, sig, pts, sq)
+                return [ds / sig * (x[k] - alpha * mean[k]) + da * mean[k] for k in range(len(x))]
+
+            end = mpmath.mpf(te)
+        out = mpmath.odefun(rhs, 0, start)(end)
         return np.array([float(v) for v in out])

@@ -361,6 +361,26 @@ def solve_rows(
     return RowSolution(y, y_stops, nfev, n_acc, n_rej, steps)
 
 
+def hermite_dense(s_pts: np.ndarray, y_pts: np.ndarray, dy_pts: np.ndarray, s_query: np.ndarray) -> np.ndarray:
+    """Cubic Hermite dense output between recorded points ``(s, y, dy/ds)`` of :func:`solve_rows` (plain mode)."""
+    s_pts, y_pts, dy_pts = (real_array(a, n, finite=False) for a, n in ((s_pts, "s"), (y_pts, "y"), (dy_pts, "dy")))
+    sq = real_array(s_query, "s_query", finite=False)
+    j = np.clip(np.searchsorted(s_pts, sq, side="right") - 1, 0, s_pts.size - 2)
+    h = (s_pts[j + 1] - s_pts[j])[:, None]
+    return _hermite((sq - s_pts[j])[:, None] / h, h, y_pts[j], dy_pts[j], y_pts[j + 1], dy_pts[j + 1])
+
+
+def _hermite(
+    u: np.ndarray, h: np.ndarray, y0: np.ndarray, dy0: np.ndarray, y1: np.ndarray, dy1: np.ndarray
+) -> np.ndarray:
+    """The cubic with values ``y0, y1`` and slopes ``dy0, dy1`` at ``u = 0, 1`` of a step of length ``h``."""
+    h00 = 2 * u**3 - 3 * u**2 + 1
+    h10 = u**3 - 2 * u**2 + u
+    h01 = -2 * u**3 + 3 * u**2
+    h11 = u**3 - u**2
+    return h00 * y0 + h10 * h * dy0 + h01 * y1 + h11 * h * dy1
+
+
 def hermite_dense_semilinear(
     s_pts: np.ndarray, y_pts: np.ndarray, dy_pts: np.ndarray, s_query: np.ndarray
 ) -> np.ndarray:
@@ -382,10 +402,5 @@ def hermite_dense_semilinear(
     dz0 = np.zeros_like(z0)  # e^0 (G_n - b) with b = G_n
     z1 = eh * (y_pts[j + 1] - b)
     dz1 = eh * (g_pts[j + 1] - b)
-    u = ((sq - s_pts[j]) / h)[:, None]
-    h00 = 2 * u**3 - 3 * u**2 + 1
-    h10 = u**3 - 2 * u**2 + u
-    h01 = -2 * u**3 + 3 * u**2
-    h11 = u**3 - u**2
-    z = h00 * z0 + h10 * h[:, None] * dz0 + h01 * z1 + h11 * h[:, None] * dz1
+    z = _hermite(((sq - s_pts[j]) / h)[:, None], h[:, None], z0, dz0, z1, dz1)
     return b + np.exp(-(sq - s_pts[j]))[:, None] * z

@@ -14,11 +14,15 @@ for a data point :math:`y`. From them SymPy derives
 - the log-time :math:`\tau=-\ln(\sigma_t/\sigma_0)\in[0,\infty]` in which the exact flow of an
   empirical target has the bounded, semilinear right-hand side
 
-  .. math:: \frac{dx}{d\tau}=-x+\Big(\alpha_t-\frac{\sigma_t\dot\alpha_t}{\dot\sigma_t}\Big)\bar x_w,
+  .. math:: \frac{dx}{d\tau}=-x+g_t\,\bar x_w,\qquad g_t=\alpha_t-\frac{\sigma_t\dot\alpha_t}{\dot\sigma_t},
 
-  (spec ``gao_li.md`` §1.3 for the OT path, where the bracket is :math:`1/(1-\sigma_{\min})`),
-  with :math:`dt/d\tau=-\sigma_t/\dot\sigma_t` and, where SymPy finds it, :math:`t(\tau)` in
-  closed form;
+  (spec ``gao_li.md`` §1.3 for the OT path, where :math:`g_t=1/(1-\sigma_{\min})`), with
+  :math:`dt/d\tau=-\sigma_t/\dot\sigma_t`; :math:`g_t>0` on a valid path
+  (:math:`g_t=-\alpha_t\sigma_t\dot\lambda_t/\dot\sigma_t`);
+- where the integrator switches from ``t`` to :math:`\tau` (:attr:`AffinePath.t_switch`: the
+  last time at which :math:`g_t>2g_1`, 0 for the OT path; :math:`g_t` is infinite where
+  :math:`\dot\sigma_t=0`, as at :math:`t=0` on the cosine path) and the log-time at which it
+  stops (:attr:`AffinePath.tau_end`);
 - the off-subspace law of the exact flow, :math:`x_\perp(t)=(\sigma_t/\sigma_0)\,x_\perp(0)` (the
   part of :math:`u` orthogonal to the data span is :math:`(\dot\sigma_t/\sigma_t)x_\perp`).
 
@@ -26,12 +30,15 @@ Validation (:meth:`AffinePath.validate`): :math:`\sigma_0>0`, :math:`\alpha_1>0`
 :math:`\lambda_t` increasing and :math:`\sigma_t` decreasing on :math:`(0,1)` (the log-time must
 run forward), and :math:`\alpha_0=0` — or :math:`\alpha_0>0` explicitly accepted as an approximation
 (VP schedules), whose effect on the source is stated: the flow then starts from
-:math:`\frac1N\sum_i\mathcal N(\alpha_0x^{(i)},\sigma_0^2I)` instead of :math:`\mathcal N(0,I)`.
+:math:`\frac1N\sum_i\mathcal N(\alpha_0x^{(i)},\sigma_0^2I)` instead of :math:`\mathcal N(0,\sigma_0^2I)`.
 A violated condition raises :class:`PathError` naming it.
 
-Built-in paths: :func:`ot` (conditional OT, :math:`\sigma_{\min}`), :func:`cosine`,
-:func:`vp` (linear :math:`\beta` schedule), :func:`ve` (a variance-exploding schedule,
-reparametrised so that it is a data-to-noise path of this form) and :func:`polynomial`.
+Built-in paths (each derived once per process): :func:`ot` (conditional OT, :math:`\sigma_{\min}`),
+:func:`cosine`, :func:`vp` (linear :math:`\beta` schedule), :func:`ve` (a variance-exploding
+schedule, reparametrised so that it is a data-to-noise path of this form) and :func:`polynomial`.
+The built-ins carry :math:`t(\tau)` in closed form (written for float64: ``expm1``, ``log1p``,
+stable roots), checked by SymPy in :meth:`AffinePath.residuals`; a user path is inverted
+numerically (:mod:`numerics.paths`).
 
 References
 ----------
@@ -41,18 +48,31 @@ Y. Song et al., *Score-Based Generative Modeling through SDEs*, ICLR 2021 (VP an
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
+from scipy.optimize import brentq
+from sympy.codegen.cfunctions import expm1, log1p
+from sympy.printing.pytorch import TorchPrinter
 
 t = sp.Symbol("t", real=True)
 tau = sp.Symbol("tau", nonnegative=True)
-GRID = 4001  # points of (0, 1) on which monotonicity is checked where SymPy cannot prove it
+GRID = 4001  # points of [0, 1] on which monotonicity is checked where SymPy cannot prove it
+TAU_AT_T_ONE = 40.0
+"""Smallest log-time at which a path with :math:`\\sigma_1=0` is integrated to its end:
+:math:`\\sigma_t/\\sigma_0=e^{-40}\\approx4\\times10^{-18}`; later where ``t`` has not yet reached 1
+in float64 there (:attr:`AffinePath.tau_end`)."""
+SWITCH_FACTOR = 2.0
+"""The flow is integrated in :math:`\\tau` where :math:`g_t\\le` ``SWITCH_FACTOR`` :math:`g_1`."""
+MODULES = ("numpy", "torch", "mpmath")
 
 
 class PathError(ValueError):
@@ -60,11 +80,40 @@ class PathError(ValueError):
 
 
 def _sympify(expr: Any, name: str) -> sp.Expr:
-    e = sp.sympify(expr, locals={"t": t, "pi": sp.pi})
+    try:
+        e = sp.sympify(expr, locals={"t": t, "pi": sp.pi, "tau": tau})
+    except (sp.SympifyError, TypeError, SyntaxError) as exc:
+        raise PathError(f"cannot parse {name} = {expr!r}: {exc}") from None
+    if not isinstance(e, sp.Expr):
+        raise PathError(f"{name} must be an expression in t, got {expr!r}")
     extra = e.free_symbols - {t}
     if extra:
         raise PathError(f"{name} may depend on t only, got symbols {sorted(map(str, extra))}")
     return e
+
+
+def _tidy(e: sp.Expr) -> sp.Expr:
+    """A simpler equal form (``simplify`` on small expressions; ``cancel`` on large ones, where
+    ``simplify`` takes seconds and the form only matters for display)."""
+    return sp.simplify(e) if sp.count_ops(e) <= 60 else sp.cancel(e)
+
+
+def is_zero(e: sp.Expr) -> bool:
+    """Whether ``e`` simplifies to 0 (cheap rewrites first, ``simplify`` last)."""
+    for rewrite in (sp.cancel, lambda x: sp.expand(sp.powsimp(sp.cancel(x), force=True)), sp.simplify):
+        if rewrite(e) == 0:
+            return True
+    return False
+
+
+def _float(e: sp.Expr, name: str, path: str) -> float:
+    try:
+        v = complex(sp.N(e))
+    except (TypeError, ValueError):
+        raise PathError(f"{path}: {name} = {e} is not a number") from None
+    if abs(v.imag) > 1e-12 * max(1.0, abs(v.real)):
+        raise PathError(f"{path}: {name} = {e} is not real")
+    return v.real
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +126,7 @@ class AffinePath:
     name : a short name (``"cosine"``, ``"vp"``, ...)
     accept_alpha0 : accept :math:`\alpha_0>0` (an approximate source, stated by :attr:`source_note`)
     parameters : the path's parameters, for records and cache keys
+    inverse : optional closed form of :math:`t(\tau)` (built-ins), verified in :meth:`residuals`
 
     Raises
     ------
@@ -89,20 +139,35 @@ class AffinePath:
     name: str = "custom"
     accept_alpha0: bool = False
     parameters: tuple[tuple[str, float], ...] = field(default=())
+    inverse: sp.Expr | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", _sympify(self.alpha, "alpha"))
         object.__setattr__(self, "sigma", _sympify(self.sigma, "sigma"))
+        if self.inverse is not None:
+            object.__setattr__(self, "inverse", sp.sympify(self.inverse))
         self.validate()
+
+    # Derived quantities are cached on the instance; a pickled path (sent to a worker) carries its
+    # expressions only and derives again there.
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+
+    def __repr__(self) -> str:
+        return f"AffinePath({self.name}: alpha={self.alpha}, sigma={self.sigma})"
 
     # ------------------------------------------------------------------ derivations
     @cached_property
     def d_alpha(self) -> sp.Expr:
-        return sp.simplify(sp.diff(self.alpha, t))
+        return _tidy(sp.diff(self.alpha, t))
 
     @cached_property
     def d_sigma(self) -> sp.Expr:
-        return sp.simplify(sp.diff(self.sigma, t))
+        return _tidy(sp.diff(self.sigma, t))
 
     @cached_property
     def log_snr(self) -> sp.Expr:
@@ -110,64 +175,122 @@ class AffinePath:
         return sp.log(self.alpha / self.sigma)
 
     @cached_property
-    def dt_dtau(self) -> sp.Expr:
-        r""":math:`dt/d\tau=-\sigma_t/\dot\sigma_t` for :math:`\tau=-\ln(\sigma_t/\sigma_0)`."""
-        return sp.simplify(-self.sigma / self.d_sigma)
-
-    @cached_property
-    def forcing_coefficient(self) -> sp.Expr:
-        r""":math:`g_t=\alpha_t-\sigma_t\dot\alpha_t/\dot\sigma_t`, so :math:`dx/d\tau=-x+g_t\bar x_w`."""
-        return sp.simplify(self.alpha - self.sigma * self.d_alpha / self.d_sigma)
-
-    @cached_property
-    def time_of_tau(self) -> sp.Expr | None:
-        r""":math:`t(\tau)` solving :math:`\sigma_t=\sigma_0e^{-\tau}` in closed form, or ``None``."""
-        try:
-            sols = sp.solve(sp.Eq(self.sigma, self.sigma0 * sp.exp(-tau)), t)
-        except (NotImplementedError, ValueError):
-            return None
-        for s in sols:
-            val = complex(sp.N(s.subs(tau, sp.Rational(1, 3))))
-            if abs(val.imag) < 1e-12 and 0 < val.real < 1:
-                return sp.simplify(s)
-        return None
-
-    @cached_property
     def sigma0(self) -> sp.Expr:
         return sp.simplify(self.sigma.subs(t, 0))
 
     @cached_property
+    def log_time(self) -> sp.Expr:
+        r""":math:`\tau(t)=-\ln(\sigma_t/\sigma_0)`."""
+        return -sp.log(self.sigma / self.sigma0)
+
+    @cached_property
+    def dt_dtau(self) -> sp.Expr:
+        r""":math:`dt/d\tau=-\sigma_t/\dot\sigma_t` for :math:`\tau=-\ln(\sigma_t/\sigma_0)`."""
+        return _tidy(-self.sigma / self.d_sigma)
+
+    @cached_property
+    def forcing_coefficient(self) -> sp.Expr:
+        r""":math:`g_t=\alpha_t-\sigma_t\dot\alpha_t/\dot\sigma_t`, so :math:`dx/d\tau=-x+g_t\bar x_w`."""
+        return _tidy(self.alpha - self.sigma * self.d_alpha / self.d_sigma)
+
+    @cached_property
+    def off_subspace_law(self) -> sp.Expr:
+        r""":math:`x_\perp(t)/x_\perp(0)=\sigma_t/\sigma_0` along the exact flow."""
+        return self.sigma / self.sigma0
+
+    @cached_property
+    def time_of_tau(self) -> sp.Expr | None:
+        r""":math:`t(\tau)` solving :math:`\sigma_t=\sigma_0e^{-\tau}` in closed form (built-ins), or ``None``."""
+        return self.inverse
+
+    @cached_property
     def alpha0(self) -> float:
-        return float(self.alpha.subs(t, 0))
+        return _float(self.alpha.subs(t, 0), "alpha_0", self.name)
+
+    @cached_property
+    def alpha1(self) -> float:
+        return _float(self.alpha.subs(t, 1), "alpha_1", self.name)
 
     @cached_property
     def sigma1(self) -> float:
-        return float(self.sigma.subs(t, 1))
+        return _float(self.sigma.subs(t, 1), "sigma_1", self.name)
+
+    @cached_property
+    def t_switch(self) -> float:
+        r"""Time from which the flow is integrated in :math:`\tau`: the last :math:`t` with
+        :math:`g_t>` :data:`SWITCH_FACTOR` :math:`g_1` (0 when there is none, as on the OT path)."""
+        g = self.functions()["forcing"]
+        grid = np.linspace(0.0, 1.0, GRID)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vals = np.asarray(g(grid), dtype=float)
+        g1 = vals[-1] if np.isfinite(vals[-1]) else vals[-2]
+        above = ~(vals <= SWITCH_FACTOR * g1)  # NaN and inf count as above
+        if not above[:-1].any():
+            return 0.0
+        k = int(np.nonzero(above[:-1])[0].max())
+        if k == 0 and not np.isfinite(vals[0]):
+            lo = grid[0] + 1e-12
+        else:
+            lo = grid[k]
+        hi = grid[k + 1]
+        level = SWITCH_FACTOR * g1
+        if not (float(g(lo)) > level >= float(g(hi))):
+            return float(hi)
+        return float(brentq(lambda s: float(g(s)) - level, lo, hi, xtol=1e-14))
+
+    @cached_property
+    def tau_end(self) -> float:
+        r"""Log-time at which the flow reaches ``t = 1``: :math:`-\ln(\sigma_1/\sigma_0)` for
+        :math:`\sigma_1>0`; else the larger of :data:`TAU_AT_T_ONE` and the log-time of
+        :math:`t=1-2^{-53}` (beyond it ``t`` is 1 in float64, and so are :math:`\alpha_t`, :math:`g_t`)."""
+        s0 = float(self.sigma0)
+        sig = self.functions()["sigma"]
+        if self.sigma1 > 0:
+            return float(-math.log(self.sigma1 / s0))
+        last = float(sig(1.0 - 2.0**-53))
+        return max(TAU_AT_T_ONE, -math.log(last / s0)) if last > 0 else TAU_AT_T_ONE
 
     def conditional_velocity(self, x: sp.Expr, y: sp.Expr) -> sp.Expr:
         r""":math:`u_t(x\mid y)=\frac{\dot\sigma_t}{\sigma_t}(x-\alpha_ty)+\dot\alpha_ty` (symbolic)."""
         return self.d_sigma / self.sigma * (x - self.alpha * y) + self.d_alpha * y
 
     def residuals(self) -> dict[str, sp.Expr]:
-        r"""Identities that must simplify to zero: the conditional velocity along the path equals
-        :math:`\dot\alpha_ty+\dot\sigma_tx_0`; the off-subspace ODE :math:`\dot x_\perp=(\dot\sigma_t/\sigma_t)x_\perp`
-        is solved by :math:`(\sigma_t/\sigma_0)x_\perp(0)`; the semilinear :math:`\tau` form equals
-        :math:`(dt/d\tau)\,u`."""
+        r"""Identities that must be zero (tested with :func:`is_zero`).
+
+        ``on_path``: the conditional velocity along the path equals :math:`\dot\alpha_ty+\dot\sigma_tx_0`;
+        ``decay``: :math:`(\sigma_t/\sigma_0)x_\perp(0)` solves :math:`\dot x_\perp=(\dot\sigma_t/\sigma_t)x_\perp`;
+        ``tau``: the semilinear :math:`\tau` form equals :math:`(dt/d\tau)\,u`.
+        """
         x0, y, c, xbar, x = sp.symbols("x_0 y c xbar x", real=True)
-        on_path = self.conditional_velocity(self.alpha * y + self.sigma * x0, y) - (
-            self.d_alpha * y + self.d_sigma * x0
-        )
-        law = self.sigma / self.sigma0 * c
-        decay = sp.diff(law, t) - self.d_sigma / self.sigma * law
-        field_t = self.d_sigma / self.sigma * (x - self.alpha * xbar) + self.d_alpha * xbar
-        semilinear = self.dt_dtau * field_t - (-x + self.forcing_coefficient * xbar)
-        return {name: sp.simplify(e) for name, e in (("on_path", on_path), ("decay", decay), ("tau", semilinear))}
+        return {
+            "on_path": self.conditional_velocity(self.alpha * y + self.sigma * x0, y)
+            - (self.d_alpha * y + self.d_sigma * x0),
+            "decay": sp.diff(self.off_subspace_law * c, t) - self.d_sigma / self.sigma * self.off_subspace_law * c,
+            "tau": self.dt_dtau * (self.d_sigma / self.sigma * (x - self.alpha * xbar) + self.d_alpha * xbar)
+            - (-x + self.forcing_coefficient * xbar),
+        }
+
+    def inverse_error(self, taus: tuple[float, ...] = (1e-9, 0.01, 0.5, 2.0, 10.0, 30.0), dps: int = 50) -> float:
+        r"""Largest :math:`|\ln(\sigma_{t(\tau)}/\sigma_0)+\tau|/\max(\tau,1)` of the closed-form inverse,
+        evaluated in ``dps``-digit arithmetic at ``taus`` (those below :attr:`tau_end`); 0 without one."""
+        if self.time_of_tau is None:
+            return 0.0
+        inv = _lambdify(tau, self.time_of_tau, "mpmath")
+        sig = _lambdify(t, self.sigma, "mpmath")
+        worst = 0.0
+        with mpmath.workdps(dps):
+            s0 = mpmath.mpf(sig(mpmath.mpf(0)))
+            for v in taus:
+                if v < self.tau_end:
+                    tv = mpmath.mpf(v)
+                    worst = max(worst, float(abs(mpmath.log(sig(inv(tv)) / s0) + tv) / max(tv, 1)))
+        return worst
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         """Check the conditions of a data-to-noise path (module docstring); raise :class:`PathError`."""
-        s0 = float(self.sigma.subs(t, 0))
-        a1 = float(self.alpha.subs(t, 1))
+        s0 = _float(self.sigma.subs(t, 0), "sigma_0", self.name)
+        a1 = self.alpha1
         if not (math.isfinite(s0) and s0 > 0):
             raise PathError(f"{self.name}: sigma_0 must be > 0 (the source is noise), got {s0}")
         if not (math.isfinite(a1) and a1 > 0):
@@ -182,8 +305,9 @@ class AffinePath:
                 "accept the approximation (the flow then starts from the mixture of N(alpha_0 x_i, sigma_0^2 I))"
             )
         grid = np.linspace(0.0, 1.0, GRID)[1:-1]
-        a = sp.lambdify(t, self.alpha, "numpy")(grid) * np.ones_like(grid)
-        s = sp.lambdify(t, self.sigma, "numpy")(grid) * np.ones_like(grid)
+        with np.errstate(all="ignore"):
+            a = sp.lambdify(t, self.alpha, "numpy")(grid) * np.ones_like(grid)
+            s = sp.lambdify(t, self.sigma, "numpy")(grid) * np.ones_like(grid)
         if not (np.all(np.isfinite(a)) and np.all(np.isfinite(s)) and np.all(s > 0) and np.all(a >= 0)):
             raise PathError(f"{self.name}: alpha_t must be >= 0 and sigma_t > 0 and finite on (0, 1)")
         with np.errstate(divide="ignore"):
@@ -203,12 +327,13 @@ class AffinePath:
     @property
     def source_note(self) -> str:
         """What the source of the flow is (exact noise, or the stated approximation)."""
+        var = f"{float(self.sigma0) ** 2:.6g}"
         if self.alpha0 == 0:
-            return f"x_0 ~ N(0, {float(self.sigma0) ** 2:.6g} I) exactly"
+            return f"x_0 ~ N(0, {var} I) exactly"
         return (
-            f"alpha_0 = {self.alpha0:.3g} > 0: the flow starts from (1/N) sum_i N({self.alpha0:.3g} x_i, "
-            f"{float(self.sigma0) ** 2:.6g} I) instead of N(0, I); KL to the pure-noise source per point "
-            f"is alpha_0^2 |x_i|^2 / (2 sigma_0^2) = {self.alpha0**2 / (2 * float(self.sigma0) ** 2):.3g} |x_i|^2"
+            f"alpha_0 = {self.alpha0:.3g} > 0: the flow starts from (1/N) sum_i N({self.alpha0:.3g} x_i, {var} I) "
+            f"instead of N(0, {var} I); KL to the pure-noise source per point is alpha_0^2 |x_i|^2 / (2 sigma_0^2) "
+            f"= {self.alpha0**2 / (2 * float(self.sigma0) ** 2):.3g} |x_i|^2"
         )
 
     def record(self) -> dict[str, Any]:
@@ -217,76 +342,107 @@ class AffinePath:
 
     # ------------------------------------------------------------------ lambdified
     def functions(self, module: str = "numpy") -> dict[str, Callable[..., Any]]:
-        """Lambdified ``alpha, sigma, d_alpha, d_sigma, dt_dtau, forcing`` (and ``time_of_tau`` when closed)
-        for ``module`` in ``{"numpy", "torch"}``, elementwise in ``t``."""
-        return _lambdified(self, module)
+        """Lambdified ``alpha, sigma, d_alpha, d_sigma, dt_dtau, forcing`` for ``module`` in
+        :data:`MODULES`, elementwise in ``t`` (built once per path and module); NumPy also gets
+        ``time_of_tau`` when it is closed."""
+        if module not in MODULES:
+            raise ValueError(f"module must be one of {MODULES}, got {module!r}")
+        cache = self.__dict__.setdefault("_lambdified", {})
+        if module not in cache:
+            exprs = {
+                "alpha": self.alpha,
+                "sigma": self.sigma,
+                "d_alpha": self.d_alpha,
+                "d_sigma": self.d_sigma,
+                "dt_dtau": self.dt_dtau,
+                "forcing": self.forcing_coefficient,
+            }
+            out = {k: _broadcasting(_lambdify(t, e, module)) for k, e in exprs.items()}
+            if module == "numpy" and self.time_of_tau is not None:
+                out["time_of_tau"] = _broadcasting(_lambdify(tau, self.time_of_tau, module))
+            cache[module] = out
+        return cache[module]
 
 
-_LAMBDIFIED: dict[tuple[int, str], dict[str, Callable[..., Any]]] = {}
+class _TorchPrinter(TorchPrinter):
+    """SymPy's torch printer, plus the float64-accurate ``expm1`` and ``log1p`` the built-ins use."""
+
+    def _print_expm1(self, expr: sp.Expr) -> str:
+        return f"{self._module_format('torch.special.expm1')}({self._print(expr.args[0])})"
+
+    def _print_log1p(self, expr: sp.Expr) -> str:
+        return f"{self._module_format('torch.log1p')}({self._print(expr.args[0])})"
 
 
-def _lambdified(path: AffinePath, module: str) -> dict[str, Callable[..., Any]]:
-    key = (id(path), module)
-    if key not in _LAMBDIFIED:
-        exprs = {
-            "alpha": path.alpha,
-            "sigma": path.sigma,
-            "d_alpha": path.d_alpha,
-            "d_sigma": path.d_sigma,
-            "dt_dtau": path.dt_dtau,
-            "forcing": path.forcing_coefficient,
-        }
-        out = {k: _broadcasting(sp.lambdify(t, e, module)) for k, e in exprs.items()}
-        if path.time_of_tau is not None:
-            out["time_of_tau"] = _broadcasting(sp.lambdify(tau, path.time_of_tau, module))
-        _LAMBDIFIED[key] = out
-    return _LAMBDIFIED[key]
+def _lambdify(args: sp.Symbol, expr: sp.Expr, module: str) -> Callable[..., Any]:
+    if module == "torch":
+        # Constant subexpressions (exp(201/40)) as float literals: torch functions take tensors only.
+        return sp.lambdify(args, expr.evalf(30), "torch", printer=_TorchPrinter)
+    return sp.lambdify(args, expr, module)
 
 
 def _broadcasting(f: Callable[..., Any]) -> Callable[..., Any]:
     # A constant expression lambdifies to a scalar: broadcast it to the shape of the input.
     def g(x: Any) -> Any:
         v = f(x)
-        return v + 0 * x if np.ndim(v) == 0 else v
+        return v + 0 * x if np.ndim(v) == 0 and np.ndim(x) > 0 else v
 
     return g
 
 
 # ---------------------------------------------------------------------------------- built-ins
+@functools.cache
 def ot(sigma_min: float = 0.0) -> AffinePath:
-    r"""Conditional OT path: :math:`\alpha_t=t`, :math:`\sigma_t=1-(1-\sigma_{\min})t`."""
-    s = sp.nsimplify(sigma_min)
-    return AffinePath(t, 1 - (1 - s) * t, "ot", parameters=(("sigma_min", float(sigma_min)),))
+    r"""Conditional OT path: :math:`\alpha_t=t`, :math:`\sigma_t=1-(1-\sigma_{\min})t`,
+    :math:`t(\tau)=(1-e^{-\tau})/(1-\sigma_{\min})`."""
+    s = sp.nsimplify(float(sigma_min))
+    return AffinePath(
+        t, 1 - (1 - s) * t, "ot", parameters=(("sigma_min", float(sigma_min)),), inverse=-expm1(-tau) / (1 - s)
+    )
 
 
+@functools.cache
 def cosine() -> AffinePath:
-    r"""Cosine path: :math:`\alpha_t=\sin(\pi t/2)`, :math:`\sigma_t=\cos(\pi t/2)` (:math:`\sigma_1=0`)."""
-    return AffinePath(sp.sin(sp.pi * t / 2), sp.cos(sp.pi * t / 2), "cosine")
+    r"""Cosine path: :math:`\alpha_t=\sin(\pi t/2)`, :math:`\sigma_t=\cos(\pi t/2)` (:math:`\sigma_1=0`),
+    :math:`t(\tau)=\frac2\pi\arctan\sqrt{e^{2\tau}-1}`."""
+    return AffinePath(
+        sp.sin(sp.pi * t / 2), sp.cos(sp.pi * t / 2), "cosine", inverse=2 * sp.atan(sp.sqrt(expm1(2 * tau))) / sp.pi
+    )
 
 
+@functools.cache
 def vp(beta_min: float = 0.1, beta_max: float = 20.0) -> AffinePath:
     r"""Variance-preserving path with a linear :math:`\beta` schedule (Song et al. 2021, Lipman et al. 2023).
 
     .. math::
-        \alpha_t=\exp\Big(-\tfrac12\int_0^{1-t}\beta(r)\,dr\Big),\quad \beta(r)=\beta_{\min}+r(\beta_{\max}-\beta_{\min}),
-        \qquad \sigma_t=\sqrt{1-\alpha_t^2}.
+        \alpha_t=e^{-T_t/2},\quad T_t=\int_0^{1-t}\beta(r)\,dr=\beta_{\min}u+\tfrac12(\beta_{\max}-\beta_{\min})u^2,
+        \ u=1-t,\qquad \sigma_t=\sqrt{1-\alpha_t^2}.
 
-    :math:`\alpha_0=e^{-\frac12(\beta_{\min}+\frac12(\beta_{\max}-\beta_{\min}))}>0` (6.6e-3 for the
+    :math:`\alpha_0=e^{-\frac12(\beta_{\min}+\frac12(\beta_{\max}-\beta_{\min}))}>0` (6.7e-3 for the
     defaults): accepted as an approximation of the source (see :attr:`AffinePath.source_note`).
+    Inverse: :math:`T=-\ln(1-\sigma^2)`, :math:`u=2T/(\beta_{\min}+\sqrt{\beta_{\min}^2+2(\beta_{\max}-\beta_{\min})T})`.
     """
-    r = sp.Symbol("r", nonnegative=True)
+    if not (beta_max > beta_min > 0):
+        raise PathError(f"vp: need beta_max > beta_min > 0, got {beta_min}, {beta_max}")
     bmin, bmax = sp.nsimplify(beta_min), sp.nsimplify(beta_max)
-    integral = sp.integrate(bmin + r * (bmax - bmin), (r, 0, 1 - t))
-    alpha = sp.exp(-integral / 2)
+    u = 1 - t
+    big_t_of_t = bmin * u + (bmax - bmin) * u**2 / 2
+    alpha = sp.exp(-big_t_of_t / 2)
+    sigma = sp.sqrt(-expm1(-big_t_of_t))  # 1 - alpha^2 without cancellation near t = 1
+    s0 = sigma.subs(t, 0)
+    big_t = -log1p(-(s0**2) * sp.exp(-2 * tau))
+    inverse = 1 - 2 * big_t / (bmin + sp.sqrt(bmin**2 + 2 * (bmax - bmin) * big_t))
     return AffinePath(
         alpha,
-        sp.sqrt(1 - alpha**2),
+        sigma,
         "vp",
         accept_alpha0=True,
         parameters=(("beta_min", float(beta_min)), ("beta_max", float(beta_max))),
+        inverse=inverse,
     )
 
 
+@functools.cache
 def ve(sigma_max: float = 100.0, sigma_min: float = 0.01) -> AffinePath:
     r"""A variance-exploding schedule as a data-to-noise path of this form.
 
@@ -299,19 +455,26 @@ def ve(sigma_max: float = 100.0, sigma_min: float = 0.01) -> AffinePath:
 
     with :math:`\alpha_0=1/\sqrt{1+\sigma_{\max}^2}` (about 0.01, accepted as an approximation) and
     :math:`\sigma_1=\sigma_{\min}/\sqrt{1+\sigma_{\min}^2}>0` (the terminal law keeps that width).
+    Inverse: :math:`s=\sigma/\sqrt{1-\sigma^2}`, :math:`t=\ln(s/\sigma_{\max})/\ln(\sigma_{\min}/\sigma_{\max})`.
     """
     if not (sigma_max > sigma_min > 0):
         raise PathError(f"ve: need sigma_max > sigma_min > 0, got {sigma_max}, {sigma_min}")
-    s = sp.nsimplify(sigma_max) ** (1 - t) * sp.nsimplify(sigma_min) ** t
+    a, b = sp.nsimplify(sigma_max), sp.nsimplify(sigma_min)
+    s = a ** (1 - t) * b**t
+    sig = s / sp.sqrt(1 + s**2)
+    sig_tau = sig.subs(t, 0) * sp.exp(-tau)
+    inverse = (sp.log(sig_tau) - sp.log(1 - sig_tau**2) / 2 - sp.log(a)) / (sp.log(b) - sp.log(a))
     return AffinePath(
         1 / sp.sqrt(1 + s**2),
-        s / sp.sqrt(1 + s**2),
+        sig,
         "ve",
         accept_alpha0=True,
         parameters=(("sigma_max", float(sigma_max)), ("sigma_min", float(sigma_min))),
+        inverse=inverse,
     )
 
 
+@functools.cache
 def polynomial(alpha: tuple[float, ...], sigma: tuple[float, ...]) -> AffinePath:
     r"""A polynomial schedule :math:`\alpha_t=\sum_ka_kt^k`, :math:`\sigma_t=\sum_ks_kt^k` (coefficients from degree 0)."""
     a = sum(sp.nsimplify(c) * t**k for k, c in enumerate(alpha))
@@ -325,12 +488,16 @@ def polynomial(alpha: tuple[float, ...], sigma: tuple[float, ...]) -> AffinePath
     )
 
 
-BUILT_IN: dict[str, Callable[[], AffinePath]] = {"ot": ot, "cosine": cosine, "vp": vp, "ve": ve}
+BUILT_IN: dict[str, Callable[..., AffinePath]] = {"ot": ot, "cosine": cosine, "vp": vp, "ve": ve}
+_CALL = re.compile(r"^(\w+)\s*\(([^()]*)\)$")
 
 
 def parse_path(spec: str) -> AffinePath:
-    """A path from a command-line string: a built-in name (``ot``, ``cosine``, ``vp``, ``ve``) or
-    ``"alpha=<expr>; sigma=<expr>"`` in ``t`` (SymPy syntax, e.g. ``alpha=sin(pi*t/2); sigma=cos(pi*t/2)``).
+    """A path from a command-line string.
+
+    Accepted: a built-in name (``ot``, ``cosine``, ``vp``, ``ve``), a built-in with its numeric
+    arguments (``ot(0.01)``, ``vp(0.1, 20)``), or ``"alpha=<expr>; sigma=<expr>"`` in ``t`` (SymPy
+    syntax, e.g. ``alpha=sin(pi*t/2); sigma=cos(pi*t/2)``).
 
     Raises
     ------
@@ -340,13 +507,21 @@ def parse_path(spec: str) -> AffinePath:
     s = spec.strip()
     if s in BUILT_IN:
         return BUILT_IN[s]()
+    call = _CALL.match(s)
+    if call and call.group(1) in BUILT_IN:
+        try:
+            args = [float(a) for a in call.group(2).split(",") if a.strip()]
+        except ValueError:
+            raise PathError(f"arguments of {call.group(1)} must be numbers, got {call.group(2)!r}") from None
+        try:
+            return BUILT_IN[call.group(1)](*args)
+        except TypeError as exc:
+            raise PathError(f"{call.group(1)}: {exc}") from None
     parts = dict(p.split("=", 1) for p in s.split(";") if "=" in p)
     parts = {k.strip(): v.strip() for k, v in parts.items()}
     if set(parts) - {"alpha", "sigma"} or "alpha" not in parts or "sigma" not in parts:
         raise PathError(
-            f"--path must be one of {', '.join(BUILT_IN)} or 'alpha=<expr in t>; sigma=<expr in t>', got {spec!r}"
+            f"--path must be one of {', '.join(BUILT_IN)} (optionally with arguments, e.g. ot(0.01)) or "
+            f"'alpha=<expr in t>; sigma=<expr in t>', got {spec!r}"
         )
-    try:
-        return AffinePath(parts["alpha"], parts["sigma"], "custom")
-    except (sp.SympifyError, TypeError) as exc:
-        raise PathError(f"cannot parse {spec!r}: {exc}") from None
+    return AffinePath(parts["alpha"], parts["sigma"], "custom")
