@@ -684,7 +684,7 @@ class FlowSolution:
         m, d = self.x_end.shape
         dense_guard((tg.size, m, d), "dense states")
         out = np.empty((tg.size, m, d))
-        early = tg <= self.t_switch
+        early = tg <= self.t_switch if self.t_switch > 0 else np.zeros(tg.size, dtype=bool)
         if np.any(early):
             for r, (ts, xs, fs) in enumerate(self.steps_t):
                 out[early, r] = hermite_dense(ts, xs, fs, tg[early])

@@ -144,12 +144,18 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
     from numerics.executor import make_executor
 
     try:
+        path = RunSpec(path=args.path).path if args.path else None  # refused before any work
         executor = make_executor(args.workers, args.scheduler, args.resources)
     except BaseException:
         bar.close()
         raise
     run = RunSpec(
-        tier="spec" if args.full else "fast", seed=args.seed, executor=executor, cache=DiskCache(), progress=bar.note
+        tier="spec" if args.full else "fast",
+        seed=args.seed,
+        executor=executor,
+        cache=DiskCache(),
+        progress=bar.note,
+        path=path,
     )
     return executor, run
 
@@ -214,6 +220,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"[red]{v.claim_id}: {c.name}: measured {format_value(c.measured)}, "
                 f"expected {format_value(c.expected)} ({c.tolerance}; {c.justification})[/]"
             )
+    if args.path:
+        own = [v.claim_id for v in verdicts if not isinstance(v.details.get("path"), dict)]
+        con.print(
+            f"path {args.path!r}: followed by {len(verdicts) - len(own)} claims; {len(own)} ran on their own path"
+        )
     n_pass = sum(v.passed for v in verdicts)
     counts = Counter(v.status for v in verdicts)
     con.print(
@@ -344,6 +355,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("MEMGEN_SCHEDULER") or None,
         help="run claims and sweeps on Dask: tcp://host:port (a running scheduler) or local:N (N local workers); "
         "default MEMGEN_SCHEDULER; needs pip install 'memgen-theory[dask]'",
+    )
+    p.add_argument(
+        "--path",
+        metavar="PATH",
+        help="affine Gaussian path of the claims that follow one: ot, cosine, vp, ve, ot(0.01), vp(0.1, 20) or "
+        "'alpha=<expr in t>; sigma=<expr in t>' (e.g. 'alpha=sin(pi*t/2); sigma=cos(pi*t/2)')",
     )
     p.add_argument(
         "--resources",

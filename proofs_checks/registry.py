@@ -66,15 +66,22 @@ class CheckSpec:
     fn: CheckFn
     tier: Tier[Any] | None
     controls: Mapping[str, Control]
+    follows_path: bool = False
 
 
 _CHECKS: dict[str, CheckSpec] = {}
 
 
 def check(
-    claim_id: str, *, tier: Tier[Any] | None = None, controls: Mapping[str, Control] | None = None
+    claim_id: str,
+    *,
+    tier: Tier[Any] | None = None,
+    controls: Mapping[str, Control] | None = None,
+    follows_path: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn(run, **fault) -> Verdict`` as the check of ``claim_id``.
+
+    ``follows_path``: the check runs on ``run.path`` (``memgen verify --path``) when one is given.
 
     Raises
     ------
@@ -95,7 +102,7 @@ def check(
             unknown = set(c.fault) - set(params)
             if unknown:
                 raise RegistryError(f"control {name!r} of {claim_id}: {sorted(unknown)} are not arguments of the check")
-        _CHECKS[claim_id] = CheckSpec(claim_id, fn, tier, MappingProxyType(dict(controls or {})))
+        _CHECKS[claim_id] = CheckSpec(claim_id, fn, tier, MappingProxyType(dict(controls or {})), follows_path)
         fn.claim_id = claim_id  # type: ignore[attr-defined]
         return fn
 
@@ -187,10 +194,23 @@ def run_check(claim_id: str, run: RunSpec | None = None, **fault: Any) -> Verdic
         v.spec_sizes = jsonable(spec.tier.spec.as_dict())
         v.short_of_spec = ran.below(spec.tier.spec)
         v.spec_section = spec.tier.section
+    v.details["path"] = path_record(run, spec.follows_path)
     finding = get_paper(claim.paper).finding(claim_id)
     if finding is not None:
         v.spec_finding = finding.to_json()
     return v
+
+
+def path_record(run: RunSpec, follows_path: bool) -> Any:
+    """What a verdict records as its path: ``"default"`` (the claim's own, the spec's), the path of
+    ``--path`` for a check that follows it, or a note that this claim did not apply it."""
+    if run.path is None:
+        return "default"
+    if not follows_path:
+        return "default (--path not applied: this claim is stated for its own path)"
+    from numerics.paths import as_path
+
+    return as_path(run.path).record()
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,29 @@ class AffinePath:
         r""":math:`x_\perp(t)/x_\perp(0)=\sigma_t/\sigma_0` along the exact flow."""
         return self.sigma / self.sigma0
 
+    def affine_off_subspace_law(self, y0: sp.Expr, m: sp.Expr) -> sp.Expr:
+        r"""Affine variant of the decay: :math:`y=P_{D\perp}x` obeys :math:`\dot y=u_t(y\mid m_\perp)`
+        (every point has the same :math:`m_\perp`), so :math:`y(t)=\alpha_tm_\perp+(\sigma_t/\sigma_0)(y(0)-\alpha_0m_\perp)`."""
+        return self.alpha * m + self.off_subspace_law * (y0 - self.alpha.subs(t, 0) * m)
+
+    def continuity_mpmath(self, points: tuple[Any, ...] = (-1, sp.Rational(3, 2))) -> tuple[Callable[..., Any], ...]:
+        r"""Lambdified (mpmath) ``(residual, dt_p, div_pv)`` in ``(x, t)`` of the continuity equation of
+        the mixture :math:`p_t=\frac1N\sum_i\mathcal N(\alpha_tx^{(i)},\sigma_t^2)` and :math:`v^*` in 1-D.
+
+        The residual is :math:`\partial_tp+\partial_x(pv^*)` unsimplified, so that its evaluation
+        tests the identity numerically (its symbolic zero for every path is in :func:`generic_facts`).
+        """
+        cache = self.__dict__.setdefault("_continuity", {})
+        if points not in cache:
+            xx = sp.Symbol("x", real=True)
+            comps = [sp.exp(-((xx - self.alpha * c) ** 2) / (2 * self.sigma**2)) / self.sigma for c in points]
+            fields = [self.conditional_velocity(xx, c) for c in points]
+            p = sum(comps) / (len(points) * sp.sqrt(2 * sp.pi))
+            v = sum(c * u for c, u in zip(comps, fields)) / sum(comps)
+            dt_p, div = sp.diff(p, t), sp.diff(p * v, xx)
+            cache[points] = tuple(_lambdify((xx, t), e, "mpmath") for e in (dt_p + div, dt_p, div))
+        return cache[points]
+
     @cached_property
     def time_of_tau(self) -> sp.Expr | None:
         r""":math:`t(\tau)` solving :math:`\sigma_t=\sigma_0e^{-\tau}` in closed form (built-ins), or ``None``."""
@@ -259,13 +282,16 @@ class AffinePath:
 
         ``on_path``: the conditional velocity along the path equals :math:`\dot\alpha_ty+\dot\sigma_tx_0`;
         ``decay``: :math:`(\sigma_t/\sigma_0)x_\perp(0)` solves :math:`\dot x_\perp=(\dot\sigma_t/\sigma_t)x_\perp`;
+        ``affine_decay``: :meth:`affine_off_subspace_law` solves :math:`\dot y=u_t(y\mid m_\perp)`;
         ``tau``: the semilinear :math:`\tau` form equals :math:`(dt/d\tau)\,u`.
         """
-        x0, y, c, xbar, x = sp.symbols("x_0 y c xbar x", real=True)
+        x0, y, c, xbar, x, m = sp.symbols("x_0 y c xbar x m", real=True)
+        affine = self.affine_off_subspace_law(c, m)
         return {
             "on_path": self.conditional_velocity(self.alpha * y + self.sigma * x0, y)
             - (self.d_alpha * y + self.d_sigma * x0),
             "decay": sp.diff(self.off_subspace_law * c, t) - self.d_sigma / self.sigma * self.off_subspace_law * c,
+            "affine_decay": sp.diff(affine, t) - self.conditional_velocity(affine, m),
             "tau": self.dt_dtau * (self.d_sigma / self.sigma * (x - self.alpha * xbar) + self.d_alpha * xbar)
             - (-x + self.forcing_coefficient * xbar),
         }
@@ -525,3 +551,74 @@ def parse_path(spec: str) -> AffinePath:
             f"'alpha=<expr in t>; sigma=<expr in t>', got {spec!r}"
         )
     return AffinePath(parts["alpha"], parts["sigma"], "custom")
+
+
+# ---------------------------------------------------------------------------------- facts for every path
+@functools.cache
+def generic_facts() -> dict[str, Any]:
+    r"""Facts of the exact field that hold for every affine Gaussian path, derived with
+    :math:`\alpha_t`, :math:`\sigma_t` as undetermined functions (so they prove the claim for any path).
+
+    - ``cfm_minimizer``: the pointwise CFM loss :math:`\sum_ip_i\|c-u_i\|^2` at fixed :math:`(x,t)`
+      (``tiny``-sized: :math:`d=2`, :math:`N=3`, symbolic points) is minimised by the softmax posterior
+      mean of :math:`u_i=u_t(x\mid x^{(i)})` (residuals, each 0) with Hessian :math:`2\sum_ip_iI`
+      (``hessian``, 0 after subtracting it);
+    - ``continuity``: :math:`\partial_tp_t+\partial_x(p_tv^*)` for a two-point mixture in 1-D,
+      divided by :math:`p_t` componentwise (0);
+    - ``dw_dx3``, ``res_perp``, ``res_par``: facts (a), (b) on :math:`d=3`, :math:`N=2` points in the
+      :math:`e_1,e_2` plane: the weights ignore :math:`x_3`, :math:`v_3=(\dot\sigma_t/\sigma_t)x_3`,
+      the in-plane field depends on :math:`x_\parallel` only (each 0).
+    """
+    a, s = sp.Function("alpha")(t), sp.Function("sigma")(t)
+    da, ds = sp.diff(a, t), sp.diff(s, t)
+
+    def u(xv: sp.Expr, yv: sp.Expr) -> sp.Expr:
+        return ds / s * (xv - a * yv) + da * yv
+
+    # CFM minimiser: densities K exp(L_i), with the exponentials named E_i (a rational problem).
+    ys = [sp.symbols(f"p{i}_0:2", real=True) for i in range(3)]
+    xs = sp.symbols("y0:2", real=True)
+    cs = sp.symbols("c0:2", real=True)
+    k_sym = sp.symbols("K", positive=True)
+    es = sp.symbols("E0:3", positive=True)
+    ui = [[u(xs[k], p[k]) for k in range(2)] for p in ys]
+    loss = sum(k_sym * es[i] * sum((cs[k] - ui[i][k]) ** 2 for k in range(2)) for i in range(3))
+    sol = sp.solve([sp.diff(loss, c) for c in cs], cs, dict=True)[0]
+    soft = [sum(es[i] * ui[i][k] for i in range(3)) / sum(es) for k in range(2)]
+    density = [
+        (2 * sp.pi * s**2) ** -1 * sp.exp(-sum((xs[k] - a * p[k]) ** 2 for k in range(2)) / (2 * s**2)) for p in ys
+    ]
+    dens_res = [
+        sp.simplify(d / ((2 * sp.pi * s**2) ** -1) - sp.exp(-sum((xs[k] - a * p[k]) ** 2 for k in range(2)) / (2 * s**2)))
+        for d, p in zip(density, ys)
+    ]
+    minimizer = [sp.cancel(sp.together(sol[cs[k]] - soft[k])) for k in range(2)] + dens_res
+    hessian = sp.simplify(sp.hessian(loss, cs) - 2 * k_sym * sum(es) * sp.eye(2))
+
+    # Continuity: p v* = (1/N) sum_i N_i u_i, so the residual is a sum of per-component ones.
+    xx = sp.Symbol("x", real=True)
+    comps = [sp.exp(-((xx - a * c) ** 2) / (2 * s**2)) / (sp.sqrt(2 * sp.pi) * s) for c in (-1, sp.Rational(3, 2))]
+    continuity = sum(
+        sp.simplify((sp.diff(cmp, t) + sp.diff(cmp * u(xx, c), xx)) / cmp)
+        for cmp, c in zip(comps, (-1, sp.Rational(3, 2)))
+    )
+
+    # Facts (a), (b): symbolic points (a1, a2, 0), (b1, b2, 0) and query (y1, y2, y3).
+    a1, a2, b1, b2, y1, y2, y3 = sp.symbols("a1 a2 b1 b2 y1 y2 y3", real=True)
+    pts, xv = [(a1, a2, 0), (b1, b2, 0)], (y1, y2, y3)
+
+    def weights(dims: int) -> list[sp.Expr]:
+        lg = [-sum((xv[k] - a * p[k]) ** 2 for k in range(dims)) / (2 * s**2) for p in pts]
+        den = sum(sp.exp(v) for v in lg)
+        return [sp.exp(v) / den for v in lg]
+
+    w, w_par = weights(3), weights(2)
+    vfield = [sum(w[i] * u(xv[k], pts[i][k]) for i in range(2)) for k in range(3)]
+    return {
+        "cfm_minimizer": minimizer,
+        "hessian": hessian,
+        "continuity": sp.simplify(continuity),
+        "dw_dx3": [sp.simplify(sp.diff(wi, y3)) for wi in w],
+        "res_perp": sp.simplify(vfield[2] - ds / s * y3),
+        "res_par": [sp.simplify(vfield[k] - sum(w_par[i] * u(xv[k], pts[i][k]) for i in range(2))) for k in range(2)],
+    }

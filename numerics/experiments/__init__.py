@@ -122,6 +122,9 @@ class RunSpec:
     cache : disk cache of trained models and measurements (``None``: compute in this process only)
     progress : callable(str) for long work (never prints by itself)
     overrides : size changes per tier name (negative controls and tests at reduced sizes)
+    path : ``memgen verify --path P``: the affine Gaussian path of the claims that follow one (a
+        name, ``"alpha=...; sigma=..."``, a :mod:`theory.paths` path or anything
+        :func:`numerics.paths.as_path` takes); ``None`` keeps each claim's own (the spec's) paths
     """
 
     tier: str = "fast"
@@ -130,8 +133,13 @@ class RunSpec:
     cache: DiskCache | None = field(default=None, compare=False, repr=False)
     progress: Callable[[str], None] = field(default=_quiet, compare=False, repr=False)
     overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    path: Any = None
 
     def __post_init__(self) -> None:
+        if self.path is not None:
+            from numerics.paths import as_path
+
+            as_path(self.path)  # an invalid path is refused here, before any work (the condition is named)
         if self.tier not in TIER_NAMES:
             raise ValueError(f"tier must be one of {TIER_NAMES}, got {self.tier!r}")
         if self.seed is not None and (isinstance(self.seed, bool) or int(self.seed) != self.seed or self.seed < 0):
@@ -172,7 +180,12 @@ class RunSpec:
 
     def key(self) -> dict[str, Any]:
         """What identifies this run in a cache key (tier, seed, overrides)."""
-        return {"tier": self.tier, "seed": self.seed, "overrides": [list(o) for o in self.overrides]}
+        key = {"tier": self.tier, "seed": self.seed, "overrides": [list(o) for o in self.overrides]}
+        if self.path is not None:
+            from numerics.paths import as_path
+
+            key["path"] = as_path(self.path).record()
+        return key
 
 
 _MEMO: dict[str, Any] = {}

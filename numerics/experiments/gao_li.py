@@ -1,8 +1,10 @@
 r"""Gao & Li 2024, the exact flow of an empirical target: the measurements of the 17 exact-flow claims.
 
 Setting (spec ``gao_li.md`` §1): prior :math:`\mathcal N(0,I_d)`, target uniform over the rows of
-a data set of :mod:`numerics.datasets`, conditional OT path :class:`~numerics.paths.CondOTPath`
-and its closed-form optimal field (:mod:`numerics.empirical_field`). Each claim has a
+a data set of :mod:`numerics.datasets`, an affine Gaussian path (:mod:`numerics.paths`; the spec's
+conditional OT path :class:`~numerics.paths.CondOTPath` with :math:`\sigma_{\min}\in\{0,0.01\}` by
+default, or ``run.path`` for the claims that follow one: :func:`flow_paths`) and its closed-form
+optimal field (:mod:`numerics.empirical_field`). Each claim has a
 :class:`~numerics.experiments.Tier` (sizes of the spec's claims table, §3) and a measurement
 ``f(run, *, <what a negative control may replace>) -> <dataclass>``: the thing under test (a
 field, a closed form, a bound, a prior) is an argument, so a control passes one wrong one.
@@ -41,15 +43,37 @@ from numerics.empirical_field import (
 )
 from numerics.executor import sweep
 from numerics.experiments import RunSpec, Sizes, Tier, measured
-from numerics.paths import CondOTPath
+from numerics.paths import AffinePath, CondOTPath, as_path
 from numerics.subspace import subspace_basis
 from theory import flow_matching as th
+from theory import paths as thp
 
-Field = Callable[[np.ndarray, Any, np.ndarray, float], np.ndarray]
-"""``field(x, t, data, sigma_min) -> (M, d)``: a velocity field of the exact-flow setting."""
+Field = Callable[[np.ndarray, Any, np.ndarray, AffinePath], np.ndarray]
+"""``field(x, t, data, path) -> (M, d)``: a velocity field of the exact-flow setting on ``path``."""
 
 SIGMA_MINS = (0.0, 0.01)
 """Spec §6: every exact-flow claim runs for both values."""
+
+
+def flow_paths(run: RunSpec, sigma_mins: tuple[float, ...] = SIGMA_MINS) -> tuple[AffinePath, ...]:
+    """The paths of a claim that follows ``run.path``: the OT paths with ``sigma_mins`` (the spec's),
+    or the one path of ``memgen verify --path``."""
+    if run.path is None:
+        return tuple(CondOTPath(s) for s in sigma_mins)
+    return (as_path(run.path),)
+
+
+def paths_text(run: RunSpec, sigma_mins: tuple[float, ...] = SIGMA_MINS) -> str:
+    """How a comparison names its cases: ``per sigma_min in (0.0, 0.01)`` or ``on path cosine``."""
+    if run.path is None:
+        return f"per sigma_min in {sigma_mins}"
+    return f"on path {as_path(run.path).label}"
+
+
+def path_key(paths: tuple[AffinePath, ...]) -> list[dict[str, Any]]:
+    """The paths' records, for cache keys."""
+    return [p.record() for p in paths]
+
 
 TINY_SYMBOLIC = ((1, 0), (sp.Rational(-1, 2), sp.Rational(4, 5)), (sp.Rational(1, 5), sp.Rational(-11, 10)))
 """The ``tiny`` data set as exact rationals (symbolic claims)."""
@@ -132,9 +156,9 @@ TEST_FUNCTIONS = ("e1", "x", "t sin(x_1) e2")
 
 @dataclass(frozen=True)
 class CfmMinimizer:
-    """SymPy residuals on ``tiny`` and Monte Carlo cross terms :math:`|\\hat C_h|/\\mathrm{SE}`.
+    """SymPy residuals (any path) and Monte Carlo cross terms :math:`|\\hat C_h|/\\mathrm{SE}`.
 
-    ``z[s, h]``: sigma_min ``SIGMA_MINS[s]``, test function ``TEST_FUNCTIONS[h]``.
+    ``z[s, h]``: path ``s`` of :func:`flow_paths`, test function ``TEST_FUNCTIONS[h]``.
     """
 
     residuals: list[str]
@@ -144,22 +168,23 @@ class CfmMinimizer:
 
 
 def cfm_minimizer(run: RunSpec, field: Field = optimal_velocity) -> CfmMinimizer:
-    r"""(i) SymPy pointwise minimisation; (ii) :math:`\mathbb E[h\cdot(v-u)]` over :math:`(t,i,x_0)`, ``tiny``.
+    r"""(i) SymPy pointwise minimisation (any path: :func:`theory.paths.generic_facts`); (ii)
+    :math:`\mathbb E[h\cdot(v-u)]` over :math:`(t,i,x_0)` on ``tiny``, per path of :func:`flow_paths`.
 
-    :math:`t\sim U[0,0.99]` (finite variance), :math:`x_t` and :math:`u` from :class:`CondOTPath`.
+    :math:`t\sim U[0,0.99]` (finite variance), :math:`x_t` and :math:`u` from the path.
     """
-    sym = th.cfm_pointwise_minimizer(TINY_SYMBOLIC)
+    sym = thp.generic_facts()
     data = dataset("tiny")
     m = run.sizes(CFM_MINIMIZER).draws
     rng = run.rng(10)
-    z = np.empty((len(SIGMA_MINS), len(TEST_FUNCTIONS)))
-    for s, smin in enumerate(SIGMA_MINS):
-        path = CondOTPath(smin)
+    paths = flow_paths(run)
+    z = np.empty((len(paths), len(TEST_FUNCTIONS)))
+    for s, path in enumerate(paths):
         t = rng.uniform(0.0, 0.99, m)
         x1 = data[rng.integers(0, data.shape[0], m)]
         x0 = rng.standard_normal((m, 2))
         x = path.sample(x0, x1, t)
-        diff = field(x, t, data, smin) - path.target(x0, x1)
+        diff = field(x, t, data, path) - path.target(x0, x1, t)
         hs = (
             np.stack([np.ones(m), np.zeros(m)], axis=1),
             x,
@@ -168,8 +193,8 @@ def cfm_minimizer(run: RunSpec, field: Field = optimal_velocity) -> CfmMinimizer
         for k, h in enumerate(hs):
             terms = np.sum(h * diff, axis=1)
             z[s, k] = abs(terms.mean()) / (terms.std(ddof=1) / np.sqrt(m))
-    res = sym["residuals"]
-    return CfmMinimizer([str(e) for e in res], is_zero(res), is_zero(sym["hessian_residual"]), z)
+    res = sym["cfm_minimizer"]
+    return CfmMinimizer([str(e) for e in res], is_zero(res), is_zero(sym["hessian"]), z)
 
 
 # ============================================================================ optimal-velocity
@@ -182,30 +207,46 @@ class OptimalVelocitySizes(Sizes):
 OPTIMAL_VELOCITY = Tier.same("gao-li/optimal-velocity", OptimalVelocitySizes(), _row("optimal-velocity"))
 
 
-def mp_posterior_mean_velocity(x: np.ndarray, t: float, data: np.ndarray, sigma_min: float) -> np.ndarray:
+def mp_coefficients(path: AffinePath, t: mpmath.mpf) -> tuple[Any, Any, Any, Any]:
+    r""":math:`(\alpha_t,\sigma_t,\dot\alpha_t,\dot\sigma_t)` in mpmath at the working precision.
+
+    The OT path's in closed form with :math:`\sigma_{\min}` the float the engine uses; another
+    path's lambdified from SymPy.
+    """
+    if isinstance(path, CondOTPath):
+        sm = mpmath.mpf(path.sigma_min)
+        return t, 1 - (1 - sm) * t, mpmath.mpf(1), -(1 - sm)
+    f = path.symbolic.functions("mpmath")
+    return f["alpha"](t), f["sigma"](t), f["d_alpha"](t), f["d_sigma"](t)
+
+
+def mp_posterior_mean_velocity(x: np.ndarray, t: float, data: np.ndarray, path: AffinePath) -> np.ndarray:
     r"""Bayes posterior mean of :math:`u_t(x\mid x^{(i)})` in mpmath (at the working precision).
 
-    Posterior :math:`p(i\mid x)\propto\mathcal N(x;tx^{(i)},\sigma_t^2I)` with the explicit
-    normalisation :math:`(2\pi\sigma_t^2)^{-d/2}`; one query ``x`` (d,).
+    Posterior :math:`p(i\mid x)\propto\mathcal N(x;\alpha_tx^{(i)},\sigma_t^2I)` with the explicit
+    normalisation :math:`(2\pi\sigma_t^2)^{-d/2}`, conditional fields
+    :math:`\frac{\dot\sigma_t}{\sigma_t}(x-\alpha_tx^{(i)})+\dot\alpha_tx^{(i)}`; one query ``x`` (d,).
     """
     d = data.shape[1]
-    tt, sm = mpmath.mpf(float(t)), mpmath.mpf(float(sigma_min))
-    sig = 1 - (1 - sm) * tt
+    alpha, sig, da, ds = mp_coefficients(path, mpmath.mpf(float(t)))
     xs = [mpmath.mpf(float(v)) for v in x]
     pts = [[mpmath.mpf(float(v)) for v in row] for row in data]
     dens = [
         (2 * mpmath.pi * sig**2) ** (-mpmath.mpf(d) / 2)
-        * mpmath.exp(-mpmath.fsum((xs[k] - tt * p[k]) ** 2 for k in range(d)) / (2 * sig**2))
+        * mpmath.exp(-mpmath.fsum((xs[k] - alpha * p[k]) ** 2 for k in range(d)) / (2 * sig**2))
         for p in pts
     ]
     z = mpmath.fsum(dens)
     return np.array(
-        [float(mpmath.fsum(w * (p[k] - (1 - sm) * xs[k]) / sig for w, p in zip(dens, pts)) / z) for k in range(d)]
+        [
+            float(mpmath.fsum(w * (ds / sig * (xs[k] - alpha * p[k]) + da * p[k]) for w, p in zip(dens, pts)) / z)
+            for k in range(d)
+        ]
     )
 
 
 def optimal_velocity_vs_mpmath(run: RunSpec, field: Field = optimal_velocity) -> np.ndarray:
-    """Max relative error of ``field`` against :func:`mp_posterior_mean_velocity`, per sigma_min.
+    """Max relative error of ``field`` against :func:`mp_posterior_mean_velocity`, per path of :func:`flow_paths`.
 
     ``sparse-d20``, :math:`x\\sim\\mathcal N(0,4I)`, :math:`t\\sim U[0,0.999]`.
     """
@@ -213,12 +254,12 @@ def optimal_velocity_vs_mpmath(run: RunSpec, field: Field = optimal_velocity) ->
     data = dataset("sparse-d20")
     rng = run.rng(11)
     worst = []
-    for smin in SIGMA_MINS:
+    for path in flow_paths(run):
         x = 2.0 * rng.standard_normal((sz.points, 20))
         t = rng.uniform(0.0, 0.999, sz.points)
-        v = field(x, t, data, smin)
+        v = field(x, t, data, path)
         with mpmath.workdps(sz.dps):
-            ref = np.array([mp_posterior_mean_velocity(x[i], t[i], data, smin) for i in range(sz.points)])
+            ref = np.array([mp_posterior_mean_velocity(x[i], t[i], data, path) for i in range(sz.points)])
         worst.append(float(np.max(np.linalg.norm(v - ref, axis=1) / np.linalg.norm(ref, axis=1))))
     return np.array(worst)
 
@@ -282,9 +323,10 @@ CONTINUITY = Tier.same("gao-li/continuity-equation", ContinuitySizes(), _row("co
 
 @dataclass(frozen=True)
 class Continuity:
-    """Relative residuals of the continuity equation, one entry per sigma_min.
+    """Relative residuals of the continuity equation, one entry per path of :func:`flow_paths`.
 
-    ``mp``: 40-digit residual of the SymPy expressions in 1-D; ``fd``: central differences of
+    ``symbolic_zero``: the residual simplifies to 0 for any path (:func:`theory.paths.generic_facts`);
+    ``mp``: 40-digit residual of the path's SymPy expressions in 1-D; ``fd``: central differences of
     :math:`p_t v` with step :math:`10^{-4}\\sigma_t`; ``fd_fixed_step``: the spec's fixed step
     :math:`h=10^{-4}` (reported).
     """
@@ -295,25 +337,24 @@ class Continuity:
     fd_fixed_step: np.ndarray
 
 
-def mixture_density(x: np.ndarray, t: np.ndarray, data: np.ndarray, sigma_min: float) -> np.ndarray:
-    r""":math:`p_t(x)=\frac1N\sum_i\mathcal N(x;tx^{(i)},\sigma_t^2I)` per row (``t`` one per row)."""
-    path = CondOTPath(sigma_min)
+def mixture_density(x: np.ndarray, t: np.ndarray, data: np.ndarray, path: AffinePath) -> np.ndarray:
+    r""":math:`p_t(x)=\frac1N\sum_i\mathcal N(x;\alpha_tx^{(i)},\sigma_t^2I)` per row (``t`` one per row)."""
     sig = path.sigma(t)
     sq = ((x[:, None, :] - path.alpha(t)[:, None, None] * data[None]) ** 2).sum(-1)
     return np.mean(np.exp(-sq / (2 * sig[:, None] ** 2)), axis=1) / (2 * np.pi * sig**2) ** (data.shape[1] / 2)
 
 
 def _fd_residual(
-    field: Field, data: np.ndarray, x: np.ndarray, t: np.ndarray, h: np.ndarray, smin: float
+    field: Field, data: np.ndarray, x: np.ndarray, t: np.ndarray, h: np.ndarray, path: AffinePath
 ) -> np.ndarray:
-    dt_p = (mixture_density(x, t + h, data, smin) - mixture_density(x, t - h, data, smin)) / (2 * h)
+    dt_p = (mixture_density(x, t + h, data, path) - mixture_density(x, t - h, data, path)) / (2 * h)
     div, scale = np.zeros(x.shape[0]), np.abs(dt_p)
     for k in range(x.shape[1]):
         hk = np.zeros_like(x)
         hk[:, k] = h
         term = (
-            mixture_density(x + hk, t, data, smin) * field(x + hk, t, data, smin)[:, k]
-            - mixture_density(x - hk, t, data, smin) * field(x - hk, t, data, smin)[:, k]
+            mixture_density(x + hk, t, data, path) * field(x + hk, t, data, path)[:, k]
+            - mixture_density(x - hk, t, data, path) * field(x - hk, t, data, path)[:, k]
         ) / (2 * h)
         div += term
         scale = scale + np.abs(term)
@@ -323,26 +364,26 @@ def _fd_residual(
 def continuity(run: RunSpec, field: Field = optimal_velocity) -> Continuity:
     """(i) SymPy/mpmath in 1-D (points -1, 1.5); (ii) central differences of ``field`` on ``tiny`` at x ~ p_t."""
     sz = run.sizes(CONTINUITY)
-    res_f, dtp_f, div_f = th.continuity_residual_mpmath()
+    paths = flow_paths(run)
     rng = run.rng(12)
     xs, ts = rng.uniform(-3, 3, sz.mp_points), rng.uniform(0.05, 0.95, sz.mp_points)
     mp = []
     with mpmath.workdps(sz.mp_dps):
-        for smin in SIGMA_MINS:
-            s = mpmath.mpf(smin)
-            args = [(mpmath.mpf(float(a)), mpmath.mpf(float(b)), s) for a, b in zip(xs, ts)]
+        for path in paths:
+            res_f, dtp_f, div_f = path.symbolic.continuity_mpmath()
+            args = [(mpmath.mpf(float(a)), mpmath.mpf(float(b))) for a, b in zip(xs, ts)]
             mp.append(max(float(abs(res_f(*a)) / (abs(dtp_f(*a)) + abs(div_f(*a)))) for a in args))
     data = dataset("tiny")
     fd, fixed = [], []
-    for smin in SIGMA_MINS:
-        path = CondOTPath(smin)
+    for path in paths:
         t = rng.uniform(0.05, 0.95, sz.fd_points)
         x1 = data[rng.integers(0, data.shape[0], sz.fd_points)]
         x = path.sample(rng.standard_normal((sz.fd_points, 2)), x1, t)
         # Central differences truncate at ~(h / sigma_t)^2: p_t varies on the length scale sigma_t.
-        fd.append(float(_fd_residual(field, data, x, t, 1e-4 * path.sigma(t), smin).max()))
-        fixed.append(float(_fd_residual(field, data, x, t, np.full(sz.fd_points, 1e-4), smin).max()))
-    return Continuity(th.continuity_residual_1d()["residual"] == 0, np.array(mp), np.array(fd), np.array(fixed))
+        fd.append(float(_fd_residual(field, data, x, t, 1e-4 * path.sigma(t), path).max()))
+        fixed.append(float(_fd_residual(field, data, x, t, np.full(sz.fd_points, 1e-4), path).max()))
+    symbolic = thp.generic_facts()["continuity"] == 0
+    return Continuity(symbolic, np.array(mp), np.array(fd), np.array(fixed))
 
 
 # ============================================================================ marginal path
@@ -434,41 +475,115 @@ def stored_mp_reference() -> np.ndarray:
     return np.array(stored["x_t_end"])
 
 
+PATHS_MP_REFERENCE_FILE = "gao_li_paths_mp_reference.json"
+PATHS_MP_CASE = {k: v for k, v in MP_REFERENCE_CASE.items() if k != "sigma_min"}
+"""The same ``tiny`` trajectory on the other built-in paths with :math:`\\sigma_1=0` (stored per path name)."""
+
+
+def compute_path_mp_reference(path: AffinePath, dps: int) -> np.ndarray:
+    """The ``dps``-digit ``mpmath.odefun`` state of :data:`PATHS_MP_CASE` on ``path`` at ``t_end``."""
+    c = PATHS_MP_CASE
+    return integrate_flow_mp(np.array(c["x0"]), dataset(c["dataset"]), path, c["t_end"], dps=dps)
+
+
+def stored_path_mp_references() -> dict[str, dict[str, Any]]:
+    """Stored references of :data:`PATHS_MP_CASE` per built-in path name (package data): the path's
+    record and the state (empty if the file is missing: those paths are then computed)."""
+    res = resources.files("numerics.experiments").joinpath("data").joinpath(PATHS_MP_REFERENCE_FILE)
+    try:
+        stored = json.loads(res.read_text())
+    except FileNotFoundError:
+        return {}
+    if stored.get("case") != PATHS_MP_CASE:
+        raise ValueError(f"{PATHS_MP_REFERENCE_FILE} holds case {stored.get('case')}, expected {PATHS_MP_CASE}")
+    return stored["paths"]
+
+
+def mp_reference(run: RunSpec, path: AffinePath) -> tuple[np.ndarray, str]:
+    """The mpmath state of the ``tiny`` trajectory at ``t_end`` on ``path``, and where it comes from.
+
+    Stored (package data) for the OT path with :math:`\\sigma_{\\min}=0` and the built-ins whose record
+    matches; recomputed at the spec tier (dps 30); computed now for another path (dps 30 at the
+    spec tier, 20 otherwise: both far below the 1e-9 the check asks).
+    """
+    if isinstance(path, CondOTPath) and path.sigma_min == 0.0:
+        if run.full:
+            return compute_mp_reference(), "computed now (mpmath.odefun, dps 30)"
+        return stored_mp_reference(), f"stored reference {MP_REFERENCE_FILE} (package data)"
+    entry = stored_path_mp_references().get(path.name)
+    if entry is not None and entry["path"] == path.record() and not run.full:
+        return np.array(entry["x_t_end"]), f"stored reference {PATHS_MP_REFERENCE_FILE} (package data, {path.name})"
+    dps = 30 if run.full else 20
+    return compute_path_mp_reference(path, dps), f"computed now (mpmath.odefun in t, dps {dps})"
+
+
 @dataclass(frozen=True)
 class Memorization:
-    """Landing distances, the linear approach near t = 1, the mpmath cross-check and the sigma_min plateau."""
+    """Landing distances, the approach near t = 1, the mpmath cross-check and the plateau of a path with sigma_1 > 0.
 
-    landing_distance: np.ndarray
-    r: np.ndarray
-    mp_gap: float
+    The landing fields belong to the first path of :func:`flow_paths` with :math:`\\sigma_1=0`
+    (``landing_path``), the plateau to the first with :math:`\\sigma_1>0` (``plateau_path``);
+    ``None`` where the run has no such path.
+    """
+
+    landing_distance: np.ndarray | None
+    r: np.ndarray | None
+    mp_gap: float | None
     mp_origin: str
-    plateau_ratio: np.ndarray
+    plateau_ratio: np.ndarray | None
     median_nfev: float
+    landing_path: str | None = None
+    plateau_path: str | None = None
 
 
-def memorization(run: RunSpec, flow_sigma_min: float = 0.0) -> Memorization:
-    r"""The exact flow on ``sparse-d20`` integrated with ``flow_sigma_min`` (the claim is about 0).
+def memorization(run: RunSpec, flow_path: str | None = None) -> Memorization:
+    r"""The exact flow on ``sparse-d20`` from the path's source (20 starts, seed 15).
 
-    ``r[k]`` is :math:`\min_i\|x(1-\delta_k)-x^{(i)}\|/\delta_k` per start; ``plateau_ratio`` is
-    :math:`\min_i\|x(1)-x^{(i)}\|/(\sigma_{\min}\sqrt d)` for the flow with :math:`\sigma_{\min}=0.01`.
-    The ``tiny`` trajectory is compared with the stored 30-digit reference (recomputed at spec tier).
+    ``r[k]`` is :math:`\min_i\|x(1-\delta_k)-\alpha_1x^{(i)}\|/\sigma_{1-\delta_k}` per start (after
+    resolution :math:`x(t)=\alpha_tx^{(j)}+\sigma_tz` with a fixed :math:`z`; on the OT path
+    :math:`\sigma_{1-\delta}=\delta`); ``plateau_ratio`` is
+    :math:`\min_i\|x(1)-\alpha_1x^{(i)}\|/(\sigma_1\sqrt d)`. The ``tiny`` trajectory is compared with
+    its mpmath reference (:func:`mp_reference`). ``flow_path`` integrates the landing flow on another
+    path (a wrong input).
     """
     sz = run.sizes(MEMORIZATION)
     data = dataset("sparse-d20")
-    x0 = run.rng(15).standard_normal((sz.starts, 20))
-    sol = integrate_flow(x0, data, flow_sigma_min, t_end=1.0, t_eval=[1 - d for d in sz.deltas])
-    r = np.array([nearest(sol.x_eval[k], data)[0] / dl for k, dl in enumerate(sz.deltas)])
-    c = MP_REFERENCE_CASE
-    if run.full:
-        ref, origin = compute_mp_reference(), "computed now (mpmath.odefun, dps 30)"
-    else:
-        ref, origin = stored_mp_reference(), f"stored reference {MP_REFERENCE_FILE} (package data)"
-    x_f64 = integrate_flow(
-        np.array(c["x0"]), dataset(c["dataset"]), flow_sigma_min, t_end=c["t_end"], rtol=1e-11, atol=1e-13
-    )
-    plateau = nearest(integrate_flow(x0, data, 0.01, t_end=1.0), data)[0] / (0.01 * np.sqrt(20))
+    paths = flow_paths(run)
+    land = next((p for p in paths if p.sigma1 == 0.0), None)
+    plat = next((p for p in paths if p.sigma1 > 0.0), None)
+    x0 = (land or plat).sample_source(run.rng(15), sz.starts, data)
+    out: dict[str, Any] = {"mp_origin": "-", "median_nfev": np.nan}
+    if land is not None:
+        flow = land if flow_path is None else as_path(flow_path)
+        sol = integrate_flow(x0, data, flow, t_end=1.0, t_eval=[1 - d for d in sz.deltas])
+        target = data if land.alpha1 == 1.0 else land.alpha1 * data
+        r = [nearest(sol.x_eval[k], target)[0] / float(land.sigma(1.0 - dl)) for k, dl in enumerate(sz.deltas)]
+        ref, out["mp_origin"] = mp_reference(run, land)
+        c = MP_REFERENCE_CASE
+        x_f64 = integrate_flow(np.array(c["x0"]), dataset(c["dataset"]), flow, t_end=c["t_end"], rtol=1e-11, atol=1e-13)
+        out |= {
+            "landing_distance": nearest(sol.x_end, target)[0],
+            "r": np.array(r),
+            "mp_gap": float(np.max(np.abs(x_f64 - ref))),
+            "median_nfev": float(np.median(sol.nfev)),
+            "landing_path": land.label,
+        }
+    if plat is not None:
+        ends = integrate_flow(x0, data, plat, t_end=1.0)
+        target = data if plat.alpha1 == 1.0 else plat.alpha1 * data
+        out |= {
+            "plateau_ratio": nearest(ends, target)[0] / (plat.sigma1 * np.sqrt(20)),
+            "plateau_path": plat.label,
+        }
     return Memorization(
-        nearest(sol.x_end, data)[0], r, float(np.max(np.abs(x_f64 - ref))), origin, plateau, float(np.median(sol.nfev))
+        out.get("landing_distance"),
+        out.get("r"),
+        out.get("mp_gap"),
+        out["mp_origin"],
+        out.get("plateau_ratio"),
+        out["median_nfev"],
+        out.get("landing_path"),
+        out.get("plateau_path"),
     )
 
 
@@ -488,72 +603,88 @@ TERMINAL_LAW = Tier.same("gao-li/terminal-law", TerminalSizes(), _row("terminal-
 
 
 def terminal_points(
-    seed: int | list[int], n_starts: int, prior_shift: float, duplicate: bool, sigma_min: float
+    seed: int | list[int], n_starts: int, prior_shift: float, duplicate: bool, path: AffinePath
 ) -> np.ndarray:
     """End points of the exact flow on ``sparse-d20`` (point 0 doubled if ``duplicate``); a sweep task.
 
-    ``prior_shift`` moves every start by that length toward point 0 (0: the prior :math:`\\mathcal N(0,I)`).
+    Starts from the path's source (:meth:`numerics.paths.AffinePath.sample_source`: the prior
+    :math:`\\mathcal N(0,I)` on the OT path); ``prior_shift`` moves every start by that length toward point 0.
     """
     data = dataset("sparse-d20")
-    x0 = np.random.default_rng(seed).standard_normal((n_starts, 20))
+    x0 = path.sample_source(np.random.default_rng(seed), n_starts, data)
     x0 = x0 + prior_shift * data[0] / np.linalg.norm(data[0])
     fit = np.vstack([data, data[:1]]) if duplicate else data
-    return integrate_flow(x0, fit, sigma_min)
+    return integrate_flow(x0, fit, path)
 
 
 @dataclass(frozen=True)
 class TerminalLaw:
-    """End points of three flows on ``sparse-d20``: sigma_min 0, sigma_min 0 with point 0 doubled, sigma_min 0.01.
+    """End points of the exact flow on ``sparse-d20``: on a path with :math:`\\sigma_1=0` (``end``; with
+    point 0 doubled, ``end_duplicate``) and on one with :math:`\\sigma_1>0` (``end_sigma``, terminal width
+    ``sigma_end``); ``None`` where the run has no such path. By default the OT paths with
+    :math:`\\sigma_{\\min}=0` and :math:`0.01`.
 
-    Landing point = nearest training point (spec); counts are per point of ``sparse-d20``.
+    Landing point = nearest training point :math:`\\alpha_1x^{(i)}` (spec); counts are per point of ``sparse-d20``.
     """
 
-    end: np.ndarray
-    end_duplicate: np.ndarray
-    end_sigma: np.ndarray
-    sigma_min: float = 0.01
+    end: np.ndarray | None
+    end_duplicate: np.ndarray | None
+    end_sigma: np.ndarray | None
+    sigma_end: float = 0.01
+    alpha_end: float = 1.0
+    alpha_sigma: float = 1.0
 
-    def _landing(self, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return nearest(end, dataset("sparse-d20"))
+    def _landing(self, end: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        data = dataset("sparse-d20")
+        return nearest(end, data if alpha == 1.0 else alpha * data)
 
     @property
     def landing_distance(self) -> np.ndarray:
-        return self._landing(self.end)[0]
+        return self._landing(self.end, self.alpha_end)[0]
 
     @property
     def landing_distance_duplicate(self) -> np.ndarray:
-        return self._landing(self.end_duplicate)[0]
+        return self._landing(self.end_duplicate, self.alpha_end)[0]
 
     def counts(self, which: str = "end") -> np.ndarray:
         """Landing counts per point of the flow ``which`` (``end``, ``end_duplicate`` or ``end_sigma``)."""
-        return np.bincount(self._landing(getattr(self, which))[1], minlength=5)
+        alpha = self.alpha_sigma if which == "end_sigma" else self.alpha_end
+        return np.bincount(self._landing(getattr(self, which), alpha)[1], minlength=5)
 
     @property
     def residuals(self) -> np.ndarray:
-        """:math:`(x(1)-x^{(i)})/\\sigma_{\\min}` of the ``sigma_min`` flow, pooled over coordinates."""
-        idx = self._landing(self.end_sigma)[1]
-        return ((self.end_sigma - dataset("sparse-d20")[idx]) / self.sigma_min).ravel()
+        """:math:`(x(1)-\\alpha_1x^{(i)})/\\sigma_1` of the ``end_sigma`` flow, pooled over coordinates."""
+        idx = self._landing(self.end_sigma, self.alpha_sigma)[1]
+        return ((self.end_sigma - self.alpha_sigma * dataset("sparse-d20")[idx]) / self.sigma_end).ravel()
 
 
-def terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_sigma_min: float = 0.01) -> TerminalLaw:
-    """Landing points of the exact flow from the prior (seed 16); the third flow is integrated with
-    ``flow_sigma_min`` and judged against the law of :math:`\\sigma_{\\min}=0.01`."""
+def terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | None = None) -> TerminalLaw:
+    """Landing points of the exact flow from the path's source (seed 16), per path of :func:`flow_paths`;
+    the flow of the path with :math:`\\sigma_1>0` is integrated on ``flow_path`` when given (a wrong
+    input) and judged against the law of its own path."""
     n = run.sizes(TERMINAL_LAW).starts
+    paths = flow_paths(run)
+    land = next((p for p in paths if p.sigma1 == 0.0), None)
+    plat = next((p for p in paths if p.sigma1 > 0.0), None)
     common = {"seed": run.seed_for(16), "n_starts": n, "prior_shift": prior_shift}
 
     def compute() -> TerminalLaw:
-        ends = sweep(
-            run.executor,
-            terminal_points,
-            [
-                {**common, "duplicate": False, "sigma_min": 0.0},
-                {**common, "duplicate": True, "sigma_min": 0.0},
-                {**common, "duplicate": False, "sigma_min": flow_sigma_min},
-            ],
+        tasks = []
+        if land is not None:
+            tasks += [{**common, "duplicate": False, "path": land}, {**common, "duplicate": True, "path": land}]
+        if plat is not None:
+            tasks.append({**common, "duplicate": False, "path": plat if flow_path is None else as_path(flow_path)})
+        ends = sweep(run.executor, terminal_points, tasks)
+        ends = (ends[:2] if land is not None else [None, None]) + ([ends[-1]] if plat is not None else [None])
+        return TerminalLaw(
+            *ends,
+            sigma_end=plat.sigma1 if plat is not None else np.nan,
+            alpha_end=land.alpha1 if land is not None else np.nan,
+            alpha_sigma=plat.alpha1 if plat is not None else np.nan,
         )
-        return TerminalLaw(*ends)
 
-    return measured(run, "gao-li/terminal-law", {**common, "flow_sigma_min": flow_sigma_min}, compute)
+    params = {**common, "paths": path_key(paths), "flow_path": flow_path}
+    return measured(run, "gao-li/terminal-law", params, compute)
 
 
 # ============================================================================ weights blind off subspace
@@ -577,13 +708,13 @@ def weights_blind(run: RunSpec, project: bool = True) -> WeightsBlind:
     r"""Weights at :math:`x_\parallel+y_\perp` and at :math:`x_\parallel` on ``sparse-d20`` (``span`` and ``affine``).
 
     ``project=False`` adds the unprojected :math:`y` (a wrong input). The logit scale
-    :math:`\frac{t}{\sigma_t^2}(\|x\|R+tR^2)` (:math:`R` = largest data norm) sets the float64
-    rounding of the logits.
+    :math:`\frac{\alpha_t}{\sigma_t^2}(\|x\|R+\alpha_tR^2)` (:math:`R` = largest data norm) sets the
+    float64 rounding of the logits. Path: the first of :func:`flow_paths` (:math:`\sigma_{\min}=0` by default).
     """
     n = run.sizes(WEIGHTS_BLIND).points
     data = dataset("sparse-d20")
     r_max = float(np.linalg.norm(data, axis=1).max())
-    path = CondOTPath(0.0)
+    path = flow_paths(run)[0]
     rng = run.rng(17)
     diff, scale = {}, {}
     for kind in ("span", "affine"):
@@ -593,8 +724,10 @@ def weights_blind(run: RunSpec, project: bool = True) -> WeightsBlind:
         t = rng.uniform(0.0, 0.99, n)
         x_par = sub.offset + sub.inside(x - sub.offset) if kind == "span" else x
         y_perp = sub.off(y) if project else y
-        diff[kind] = np.abs(posterior_weights(x_par + y_perp, t, data) - posterior_weights(x_par, t, data)).max(axis=1)
-        scale[kind] = t / path.sigma(t) ** 2 * (np.linalg.norm(x_par + y_perp, axis=1) * r_max + t * r_max**2)
+        w_full, w_par = posterior_weights(x_par + y_perp, t, data, path), posterior_weights(x_par, t, data, path)
+        diff[kind] = np.abs(w_full - w_par).max(axis=1)
+        alpha = path.alpha(t)
+        scale[kind] = alpha / path.sigma(t) ** 2 * (np.linalg.norm(x_par + y_perp, axis=1) * r_max + alpha * r_max**2)
     return WeightsBlind(diff, scale)
 
 
@@ -612,19 +745,18 @@ VELOCITY_SPLIT = Tier.same(
 )
 
 
-def one_minus_sigma_min(sigma_min: float) -> float:
-    """The coefficient of :math:`-x_\\perp/\\sigma_t` in fact (b)."""
-    return 1.0 - sigma_min
+def off_subspace_rate(path: AffinePath, t: np.ndarray) -> np.ndarray:
+    r"""The coefficient :math:`c_t=-\dot\sigma_t` of :math:`-x_\perp/\sigma_t` in fact (b) (:math:`1-\sigma_{\min}` on the OT path)."""
+    return -path.d_sigma(t)
 
 
-def bayes_posterior_velocity(x: np.ndarray, t: np.ndarray, data: np.ndarray, sigma_min: float) -> np.ndarray:
+def bayes_posterior_velocity(x: np.ndarray, t: np.ndarray, data: np.ndarray, path: AffinePath) -> np.ndarray:
     r""":math:`\mathbb E[u_t(x\mid x_1)\mid x_t=x]` by Bayes' rule, independent of the closed form.
 
     Posterior over the points from SciPy's normalised Gaussian log-densities
-    :math:`\log\mathcal N(x;tx^{(i)},\sigma_t^2I)`, averaged conditional fields
-    :meth:`CondOTPath.conditional_velocity` (float64; ``t`` one per row).
+    :math:`\log\mathcal N(x;\alpha_tx^{(i)},\sigma_t^2I)`, averaged conditional fields
+    :meth:`~numerics.paths.AffinePath.conditional_velocity` (float64; ``t`` one per row).
     """
-    path = CondOTPath(sigma_min)
     tt = t[:, None, None]
     logp = stats.norm.logpdf(x[:, None, :], loc=path.alpha(tt) * data[None], scale=path.sigma(tt)).sum(-1)
     u = path.conditional_velocity(x[:, None, :], data[None], t)
@@ -633,9 +765,9 @@ def bayes_posterior_velocity(x: np.ndarray, t: np.ndarray, data: np.ndarray, sig
 
 @dataclass(frozen=True)
 class VelocitySplit:
-    """Per sigma_min: max relative errors of the off- and in-subspace parts, and the SymPy facts."""
+    """Per path: max relative errors of the off- and in-subspace parts, and the SymPy facts (any path)."""
 
-    sigma_mins: tuple[float, ...]
+    labels: tuple[str, ...]
     off_error: np.ndarray
     in_error: np.ndarray
     weights_blind_symbolic: bool
@@ -643,33 +775,37 @@ class VelocitySplit:
     in_symbolic: bool
 
 
-def velocity_split(run: RunSpec, off_coefficient: Callable[[float], float] = one_minus_sigma_min) -> VelocitySplit:
-    r"""Fact (b) on ``sparse-d20``: :math:`P_\perp v^*=-c(\sigma_{\min})x_\perp/\sigma_t` with ``c = off_coefficient``.
+def velocity_split(
+    run: RunSpec, off_coefficient: Callable[[AffinePath, np.ndarray], np.ndarray] = off_subspace_rate
+) -> VelocitySplit:
+    r"""Fact (b) on ``sparse-d20``: :math:`P_\perp v^*=-c_tx_\perp/\sigma_t` with ``c = off_coefficient``.
 
     The off part is :math:`P_\perp` of :func:`bayes_posterior_velocity` (an independent route);
     the in-subspace part of the closed-form field at :math:`x` is compared with
-    :math:`(\bar x_w(x_\parallel)-(1-\sigma_{\min})x_\parallel)/\sigma_t` (weights at :math:`x_\parallel`).
-    Errors are relative to :math:`|v^*|`.
+    :math:`u_t(x_\parallel\mid\bar x_w(x_\parallel))` (weights at :math:`x_\parallel`). Errors are
+    relative to :math:`|v^*|`. Paths: the OT paths with the sizes' ``sigma_mins``, or ``run.path``.
     """
     sz = run.sizes(VELOCITY_SPLIT)
-    sym = th.orthogonal_split()
+    sym = thp.generic_facts()
     data = dataset("sparse-d20")
     sub = subspace_basis(data)
     rng = run.rng(117)
+    paths = flow_paths(run, sz.sigma_mins)
     off_err, in_err = [], []
-    for smin in sz.sigma_mins:
+    for path in paths:
         x = 2.0 * rng.standard_normal((sz.points, 20))
         t = rng.uniform(0.0, 0.99, sz.points)
-        sig = CondOTPath(smin).sigma(t)[:, None]
-        v = optimal_velocity(x, t, data, smin)
+        sig = path.sigma(t)[:, None]
+        v = optimal_velocity(x, t, data, path)
         norm = np.linalg.norm(v, axis=1)
-        off = sub.off(bayes_posterior_velocity(x, t, data, smin))
-        off_err.append(float(np.max(np.linalg.norm(off + off_coefficient(smin) * sub.off(x) / sig, axis=1) / norm)))
+        off = sub.off(bayes_posterior_velocity(x, t, data, path))
+        c = np.broadcast_to(off_coefficient(path, t), t.shape)[:, None]
+        off_err.append(float(np.max(np.linalg.norm(off + c * sub.off(x) / sig, axis=1) / norm)))
         x_par = sub.inside(x)
-        expect_in = (posterior_weights(x_par, t, data, smin) @ data - (1.0 - smin) * x_par) / sig
+        expect_in = path.conditional_velocity(x_par, posterior_weights(x_par, t, data, path) @ data, t)
         in_err.append(float(np.max(np.linalg.norm(sub.inside(v) - expect_in, axis=1) / norm)))
     return VelocitySplit(
-        sz.sigma_mins,
+        tuple(p.label for p in paths),
         np.array(off_err),
         np.array(in_err),
         is_zero(sym["dw_dx3"]),
@@ -693,7 +829,7 @@ class PlainFlow:
 def plain_flow(
     x0: np.ndarray,
     data: np.ndarray,
-    sigma_min: float,
+    path: AffinePath,
     times: np.ndarray,
     field: Field = optimal_velocity,
     grid: np.ndarray | None = None,
@@ -703,13 +839,13 @@ def plain_flow(
     Spec §3's default route (rtol :data:`PLAIN_RTOL`, atol :data:`PLAIN_ATOL`), one stacked state
     for all starts; the solve restarts at every stop time, so the states there are not
     interpolated. ``grid`` (within ``[0, times[-1]]``) is filled from DOP853's dense output.
-    For :math:`\sigma_{\min}=0` the stops must stay below ``t = 1``, where the field is singular.
+    On a path with :math:`\sigma_1=0` the stops must stay below ``t = 1``, where the field is singular.
     """
     m, d = x0.shape
     grid = np.zeros(0) if grid is None else np.asarray(grid, dtype=np.float64)
 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        return field(y.reshape(m, d), t, data, sigma_min).ravel()
+        return field(y.reshape(m, d), t, data, path).ravel()
 
     y, start, nfev = x0.ravel().astype(np.float64), 0.0, 0
     states, grid_states = [], np.empty((grid.size, m, d))
@@ -743,20 +879,27 @@ OFF_SUBSPACE_DECAY = Tier.same(
 DECAY_KINDS = ("span", "affine")
 
 
-def stop_times(times: tuple[float, ...], end_gap: float, sigma_min: float) -> np.ndarray:
-    """``times`` plus :math:`t_{\\rm end}`: 1 for :math:`\\sigma_{\\min}>0`, else :math:`1-` ``end_gap`` (§1.3)."""
-    return np.array([*times, 1.0 if sigma_min > 0 else 1.0 - end_gap])
+def stop_times(times: tuple[float, ...], end_gap: float, path: AffinePath) -> np.ndarray:
+    """``times`` plus :math:`t_{\\rm end}`: 1 for :math:`\\sigma_1>0`, else :math:`1-` ``end_gap`` (§1.3)."""
+    return np.array([*times, 1.0 if path.sigma1 > 0 else 1.0 - end_gap])
 
 
-def decay_error(flow: PlainFlow, x0: np.ndarray, data: np.ndarray, sigma_min: float, kind: str) -> np.ndarray:
-    r"""Per stop time: :math:`\max_m\|y(t)-(tm_\perp+\sigma_ty(0))\|/\|y(0)\|` (:math:`m_\perp=0` for the span)."""
+def decay_error(flow: PlainFlow, x0: np.ndarray, data: np.ndarray, path: AffinePath, kind: str) -> np.ndarray:
+    r"""Per stop time: :math:`\max_m\|y(t)-\mathrm{law}_t\|/\|y(0)\|` with the path's law
+    :math:`\mathrm{law}_t=(\sigma_t/\sigma_0)(y(0)-\alpha_0m_\perp)+\alpha_tm_\perp` (:math:`m_\perp=0` for
+    the span; :math:`\sigma_ty(0)+tm_\perp` on the OT path)."""
     sub = subspace_basis(data, kind)
     y0 = sub.off(x0)
     m_perp = sub.off(sub.offset[None])[0]
-    law = CondOTPath(sigma_min)
     return np.array(
         [
-            np.max(np.linalg.norm(sub.off(s) - (law.sigma(t) * y0 + t * m_perp), axis=1) / np.linalg.norm(y0, axis=1))
+            np.max(
+                np.linalg.norm(
+                    sub.off(s) - (path.off_subspace_factor(t) * (y0 - path.alpha0 * m_perp) + path.alpha(t) * m_perp),
+                    axis=1,
+                )
+                / np.linalg.norm(y0, axis=1)
+            )
             for t, s in zip(flow.times, flow.states)
         ]
     )
@@ -764,48 +907,64 @@ def decay_error(flow: PlainFlow, x0: np.ndarray, data: np.ndarray, sigma_min: fl
 
 @dataclass(frozen=True)
 class OffSubspaceDecay:
-    """``error[s, k, j]``: sigma_min ``SIGMA_MINS[s]``, subspace ``DECAY_KINDS[k]``, stop time ``j``; flows kept for the figure."""
+    """``error[s, k, j]``: path ``s`` of :func:`flow_paths`, subspace ``DECAY_KINDS[k]``, stop time ``j``; flows kept for the figure.
+
+    ``span_law_zero``/``affine_law_zero``: the laws solve the off-subspace ODEs of every path run
+    (SymPy substitution, :meth:`theory.paths.AffinePath.residuals`).
+    """
 
     error: np.ndarray
     flows: tuple[PlainFlow, ...]
     x0: np.ndarray
-    span_dsolve_zero: bool
-    affine_dsolve_zero: bool
+    span_law_zero: bool
+    affine_law_zero: bool
+    labels: tuple[str, ...] = ()
 
     @property
     def worst(self) -> np.ndarray:
-        """Worst error over stop times per (sigma_min, subspace), flattened in that order."""
+        """Worst error over stop times per (path, subspace), flattened in that order."""
         return self.error.max(axis=2).ravel()
 
 
 def off_subspace_decay(run: RunSpec, field: Field = optimal_velocity) -> OffSubspaceDecay:
-    r"""Fact (c) on ``sparse-d20``: ``field`` integrated by :func:`plain_flow` (20 starts, seed 18).
+    r"""Fact (c) on ``sparse-d20``: ``field`` integrated by :func:`plain_flow` (20 starts, seed 18), per path.
 
-    In ``t`` the exact off-subspace solution :math:`\sigma_tx_\perp(0)` is affine in ``t``, which
-    every Runge–Kutta step reproduces up to rounding: the comparison tests the field's
-    off-subspace part (another coefficient makes the solution a non-affine power of
-    :math:`\sigma_t`), at the solver's tolerance.
+    On the OT path the exact off-subspace solution :math:`\sigma_tx_\perp(0)` is affine in ``t``,
+    which every Runge–Kutta step reproduces up to rounding; on another path it is
+    :math:`(\sigma_t/\sigma_0)x_\perp(0)`, reproduced to the solver's tolerance. The comparison tests
+    the field's off-subspace part (another coefficient makes the solution another power of
+    :math:`\sigma_t`).
     """
     sz = run.sizes(OFF_SUBSPACE_DECAY)
     data = dataset("sparse-d20")
     x0 = run.rng(18).standard_normal((sz.starts, 20))
+    paths = flow_paths(run)
 
     def compute() -> OffSubspaceDecay:
         flows, err = [], []
-        for smin in SIGMA_MINS:
-            stops = stop_times(sz.times, sz.end_gap, smin)
-            flow = plain_flow(x0, data, smin, stops, field, grid=np.linspace(0.0, stops[-1], 200))
+        for path in paths:
+            stops = stop_times(sz.times, sz.end_gap, path)
+            flow = plain_flow(x0, data, path, stops, field, grid=np.linspace(0.0, stops[-1], 200))
             flows.append(flow)
-            err.append([decay_error(flow, x0, data, smin, kind) for kind in DECAY_KINDS])
+            err.append([decay_error(flow, x0, data, path, kind) for kind in DECAY_KINDS])
+        residuals = [p.symbolic.residuals() for p in paths]
         return OffSubspaceDecay(
             np.array(err),
             tuple(flows),
             x0,
-            th.orthogonal_split()["res_decay"] == 0,
-            th.affine_decay()["residual"] == 0,
+            all(thp.is_zero(r["decay"]) for r in residuals),
+            all(thp.is_zero(r["affine_decay"]) for r in residuals),
+            tuple(p.label for p in paths),
         )
 
-    params = {"sizes": sz, "seed": run.seed_for(18), "field": field, "rtol": PLAIN_RTOL, "atol": PLAIN_ATOL}
+    params = {
+        "sizes": sz,
+        "seed": run.seed_for(18),
+        "field": field,
+        "rtol": PLAIN_RTOL,
+        "atol": PLAIN_ATOL,
+        "paths": path_key(paths),
+    }
     return measured(run, "gao-li/off-subspace-decay", params, compute)
 
 
@@ -1219,6 +1378,7 @@ class DimensionIndependence:
     coords: tuple[np.ndarray, ...]
     decay_error: np.ndarray
     landing_distance: np.ndarray
+    label: str = "ot(sigma_min=0)"
 
     def coordinate_gap(self, k: int) -> float:
         """:math:`\\max|U_d^\\top x(t)-U_{20}^\\top x(t)|` for dimension ``dims[k]``."""
@@ -1233,9 +1393,11 @@ def dimension_independence(
     Same in-subspace start :math:`c_0` and random :math:`x_\perp(0)` (seed 25). In-subspace
     coordinates and landing from the engine (tau, rtol 1e-11); the decay law from ``field``
     integrated by :func:`plain_flow`. ``coord_perturbation`` shifts the coordinates used for the
-    largest ``d`` (a wrong input).
+    largest ``d`` (a wrong input). Path: the first of :func:`flow_paths` (:math:`\sigma_{\min}=0` by
+    default); the landing distances are those to :math:`\alpha_1x^{(i)}` (NaN on a path with :math:`\sigma_1>0`).
     """
     sz = run.sizes(DIMENSION_INDEPENDENCE)
+    path = flow_paths(run)[0]
     rng = run.rng(25)
     c0 = rng.standard_normal((sz.starts, 5))
     coords, decay, landing = [], [], []
@@ -1246,9 +1408,85 @@ def dimension_independence(
         g = rng.standard_normal((sz.starts, d))
         x_perp0 = g - g @ basis @ basis.T
         x0 = c0 @ basis.T + x_perp0
-        sol = integrate_flow(x0, data, 0.0, t_end=1.0, t_eval=np.array(sz.times), rtol=1e-11, atol=1e-13)
+        sol = integrate_flow(x0, data, path, t_end=1.0, t_eval=np.array(sz.times), rtol=1e-11, atol=1e-13)
         coords.append(np.concatenate([sol.x_eval, sol.x_end[None]], axis=0) @ basis)
-        landing.append(float(nearest(sol.x_end, data)[0].max()))
-        stops = stop_times(sz.times, sz.end_gap, 0.0)
-        decay.append(float(decay_error(plain_flow(x0, data, 0.0, stops, field), x0, data, 0.0, "span").max()))
-    return DimensionIndependence(sz.dims, tuple(coords), np.array(decay), np.array(landing))
+        target = data if path.alpha1 == 1.0 else path.alpha1 * data
+        landing.append(float(nearest(sol.x_end, target)[0].max()) if path.sigma1 == 0.0 else np.nan)
+        stops = stop_times(sz.times, sz.end_gap, path)
+        decay.append(float(decay_error(plain_flow(x0, data, path, stops, field), x0, data, path, "span").max()))
+    return DimensionIndependence(sz.dims, tuple(coords), np.array(decay), np.array(landing), path.label)
+
+
+# ============================================================================ memorization on any path
+@dataclass(frozen=True)
+class AnyPathSizes(Sizes):
+    starts: int = 2000
+
+
+MEMORIZATION_ANY_PATH = Tier.same(
+    "gao-li/memorization-any-path",
+    AnyPathSizes(),
+    "derived claim, not in the spec's table; starts as spec gao_li.md §3 row gao-li/terminal-law, "
+    "mpmath case as row gao-li/memorization",
+)
+LANDING_PATHS = ("ot", "cosine", "vp")
+"""The built-in paths with :math:`\\sigma_1=0` (:mod:`theory.paths`; ``ve`` ends at width :math:`\\sigma_1>0`)."""
+
+
+@dataclass(frozen=True)
+class AnyPathMemorization:
+    """Per built-in path with :math:`\\sigma_1=0`: landing distances and counts of the flow from the
+    path's source, the mpmath gap on ``tiny`` (and where the reference comes from), solver cost."""
+
+    labels: tuple[str, ...]
+    landing_distance: np.ndarray
+    counts: np.ndarray
+    mp_gap: np.ndarray
+    mp_origin: tuple[str, ...]
+    tiny_nfev: np.ndarray
+    source_notes: tuple[str, ...]
+
+
+def memorization_any_path(run: RunSpec, flow_path: str | None = None) -> AnyPathMemorization:
+    r"""The exact flow on ``sparse-d20`` from each path's source (seed 41), for every path of
+    :data:`LANDING_PATHS`: where it lands, and the ``tiny`` trajectory against mpmath
+    (:func:`mp_reference`). ``flow_path`` integrates every flow on that path instead (a wrong input).
+    """
+    n = run.sizes(MEMORIZATION_ANY_PATH).starts
+    paths = tuple(as_path(name) for name in LANDING_PATHS)
+    flows = [p if flow_path is None else as_path(flow_path) for p in paths]
+    data = dataset("sparse-d20")
+    seed = run.seed_for(41)
+
+    def compute() -> AnyPathMemorization:
+        tasks = [{"seed": seed, "n_starts": n, "prior_shift": 0.0, "duplicate": False, "path": f} for f in flows]
+        ends = sweep(run.executor, terminal_points, tasks)
+        dist, idx = zip(*(nearest(e, p.alpha1 * data) for e, p in zip(ends, paths)))
+        c = PATHS_MP_CASE
+        gaps, origins, nfev = [], [], []
+        for p, f in zip(paths, flows):
+            ref, origin = mp_reference(run, p)
+            sol = integrate_flow(
+                np.array(c["x0"]),
+                dataset(c["dataset"]),
+                f,
+                t_end=c["t_end"],
+                t_eval=[c["t_end"]],
+                rtol=1e-11,
+                atol=1e-13,
+            )
+            gaps.append(float(np.max(np.abs(sol.x_end[0] - ref))))
+            origins.append(origin)
+            nfev.append(float(sol.nfev[0]))
+        return AnyPathMemorization(
+            tuple(p.label for p in paths),
+            np.array(dist),
+            np.array([np.bincount(i, minlength=data.shape[0]) for i in idx]),
+            np.array(gaps),
+            tuple(origins),
+            np.array(nfev),
+            tuple(p.symbolic.source_note for p in paths),
+        )
+
+    params = {"starts": n, "seed": seed, "paths": path_key(paths), "flow_path": flow_path, "full": run.full}
+    return measured(run, "gao-li/memorization-any-path", params, compute)

@@ -102,6 +102,13 @@ CLAIMS = (
         ("high-precision-ode",),
     ),
     claim(
+        "gao-li/memorization-any-path",
+        "on every built-in path with $\\sigma_1=0$ (OT, cosine, VP) the exact flow lands on a training point "
+        "and each basin has mass $1/N$",
+        "derived",
+        ("high-precision-ode", "monte-carlo"),
+    ),
+    claim(
         "gao-li/dimension-independence",
         "in-subspace dynamics identical for $d\\in\\{20,200,2000\\}$",
         "reported",

@@ -1,9 +1,13 @@
-"""Judges of the exact-flow `gao-li/` claims: the closed-form field of an empirical target and its flow.
+r"""Judges of the exact-flow `gao-li/` claims: the closed-form field of an empirical target and its flow.
 
 Each check reads its measurement from :mod:`numerics.experiments.gao_li` (sizes, seeds and the
 independent computation live there) and judges it. The keyword arguments of a check are the
 injection points of its negative controls; each control passes one wrong field, formula, law or
 input defined below, and names the comparison it must break.
+
+The checks registered with ``follows_path=True`` run on ``run.path`` (``memgen verify --path``)
+when one is given, on the spec's OT paths (:math:`\sigma_{\min}\in\{0,0.01\}`) otherwise; their
+comparison names then say which path they judged.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from scipy import special, stats
 from numerics.empirical_field import optimal_velocity, sigma_t
 from numerics.experiments import RunSpec
 from numerics.experiments import gao_li as exp
+from numerics.paths import AffinePath
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.registry import Control, check
 from theory import flow_matching as th
@@ -27,32 +32,38 @@ UNIT_COEFFICIENT_FIELD = (th.x1 - th.x) / th.sigma_expr()
 """The conditional field with coefficient 1 in place of :math:`1-\\sigma_{\\min}`."""
 
 
-def uniform_weight_field(x: np.ndarray, t, data: np.ndarray, sigma_min: float) -> np.ndarray:
+def per_path(run: RunSpec, default: str) -> str:
+    """A comparison's case label: ``default`` (the spec's OT paths) or the path of ``--path``."""
+    return default if run.path is None else exp.paths_text(run)
+
+
+def uniform_weight_field(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
     """Prior weights :math:`1/N` in place of the posterior."""
     tt = np.broadcast_to(np.asarray(t, dtype=float), (x.shape[0],))
-    return (data.mean(axis=0) - (1 - sigma_min) * x) / sigma_t(tt, sigma_min)[:, None]
+    return path.conditional_velocity(x, data.mean(axis=0), tt)
 
 
-def field_without_t(x: np.ndarray, t, data: np.ndarray, sigma_min: float) -> np.ndarray:
-    """Logits :math:`-\\|x-x^{(i)}\\|^2/(2\\sigma_t^2)`: the path mean :math:`tx^{(i)}` replaced by :math:`x^{(i)}`."""
+def field_without_t(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
+    """Logits :math:`-\\|x-x^{(i)}\\|^2/(2\\sigma_t^2)`: the path mean :math:`\\alpha_tx^{(i)}` replaced by :math:`x^{(i)}`."""
     tt = np.broadcast_to(np.asarray(t, dtype=float), (x.shape[0],))
-    sig = sigma_t(tt, sigma_min)
+    sig = path.sigma(tt)
     lg = -((x[:, None, :] - data[None]) ** 2).sum(-1) / (2 * sig[:, None] ** 2)
-    return (special.softmax(lg, axis=1) @ data - (1 - sigma_min) * x) / sig[:, None]
+    return path.conditional_velocity(x, special.softmax(lg, axis=1) @ data, tt)
 
 
-def scaled_field(x: np.ndarray, t, data: np.ndarray, sigma_min: float) -> np.ndarray:
+def scaled_field(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
     """The optimal field times 1.05."""
-    return 1.05 * optimal_velocity(x, t, data, sigma_min)
+    return 1.05 * optimal_velocity(x, t, data, path)
 
 
-def field_shifted_off_coefficient(x: np.ndarray, t, data: np.ndarray, sigma_min: float) -> np.ndarray:
-    """The optimal field with :math:`1-(\\sigma_{\\min}+0.02)` in its :math:`-(1-\\sigma_{\\min})x/\\sigma_t` term."""
-    return optimal_velocity(x, t, data, sigma_min) + 0.02 * x / sigma_t(t, sigma_min)
+def field_shifted_off_coefficient(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
+    """The optimal field plus :math:`0.02x/\\sigma_t`: its off-subspace rate :math:`\\dot\\sigma_t/\\sigma_t`
+    shifted (on the OT path, :math:`1-(\\sigma_{\\min}+0.02)` in its :math:`-(1-\\sigma_{\\min})x/\\sigma_t` term)."""
+    return optimal_velocity(x, t, data, path) + 0.02 * x / path.sigma(np.asarray(t, dtype=float))
 
 
-def unit_coefficient(sigma_min: float) -> float:
-    """Coefficient 1 in place of :math:`1-\\sigma_{\\min}`."""
+def unit_coefficient(path: AffinePath, t: np.ndarray) -> float:
+    """Coefficient 1 in place of :math:`-\\dot\\sigma_t` (:math:`1-\\sigma_{\\min}` on the OT path)."""
     return 1.0
 
 
@@ -115,6 +126,7 @@ def check_cond_ot_field(
             why="the field with prior weights 1/N instead of the posterior",
         )
     },
+    follows_path=True,
 )
 def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     """Proposition D.1: the CFM minimiser is the conditional expectation.
@@ -125,7 +137,7 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     m = exp.cfm_minimizer(run, field)
     ev = Evidence("Proposition App. D.1 (CFM minimiser = conditional expectation); spec gao_li.md §3", run.seed_for(10))
     ev.holds(
-        "argmin_c sum_i p_i |c - u_i|^2 == softmax posterior mean (tiny)",
+        "argmin_c sum_i p_i |c - u_i|^2 == softmax posterior mean (d=2, N=3, any alpha_t, sigma_t)",
         m.residuals_zero,
         why="exact SymPy (rational in the named exponentials)",
         measured=m.residuals,
@@ -133,7 +145,9 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     )
     ev.holds("Hessian = 2 sum p_i I (a minimum)", m.hessian_is_minimum, why=SYMPY, measured="2 sum p_i I")
     ev.at_most(
-        f"|C_h| / SE per (sigma_min, h) for sigma_min in {exp.SIGMA_MINS}, h in {exp.TEST_FUNCTIONS}",
+        "|C_h| / SE per (sigma_min, h) "
+        + per_path(run, f"for sigma_min in {exp.SIGMA_MINS}")
+        + f", h in {exp.TEST_FUNCTIONS}",
         m.z.ravel(),
         4.0,
         why=f"{FOUR_SE}; M = {run.sizes(exp.CFM_MINIMIZER).draws} draws of (t, i, x0), t in [0, 0.99]",
@@ -150,9 +164,10 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
             fault={"field": field_without_t},
             breaks="max relative error vs mpmath*",
             sizes={"points": 20},
-            why="logits -|x - x_i|^2 / (2 sigma_t^2): the path mean t x_i replaced by x_i",
+            why="logits -|x - x_i|^2 / (2 sigma_t^2): the path mean alpha_t x_i replaced by x_i",
         )
     },
+    follows_path=True,
 )
 def check_optimal_velocity(run: RunSpec, field=optimal_velocity) -> Verdict:
     """Theorem D.1: the float64 softmax field equals the 50-digit Bayes posterior mean.
@@ -160,9 +175,9 @@ def check_optimal_velocity(run: RunSpec, field=optimal_velocity) -> Verdict:
     Control: logits without the factor ``t`` on the data points.
     """
     worst = exp.optimal_velocity_vs_mpmath(run, field)
-    ev = Evidence("Theorem D.1 (closed-form optimal field, OT path); spec gao_li.md §3", run.seed_for(11))
+    ev = Evidence("Theorem D.1 (closed-form optimal field); spec gao_li.md §3", run.seed_for(11))
     ev.at_most(
-        f"max relative error vs mpmath (dps 50) per sigma_min in {exp.SIGMA_MINS}",
+        "max relative error vs mpmath (dps 50) " + per_path(run, f"per sigma_min in {exp.SIGMA_MINS}"),
         worst,
         1e-12,
         why="float64 rounding of a well-conditioned softmax mean (spec: 1e-12)",
@@ -231,6 +246,7 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
             why="1.05 v*: transports p_t too fast",
         )
     },
+    follows_path=True,
 )
 def check_continuity(run: RunSpec, field=optimal_velocity) -> Verdict:
     """The mixture path :math:`p_t` and :math:`v^*` satisfy the continuity equation.
@@ -240,15 +256,17 @@ def check_continuity(run: RunSpec, field=optimal_velocity) -> Verdict:
     """
     m = exp.continuity(run, field)
     ev = Evidence("continuity equation for the mixture path p_t and v* (spec gao_li.md §2, derived)", run.seed_for(12))
-    ev.holds("symbolic residual simplifies to 0 (d=1, N=2)", m.symbolic_zero, why=SYMPY, measured="residual 0")
+    ev.holds(
+        "symbolic residual simplifies to 0 (d=1, N=2, any alpha_t, sigma_t)", m.symbolic_zero, why=SYMPY, measured="0"
+    )
     ev.at_most(
-        f"mpmath |res| / (|d_t p| + |d_x(p v)|), dps 40, per sigma_min in {exp.SIGMA_MINS}",
+        "mpmath |res| / (|d_t p| + |d_x(p v)|), dps 40, " + per_path(run, f"per sigma_min in {exp.SIGMA_MINS}"),
         m.mp,
         1e-30,
         why="40-digit evaluation of an exact identity (spec: 1e-30)",
     )
     ev.at_most(
-        f"finite-difference relative residual, h = 1e-4 sigma_t, per sigma_min in {exp.SIGMA_MINS}",
+        "finite-difference relative residual, h = 1e-4 sigma_t, " + per_path(run, f"per sigma_min in {exp.SIGMA_MINS}"),
         m.fd,
         1e-6,
         why="central differences: truncation (h/sigma_t)^2 ~ 1e-8, rounding eps/h ~ 1e-12",
@@ -302,51 +320,58 @@ def check_pushforward(run: RunSpec, prior_scale: float = 1.0) -> Verdict:
     tier=exp.MEMORIZATION,
     controls={
         "flow-sigma-min": Control(
-            fault={"flow_sigma_min": 0.01},
+            fault={"flow_path": "ot(0.01)"},
             breaks="max landing distance*",
             sizes={"starts": 5},
             why="the flow integrated with sigma_min = 0.01 while the sigma_min = 0 claims are checked",
         )
     },
+    follows_path=True,
 )
-def check_memorization(run: RunSpec, flow_sigma_min: float = 0.0) -> Verdict:
-    """Samples end on training points, approaching at rate :math:`O(1-t)`; mpmath cross-check; plateau for sigma_min > 0.
+def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
+    """Samples end on training points, approaching at rate :math:`O(\\sigma_t)` (:math:`O(1-t)` on the OT
+    path); mpmath cross-check; plateau of width :math:`\\sigma_1` on a path with :math:`\\sigma_1>0`.
 
     Control: the flow integrated with :math:`\\sigma_{\\min}=0.01`.
     """
-    m = exp.memorization(run, flow_sigma_min)
+    m = exp.memorization(run, flow_path)
     n = run.sizes(exp.MEMORIZATION).starts
     ev = Evidence("abstract (memorization) + spec gao_li.md §2 marginal path; spec §3", run.seed_for(15))
-    ev.at_most(
-        "max landing distance min_i |x(1) - x_i|",
-        float(m.landing_distance.max()),
-        1e-10,
-        why="land by integration to 1e-10 (solver rtol 1e-10)",
-        headline=True,
-    )
-    ev.at_most(
-        "max |r_1e-6 / r_1e-5 - 1| over starts",
-        float(np.max(np.abs(m.r[1] / m.r[0] - 1))),
-        0.01,
-        why="after resolution the path is linear in 1 - t (spec: 1%)",
-    )
-    ev.at_most("max r_delta", float(np.max(m.r)), 1e3, why="O(1 - t) approach (spec: r < 1e3)")
-    ev.at_most(
-        "|x_float64(0.9) - x_mpmath(0.9)| (tiny)",
-        m.mp_gap,
-        1e-9,
-        why="mpmath.odefun (dps 30) vs DOP853 rtol 1e-11 (spec: 1e-9)",
-    )
-    mean, sd = exp.chi_mean_per_sqrt_d(20)
-    ev.within(
-        "mean min_i |x(1) - x_i| / (sigma_min sqrt d), sigma_min=0.01",
-        float(m.plateau_ratio.mean()),
-        mean,
-        atol=4 * sd / np.sqrt(n),
-        why="terminal residual ~ sigma_min N(0, I_d): E|z|/sqrt d, 4 SE of the mean over starts",
-    )
-    ev.detail("mpmath_reference", m.mp_origin)
-    ev.detail("median_nfev", m.median_nfev)
+    if m.landing_distance is not None:
+        on = "" if run.path is None else f" ({m.landing_path})"
+        ev.at_most(
+            "max landing distance min_i |x(1) - x_i|" + on,
+            float(m.landing_distance.max()),
+            1e-10,
+            why="land by integration to 1e-10 (solver rtol 1e-10)",
+            headline=True,
+        )
+        ev.at_most(
+            "max |r_1e-6 / r_1e-5 - 1| over starts, r = min_i |x(1-delta) - x_i| / sigma_(1-delta)" + on,
+            float(np.max(np.abs(m.r[1] / m.r[0] - 1))),
+            0.01,
+            why="after resolution x(t) = alpha_t x_j + sigma_t z, linear in 1 - t on the OT path (spec: 1%)",
+        )
+        ev.at_most("max r_delta" + on, float(np.max(m.r)), 1e3, why="O(sigma_t) approach (spec: r < 1e3)")
+        ev.at_most(
+            "|x_float64(0.9) - x_mpmath(0.9)| (tiny)" + on,
+            m.mp_gap,
+            1e-9,
+            why="mpmath.odefun (dps 30) vs DOP853 rtol 1e-11 (spec: 1e-9)",
+        )
+        ev.detail("mpmath_reference", m.mp_origin)
+        ev.detail("median_nfev", m.median_nfev)
+    if m.plateau_ratio is not None:
+        mean, sd = exp.chi_mean_per_sqrt_d(20)
+        name = "sigma_min=0.01" if run.path is None else m.plateau_path
+        ev.within(
+            f"mean min_i |x(1) - x_i| / (sigma_1 sqrt d), {name}",
+            float(m.plateau_ratio.mean()),
+            mean,
+            atol=4 * sd / np.sqrt(n),
+            why="terminal residual ~ sigma_1 N(0, I_d): E|z|/sqrt d, 4 SE of the mean over starts",
+            headline=m.landing_distance is None,
+        )
     return ev.verdict()
 
 
@@ -360,56 +385,64 @@ def check_memorization(run: RunSpec, flow_sigma_min: float = 0.0) -> Verdict:
             why="starts shifted by 0.5 toward point 0 (a wrong prior)",
         ),
         "flow-sigma-min": Control(
-            fault={"flow_sigma_min": 0.05},
+            fault={"flow_path": "ot(0.05)"},
             breaks="KS of pooled residuals*",
             why="the sigma_min = 0.01 case integrated with sigma_min = 0.05",
         ),
     },
+    follows_path=True,
 )
-def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_sigma_min: float = 0.01) -> Verdict:
-    """Terminal law: uniform over the points (sigma_min = 0; 2/(N+1) for a doubled point) or
-    :math:`\\frac1N\\sum\\mathcal N(x^{(i)},\\sigma_{\\min}^2I)`.
+def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | None = None) -> Verdict:
+    """Terminal law: uniform over the points (:math:`\\sigma_1=0`; 2/(N+1) for a doubled point) or
+    :math:`\\frac1N\\sum\\mathcal N(\\alpha_1x^{(i)},\\sigma_1^2I)` (:math:`\\sigma_1>0`).
 
     Controls: a shifted prior; the sigma_min = 0.01 flow integrated with sigma_min = 0.05.
     """
-    m = exp.terminal_law(run, prior_shift, flow_sigma_min)
+    m = exp.terminal_law(run, prior_shift, flow_path)
     n = run.sizes(exp.TERMINAL_LAW).starts
-    counts, counts_d = m.counts("end"), m.counts("end_duplicate")
     ev = Evidence("terminal law (spec gao_li.md §2, derived)", run.seed_for(16))
-    ev.at_most("max landing distance (sigma_min=0)", float(m.landing_distance.max()), 1e-10, why="solver rtol 1e-10")
-    ev.p_value(
-        "chi-square uniformity of landing counts (N=5)",
-        stats.chisquare(counts).pvalue,
-        alpha=0.01,
-        why="level 0.01, fixed seed (spec)",
-        headline=True,
-    )
-    ev.at_most(
-        "max landing distance (duplicated point)",
-        float(m.landing_distance_duplicate.max()),
-        1e-10,
-        why="ties split exactly",
-    )
-    ev.p_value(
-        "chi-square of landing counts vs (2,1,1,1,1)/6 (point 0 duplicated)",
-        stats.chisquare(counts_d, n * np.array([2, 1, 1, 1, 1]) / 6.0).pvalue,
-        alpha=0.01,
-        why="level 0.01, fixed seed",
-    )
-    ev.p_value(
-        "KS of pooled residuals (x(1) - x_i)/sigma_min vs N(0,1)",
-        stats.kstest(m.residuals, "norm").pvalue,
-        alpha=0.01,
-        why="level 0.01, fixed seed (spec)",
-    )
-    ev.p_value(
-        "chi-square uniformity of landing counts (sigma_min=0.01)",
-        stats.chisquare(m.counts("end_sigma")).pvalue,
-        alpha=0.01,
-        why="level 0.01, fixed seed",
-    )
-    ev.detail("landing_counts", counts.tolist())
-    ev.detail("landing_counts_duplicate", counts_d.tolist())
+    if m.end is not None:
+        counts, counts_d = m.counts("end"), m.counts("end_duplicate")
+        ev.at_most(
+            "max landing distance (sigma_min=0)", float(m.landing_distance.max()), 1e-10, why="solver rtol 1e-10"
+        )
+        ev.p_value(
+            "chi-square uniformity of landing counts (N=5)",
+            stats.chisquare(counts).pvalue,
+            alpha=0.01,
+            why="level 0.01, fixed seed (spec)",
+            headline=True,
+        )
+        ev.at_most(
+            "max landing distance (duplicated point)",
+            float(m.landing_distance_duplicate.max()),
+            1e-10,
+            why="ties split exactly",
+        )
+        ev.p_value(
+            "chi-square of landing counts vs (2,1,1,1,1)/6 (point 0 duplicated)",
+            stats.chisquare(counts_d, n * np.array([2, 1, 1, 1, 1]) / 6.0).pvalue,
+            alpha=0.01,
+            why="level 0.01, fixed seed",
+        )
+        ev.detail("landing_counts", counts.tolist())
+        ev.detail("landing_counts_duplicate", counts_d.tolist())
+    if m.end_sigma is not None:
+        ev.p_value(
+            "KS of pooled residuals (x(1) - alpha_1 x_i)/sigma_1 vs N(0,1)",
+            stats.kstest(m.residuals, "norm").pvalue,
+            alpha=0.01,
+            why="level 0.01, fixed seed (spec)",
+            headline=m.end is None,
+        )
+        ev.p_value(
+            "chi-square uniformity of landing counts (sigma_min=0.01)"
+            if run.path is None
+            else "chi-square uniformity of landing counts (sigma_1 > 0)",
+            stats.chisquare(m.counts("end_sigma")).pvalue,
+            alpha=0.01,
+            why="level 0.01, fixed seed",
+        )
     return ev.verdict()
 
 
@@ -425,6 +458,7 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_sigma_min: f
             why="a generic vector y added instead of its off-subspace part",
         )
     },
+    follows_path=True,
 )
 def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
     """Fact (a): :math:`w(x_\\parallel+y_\\perp,t)=w(x_\\parallel,t)` for the span and the affine hull.
@@ -434,16 +468,17 @@ def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
     m = exp.weights_blind(run, project)
     ev = Evidence("fact (a), spec gao_li.md §2 (derived)", run.seed_for(17))
     eps = np.finfo(float).eps
-    for kind in ("span", "affine"):
-        diff, scale = m.diff[kind], m.logit_scale[kind]
+    for name in ("span", "affine"):
+        diff, scale = m.diff[name], m.logit_scale[name]
+        kind = per_path(run, name).replace("on path", f"{name}, path")
         # Rounding of the logits (t / sigma_t^2)(x . x_i - t |x_i|^2 / 2) is ~ eps times their
         # scale, which grows like 1/sigma_t^2; the spec's flat 1e-13 holds where that is small.
         ev.at_most(
             f"max |w(x_par + y_perp) - w(x_par)| / (1e-13 + 8 eps * logit scale) ({kind})",
             float(np.max(diff / (1e-13 + 8 * eps * scale))),
             1.0,
-            why="float64 rounding: spec 1e-13 plus the logit rounding 8 eps (t/sigma^2)(|x| R + t R^2)",
-            headline=kind == "span",
+            why="float64 rounding: spec 1e-13 plus the logit rounding 8 eps (alpha/sigma^2)(|x| R + alpha R^2)",
+            headline=name == "span",
         )
         ev.at_most(
             f"max |w(x_par + y_perp) - w(x_par)| where the logit scale <= 1 ({kind})",
@@ -470,9 +505,11 @@ def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
             why="-x_perp/sigma_t: coefficient 1 instead of 1 - sigma_min",
         )
     },
+    follows_path=True,
 )
-def check_velocity_split(run: RunSpec, off_coefficient=exp.one_minus_sigma_min) -> Verdict:
-    """Fact (b): :math:`P_\\perp v^*=-(1-\\sigma_{\\min})x_\\perp/\\sigma_t`; the in-subspace part depends on :math:`x_\\parallel` only.
+def check_velocity_split(run: RunSpec, off_coefficient=exp.off_subspace_rate) -> Verdict:
+    """Fact (b): :math:`P_\\perp v^*=(\\dot\\sigma_t/\\sigma_t)x_\\perp` (:math:`-(1-\\sigma_{\\min})x_\\perp/\\sigma_t` on the OT
+    path); the in-subspace part depends on :math:`x_\\parallel` only.
 
     The off part comes from the Bayes posterior mean of the conditional fields (SciPy normalised
     densities), not from the closed form. Control: coefficient 1 instead of :math:`1-\\sigma_{\\min}`.
@@ -480,17 +517,19 @@ def check_velocity_split(run: RunSpec, off_coefficient=exp.one_minus_sigma_min) 
     m = exp.velocity_split(run, off_coefficient)
     ev = Evidence("fact (b), spec gao_li.md §2 (derived)", run.seed_for(117))
     ev.holds("dw_i/dx_3 == 0 (symbolic)", m.weights_blind_symbolic, why=SYMPY, measured="0")
-    ev.holds("v_3 + (1 - sigma_min) x_3 / sigma_t == 0 (symbolic)", m.off_symbolic, why=SYMPY, measured="0")
+    ev.holds("v_3 - (sigma_t'/sigma_t) x_3 == 0 (symbolic, any path)", m.off_symbolic, why=SYMPY, measured="0")
     ev.holds("in-plane field depends on x_par only (symbolic)", m.in_symbolic, why=SYMPY, measured="residual 0")
+    sigma_mins = run.sizes(exp.VELOCITY_SPLIT).sigma_mins
     ev.at_most(
-        f"max |P_perp v_Bayes + c x_perp/sigma_t| / |v|, c = 1 - sigma_min, per sigma_min in {m.sigma_mins}",
+        "max |P_perp v_Bayes + c x_perp/sigma_t| / |v|, c = -sigma_t' (1 - sigma_min on OT), "
+        + per_path(run, f"per sigma_min in {sigma_mins}"),
         m.off_error,
         1e-12,
         why="float64 rounding of normalised Gaussian densities and one projection (spec: 1e-12)",
         headline=True,
     )
     ev.at_most(
-        f"max |P v - (xbar_w(x_par) - (1-s) x_par)/sigma| / |v| per sigma_min in {m.sigma_mins}",
+        "max |P v - u_t(x_par | xbar_w(x_par))| / |v| " + per_path(run, f"per sigma_min in {sigma_mins}"),
         m.in_error,
         1e-12,
         why="float64 rounding (spec: 1e-12)",
@@ -509,27 +548,41 @@ def check_velocity_split(run: RunSpec, off_coefficient=exp.one_minus_sigma_min) 
             why="the field with 1 - (sigma_min + 0.02) in its -(1 - sigma_min) x / sigma_t term",
         )
     },
+    follows_path=True,
 )
 def check_off_subspace_decay(run: RunSpec, field=optimal_velocity) -> Verdict:
-    """Fact (c): :math:`x_\\perp(t)=\\sigma_tx_\\perp(0)` (span), :math:`y(t)=tm_\\perp+\\sigma_ty(0)` (affine).
+    """Fact (c): :math:`x_\\perp(t)=(\\sigma_t/\\sigma_0)x_\\perp(0)` (span),
+    :math:`y(t)=\\alpha_tm_\\perp+(\\sigma_t/\\sigma_0)(y(0)-\\alpha_0m_\\perp)` (affine); on the OT path
+    :math:`\\sigma_tx_\\perp(0)` and :math:`tm_\\perp+\\sigma_ty(0)`.
 
     The field is integrated in ``t`` by SciPy DOP853 (no exactly integrated linear part).
     Control: a field with a wrong off-subspace coefficient.
     """
     m = exp.off_subspace_decay(run, field)
     sz = run.sizes(exp.OFF_SUBSPACE_DECAY)
-    ev = Evidence("fact (c), spec gao_li.md §2 (derived; dsolve in theory.flow_matching)", run.seed_for(18))
-    ev.holds("dsolve: x_perp(t) = sigma_t x_perp(0)", m.span_dsolve_zero, why=SYMPY, measured="residual 0")
-    ev.holds("dsolve (affine): y(t) = t m_perp + sigma_t y(0)", m.affine_dsolve_zero, why=SYMPY, measured="residual 0")
-    cases = [f"{k}, sigma_min={s}" for s in exp.SIGMA_MINS for k in exp.DECAY_KINDS]
+    ev = Evidence("fact (c), spec gao_li.md §2 (derived; the path's laws in theory.paths)", run.seed_for(18))
+    ev.holds(
+        "x_perp(t) = (sigma_t/sigma_0) x_perp(0) solves x_perp' = (sigma_t'/sigma_t) x_perp (symbolic)",
+        m.span_law_zero,
+        why=SYMPY,
+        measured="residual 0",
+    )
+    ev.holds(
+        "(affine) y(t) = alpha_t m_perp + (sigma_t/sigma_0)(y(0) - alpha_0 m_perp) solves y' = u_t(y | m_perp)",
+        m.affine_law_zero,
+        why=SYMPY,
+        measured="residual 0",
+    )
+    names = [f"sigma_min={s}" for s in exp.SIGMA_MINS] if run.path is None else list(m.labels)
+    cases = [f"{k}, {s}" for s in names for k in exp.DECAY_KINDS]
     ev.at_most(
         f"max |x_perp(t) - law| / |x_perp(0)| over t in {sz.times} + t_end, per ({'; '.join(cases)})",
         m.worst,
         1e-9,
-        why=f"spec: 1e-9 (solver tolerance; DOP853 rtol {exp.PLAIN_RTOL:g}; t_end = 1 - {sz.end_gap:g} for sigma_min = 0)",
+        why=f"spec: 1e-9 (solver tolerance; DOP853 rtol {exp.PLAIN_RTOL:g}; t_end = 1 - {sz.end_gap:g} for sigma_1 = 0)",
         headline=True,
     )
-    ev.detail("nfev per sigma_min", [f.nfev for f in m.flows])
+    ev.detail("nfev per sigma_min" if run.path is None else "nfev", [f.nfev for f in m.flows])
     return ev.verdict()
 
 
@@ -768,6 +821,7 @@ def check_hierarchical(run: RunSpec, clustered: str = "clustered", sparse: str =
             why="the decay integrated with a field whose off-subspace coefficient is 1 - (sigma_min + 0.02)",
         ),
     },
+    follows_path=True,
 )
 def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, field=optimal_velocity) -> Verdict:
     """Fact (e): the same coordinates embedded in d = 20, 200, 2000 give identical in-subspace
@@ -795,7 +849,62 @@ def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, 
         1e-9,
         why=f"as off-subspace-decay: solver tolerance (rtol {exp.PLAIN_RTOL:g}; spec 1e-9)",
     )
+    if not np.all(np.isnan(m.landing_distance)):
+        ev.at_most(
+            f"max landing distance per d in {m.dims}",
+            m.landing_distance,
+            1e-10,
+            why="memorization, land by integration",
+        )
+    if run.path is not None:
+        ev.detail("path", m.label)
+    return ev.verdict()
+
+
+@check(
+    "gao-li/memorization-any-path",
+    tier=exp.MEMORIZATION_ANY_PATH,
+    controls={
+        "end-width": Control(
+            fault={"flow_path": "ot(0.01)"},
+            breaks="max landing distance*",
+            sizes={"starts": 200},
+            why="every flow integrated on the OT path with sigma_min = 0.01 (sigma_1 > 0): it stops short of the points",
+        )
+    },
+)
+def check_memorization_any_path(run: RunSpec, flow_path: str | None = None) -> Verdict:
+    """On every built-in path with :math:`\\sigma_1=0` (OT, cosine, VP), the exact flow lands on a training
+    point, its trajectory agrees with mpmath on ``tiny``, and the basins carry mass :math:`1/N`.
+
+    Control: the flows integrated on a path that ends at width :math:`\\sigma_1=0.01`.
+    """
+    m = exp.memorization_any_path(run, flow_path)
+    n = run.sizes(exp.MEMORIZATION_ANY_PATH).starts
+    paths = ", ".join(m.labels)
+    ev = Evidence("memorization on any affine Gaussian path with sigma_1 = 0 (derived)", run.seed_for(41))
     ev.at_most(
-        f"max landing distance per d in {m.dims}", m.landing_distance, 1e-10, why="memorization, land by integration"
+        f"max landing distance min_i |x(1) - alpha_1 x_i| per path ({paths})",
+        m.landing_distance.max(axis=1),
+        1e-10,
+        why="land by integration to 1e-10 (solver rtol 1e-10)",
+        headline=True,
     )
+    ev.at_most(
+        f"|x_float64(0.9) - x_mpmath(0.9)| (tiny) per path ({paths})",
+        m.mp_gap,
+        1e-9,
+        why="mpmath.odefun (dps 30, or 20 when computed at the fast tier) vs DOP853 rtol 1e-11 (as gao-li/memorization)",
+    )
+    for label, counts in zip(m.labels, m.counts):
+        ev.p_value(
+            f"chi-square uniformity of basin counts, {n} starts from the source ({label})",
+            stats.chisquare(counts).pvalue,
+            alpha=0.01 / len(m.labels),
+            why=f"Bonferroni over {len(m.labels)} paths at family level 0.01, fixed seed",
+        )
+    ev.detail("landing_counts", {label: c.tolist() for label, c in zip(m.labels, m.counts)})
+    ev.detail("mpmath_reference", dict(zip(m.labels, m.mp_origin)))
+    ev.detail("tiny_nfev", dict(zip(m.labels, m.tiny_nfev.tolist())))
+    ev.detail("sources", dict(zip(m.labels, m.source_notes)))
     return ev.verdict()
