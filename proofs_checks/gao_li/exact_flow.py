@@ -404,7 +404,10 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | 
     if m.end is not None:
         counts, counts_d = m.counts("end"), m.counts("end_duplicate")
         ev.at_most(
-            "max landing distance (sigma_min=0)", float(m.landing_distance.max()), 1e-10, why="solver rtol 1e-10"
+            "max landing distance " + ("(sigma_min=0)" if run.path is None else f"({exp.paths_text(run)})"),
+            float(m.landing_distance.max()),
+            1e-10,
+            why="solver rtol 1e-10",
         )
         ev.p_value(
             "chi-square uniformity of landing counts (N=5)",
