@@ -18,7 +18,7 @@ from numerics.datasets import dataset, embedded_dataset
 from numerics.empirical_field import integrate_flow
 from numerics.experiments import RunSpec
 from numerics.experiments import gao_li as exp
-from numerics.paths import CondOTPath, as_path
+from numerics.paths import as_path
 from numerics.subspace import subspace_basis
 
 _COLORS = plt.get_cmap("tab10")
@@ -73,13 +73,14 @@ def basin_map(run: RunSpec) -> FigureOutput:
     xs = np.linspace(-3.5, 3.5, n_side)
     gx, gy = np.meshgrid(xs, xs)
     pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    mc = run.rng(31).standard_normal((20000 if run.full else 4000, 2))
+    path = exp.flow_paths(run)[0]
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     out: dict[str, np.ndarray] = {"grid": xs}
     for ax, name in zip(axes, ("toy2d-sparse", "toy2d-clustered")):
         data = dataset(name)
-        land = exp.nearest(integrate_flow(pts, data, 0.0), data)[1]
-        land_mc = exp.nearest(integrate_flow(mc, data, 0.0), data)[1]
+        mc = path.sample_source(run.rng(31), 20000 if run.full else 4000, data)
+        land = exp.nearest(integrate_flow(pts, data, path), path.alpha1 * data)[1]
+        land_mc = exp.nearest(integrate_flow(mc, data, path), path.alpha1 * data)[1]
         mass = np.bincount(land_mc, minlength=data.shape[0]) / mc.shape[0]
         se = np.sqrt(mass * (1 - mass) / mc.shape[0])
         ax.imshow(
@@ -105,16 +106,17 @@ def basin_map(run: RunSpec) -> FigureOutput:
             va="bottom",
             bbox={"facecolor": "white", "alpha": 0.8, "lw": 0},
         )
-        ax.set_title(f"{name}: basins (1/N = {1 / data.shape[0]:.3f})", fontsize=10)
+        ax.set_title(f"{name}, {path.label}: basins (1/N = {1 / data.shape[0]:.3f})", fontsize=10)
         out[f"{name}_basin"] = land.reshape(gx.shape)
         out[f"{name}_mass"] = mass
         out[f"{name}_mass_se"] = se
     caption = (
-        "Prior plane coloured by the training point the exact flow (sigma_min = 0) carries each start to; the "
-        "annotation is the Monte Carlo Gaussian mass of each basin with its standard error, equal to 1/N "
-        "(gao-li/terminal-law, gao-li/memorization). Basins of clustered points are thin wedges."
+        f"Prior plane coloured by the training point the exact flow ({path.label}) carries each start to; the "
+        "annotation is the Monte Carlo mass of each basin under the path's source, with its standard error, equal "
+        "to 1/N (gao-li/terminal-law, gao-li/memorization). Basins of clustered points are thin wedges."
     )
-    return FigureOutput(fig, out, {"grid_side": n_side, "mc_starts": mc.shape[0]}, caption, seed=run.seed_for(31))
+    params = {"grid_side": n_side, "mc_starts": mc.shape[0], "path": path.record()}
+    return FigureOutput(fig, out, params, caption, seed=run.seed_for(31))
 
 
 @figure(
@@ -162,16 +164,19 @@ def off_subspace_decay(run: RunSpec) -> FigureOutput:
     norm0 = np.linalg.norm(sub.off(m.x0), axis=1)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     out: dict[str, np.ndarray] = {}
-    for smin, flow, col in zip(exp.SIGMA_MINS, m.flows, ("C0", "C3")):
+    names = [f"sigma_min={s}" for s in exp.SIGMA_MINS] if run.path is None else list(m.labels)
+    keys = [f"smin{s}" for s in exp.SIGMA_MINS] if run.path is None else ["path"]
+    for k, (path, flow, name, key) in enumerate(zip(exp.flow_paths(run), m.flows, names, keys)):
+        col = f"C{3 * k}"
         ratio = np.linalg.norm(sub.off(flow.grid_states), axis=2) / norm0[None]
         at_stops = np.linalg.norm(sub.off(flow.states), axis=2) / norm0[None]
-        ax.plot(flow.grid, ratio.mean(axis=1), color=col, label=f"plain DOP853 flow, sigma_min={smin} (mean)")
-        ax.plot(flow.times, at_stops.mean(axis=1), "o", color=col, ms=4, label=f"judged stop times, sigma_min={smin}")
-        ax.plot(flow.grid, CondOTPath(smin).sigma(flow.grid), "k", ls="-" if smin == 0 else "--", lw=0.6)
-        out[f"t_smin{smin}"] = flow.grid
-        out[f"ratio_smin{smin}"] = ratio
-        out[f"ratio_at_stops_smin{smin}"] = at_stops
-    ax.plot([], [], "k", lw=0.6, label="sigma_t (solid: sigma_min=0, dashed: 0.01)")
+        ax.plot(flow.grid, ratio.mean(axis=1), color=col, label=f"plain DOP853 flow, {name} (mean)")
+        ax.plot(flow.times, at_stops.mean(axis=1), "o", color=col, ms=4, label=f"judged stop times, {name}")
+        ax.plot(flow.grid, path.off_subspace_factor(flow.grid), "k", ls="-" if k == 0 else "--", lw=0.6)
+        out[f"t_{key}"] = flow.grid
+        out[f"ratio_{key}"] = ratio
+        out[f"ratio_at_stops_{key}"] = at_stops
+    ax.plot([], [], "k", lw=0.6, label="sigma_t / sigma_0 (solid: " + ", dashed: ".join(names) + ")")
     ax.set_yscale("log")
     ax.set_xlabel("t")
     ax.set_ylabel("|x_perp(t)| / |x_perp(0)|")
@@ -179,7 +184,7 @@ def off_subspace_decay(run: RunSpec) -> FigureOutput:
     caption = (
         "Off-subspace norm of exact-field trajectories on sparse-d20, integrated in t by SciPy DOP853 without an "
         "exactly integrated linear part (the gao-li/off-subspace-decay measurement), divided by its initial value: "
-        "it lies on sigma_t. Markers: the stop times the check judges. Learned-field (OSDNet) curves are drawn "
+        "it lies on sigma_t/sigma_0. Markers: the stop times the check judges. Learned-field (OSDNet) curves are drawn "
         "with the learned-model figures."
     )
     n = run.sizes(exp.OFF_SUBSPACE_DECAY).starts

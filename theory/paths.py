@@ -71,7 +71,10 @@ TAU_AT_T_ONE = 40.0
 :math:`\\sigma_t/\\sigma_0=e^{-40}\\approx4\\times10^{-18}`; later where ``t`` has not yet reached 1
 in float64 there (:attr:`AffinePath.tau_end`)."""
 SWITCH_FACTOR = 2.0
-"""The flow is integrated in :math:`\\tau` where :math:`g_t\\le` ``SWITCH_FACTOR`` :math:`g_1`."""
+"""The flow is integrated in :math:`\\tau` where :math:`g_t\\le` ``SWITCH_FACTOR`` :math:`g_1` ..."""
+MAX_DT_DTAU = 4.0
+"""... and :math:`dt/d\\tau=-\\sigma_t/\\dot\\sigma_t\\le` ``MAX_DT_DTAU``: :math:`dt/d\\tau` is the condition
+number of :math:`t(\\tau)` (one rounding of :math:`\\sigma_t` moves ``t`` by that many roundings)."""
 MODULES = ("numpy", "torch", "mpmath")
 
 
@@ -241,25 +244,20 @@ class AffinePath:
     @cached_property
     def t_switch(self) -> float:
         r"""Time from which the flow is integrated in :math:`\tau`: the last :math:`t` with
-        :math:`g_t>` :data:`SWITCH_FACTOR` :math:`g_1` (0 when there is none, as on the OT path)."""
-        g = self.functions()["forcing"]
-        grid = np.linspace(0.0, 1.0, GRID)
+        :math:`g_t>` :data:`SWITCH_FACTOR` :math:`g_1` or :math:`dt/d\tau>` :data:`MAX_DT_DTAU`
+        (0 when there is none, as on the OT path with :math:`\sigma_{\min}<3/4`)."""
+        f = self.functions()
+        g1 = self._end_value(f["forcing"])
+        return max(
+            _last_crossing(f["forcing"], SWITCH_FACTOR * g1),
+            _last_crossing(f["dt_dtau"], MAX_DT_DTAU),
+        )
+
+    @staticmethod
+    def _end_value(fn: Callable[..., Any]) -> float:
         with np.errstate(divide="ignore", invalid="ignore"):
-            vals = np.asarray(g(grid), dtype=float)
-        g1 = vals[-1] if np.isfinite(vals[-1]) else vals[-2]
-        above = ~(vals <= SWITCH_FACTOR * g1)  # NaN and inf count as above
-        if not above[:-1].any():
-            return 0.0
-        k = int(np.nonzero(above[:-1])[0].max())
-        if k == 0 and not np.isfinite(vals[0]):
-            lo = grid[0] + 1e-12
-        else:
-            lo = grid[k]
-        hi = grid[k + 1]
-        level = SWITCH_FACTOR * g1
-        if not (float(g(lo)) > level >= float(g(hi))):
-            return float(hi)
-        return float(brentq(lambda s: float(g(s)) - level, lo, hi, xtol=1e-14))
+            v1, v0 = float(fn(1.0)), float(fn(1.0 - 1.0 / (GRID - 1)))
+        return v1 if math.isfinite(v1) else v0
 
     @cached_property
     def tau_end(self) -> float:
@@ -388,6 +386,24 @@ class AffinePath:
                 out["time_of_tau"] = _broadcasting(_lambdify(tau, self.time_of_tau, module))
             cache[module] = out
         return cache[module]
+
+
+def _last_crossing(fn: Callable[..., Any], level: float) -> float:
+    """The last ``t`` in [0, 1) where ``fn`` (lambdified) exceeds ``level`` (0 if nowhere; NaN and inf count
+    as above), located on the validation grid and refined by Brent's method."""
+    grid = np.linspace(0.0, 1.0, GRID)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vals = np.asarray(fn(grid), dtype=float) * np.ones_like(grid)
+    above = ~(vals <= level)
+    if not above[:-1].any():
+        return 0.0
+    k = int(np.nonzero(above[:-1])[0].max())
+    lo = grid[k] if np.isfinite(vals[k]) else grid[k] + 1e-12
+    hi = grid[k + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not (float(fn(lo)) > level >= float(fn(hi))):
+            return float(hi)
+        return float(brentq(lambda s: float(fn(s)) - level, lo, hi, xtol=1e-14))
 
 
 class _TorchPrinter(TorchPrinter):
@@ -589,7 +605,9 @@ def generic_facts() -> dict[str, Any]:
         (2 * sp.pi * s**2) ** -1 * sp.exp(-sum((xs[k] - a * p[k]) ** 2 for k in range(2)) / (2 * s**2)) for p in ys
     ]
     dens_res = [
-        sp.simplify(d / ((2 * sp.pi * s**2) ** -1) - sp.exp(-sum((xs[k] - a * p[k]) ** 2 for k in range(2)) / (2 * s**2)))
+        sp.simplify(
+            d / ((2 * sp.pi * s**2) ** -1) - sp.exp(-sum((xs[k] - a * p[k]) ** 2 for k in range(2)) / (2 * s**2))
+        )
         for d, p in zip(density, ys)
     ]
     minimizer = [sp.cancel(sp.together(sol[cs[k]] - soft[k])) for k in range(2)] + dens_res
