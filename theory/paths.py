@@ -433,10 +433,15 @@ def _broadcasting(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # ---------------------------------------------------------------------------------- built-ins
-@functools.cache
 def ot(sigma_min: float = 0.0) -> AffinePath:
     r"""Conditional OT path: :math:`\alpha_t=t`, :math:`\sigma_t=1-(1-\sigma_{\min})t`,
-    :math:`t(\tau)=(1-e^{-\tau})/(1-\sigma_{\min})`."""
+    :math:`t(\tau)=(1-e^{-\tau})/(1-\sigma_{\min})` (derived once per parameter value)."""
+    return _ot(float(sigma_min))
+
+
+@functools.cache
+def _ot(sigma_min: float) -> AffinePath:
+    """The body of :func:`ot`, cached per value."""
     s = sp.nsimplify(float(sigma_min))
     return AffinePath(
         t, 1 - (1 - s) * t, "ot", parameters=(("sigma_min", float(sigma_min)),), inverse=-expm1(-tau) / (1 - s)
@@ -452,8 +457,13 @@ def cosine() -> AffinePath:
     )
 
 
-@functools.cache
 def vp(beta_min: float = 0.1, beta_max: float = 20.0) -> AffinePath:
+    """The VP path with a linear beta schedule (:func:`_vp`; derived once per parameter values)."""
+    return _vp(float(beta_min), float(beta_max))
+
+
+@functools.cache
+def _vp(beta_min: float, beta_max: float) -> AffinePath:
     r"""Variance-preserving path with a linear :math:`\beta` schedule (Song et al. 2021, Lipman et al. 2023).
 
     .. math::
@@ -484,8 +494,13 @@ def vp(beta_min: float = 0.1, beta_max: float = 20.0) -> AffinePath:
     )
 
 
-@functools.cache
 def ve(sigma_max: float = 100.0, sigma_min: float = 0.01) -> AffinePath:
+    """The reparametrised VE path (:func:`_ve`; derived once per parameter values)."""
+    return _ve(float(sigma_max), float(sigma_min))
+
+
+@functools.cache
+def _ve(sigma_max: float, sigma_min: float) -> AffinePath:
     r"""A variance-exploding schedule as a data-to-noise path of this form.
 
     The VE process :math:`z_t=y+s_tx_0` with :math:`s_t=\sigma_{\max}^{1-t}\sigma_{\min}^t` has
