@@ -6,9 +6,14 @@ Prints:
   streaming implementation against a naive broadcast implementation measured in the same run,
   and against the GEMM bound (``2 M N d`` flops at the measured matmul rate);
 * integration: field evaluations per trajectory to land within 1e-10 with the per-trajectory
-  DOP853 pair in tau, against SciPy DOP853 per trajectory in tau and in the original time t.
+  DOP853 pair in tau, against SciPy DOP853 per trajectory in tau and in the original time t;
+* the same per path (OT, cosine, VP, VE, a polynomial user path): evaluations per trajectory;
+* the streaming torch field (float64) against the float64 two-GEMM bound (``4 M N d`` flops at the
+  measured torch matmul rate) on ``--device`` (``cpu`` or ``cuda``), with its peak memory on CUDA;
+  on CUDA also ``M = 16384, N = 65536, d = 3072`` and ``N = 10^6, d = 3072``; and the measured
+  error of the field in float32 and bfloat16 against float64.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_flow_matching.py [--quick]``.
+Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_flow_matching.py [--quick] [--device cuda]``.
 """
 
 from __future__ import annotations
@@ -18,10 +23,18 @@ import time
 import tracemalloc
 
 import numpy as np
+import torch
 from scipy.integrate import solve_ivp
 
 from numerics.datasets import dataset
-from numerics.empirical_field import integrate_flow, optimal_velocity, velocity_in_tau
+from numerics.empirical_field import (
+    distinct_points,
+    integrate_flow,
+    optimal_velocity,
+    optimal_velocity_torch,
+    velocity_in_tau,
+)
+from numerics.paths import as_path
 
 
 def naive_velocity(x: np.ndarray, t: float, data: np.ndarray, sigma_min: float = 0.0) -> np.ndarray:
@@ -156,13 +169,98 @@ def bench_integration(n_traj: int) -> None:
     )
 
 
+PATHS = ("ot", "ot(0.01)", "cosine", "vp", "ve", "alpha=t**2; sigma=1 - t")
+
+
+def bench_paths(n_traj: int) -> None:
+    """Field evaluations per trajectory (both phases) to t = 1 per path, rtol 1e-10, sparse-d20."""
+    data = dataset("sparse-d20")
+    for spec in PATHS:
+        path = as_path(spec)
+        x0 = path.sample_source(np.random.default_rng(1), n_traj, data)
+        t0 = time.perf_counter()
+        sol = integrate_flow(x0, data, path, t_eval=[0.5])
+        dt = time.perf_counter() - t0
+        land = np.linalg.norm(sol.x_end[:, None] - path.alpha1 * data[None], axis=-1).min(axis=1)
+        print(
+            f"path {path.label:34s} t_switch {path.t_switch:.3f} tau_end {path.tau_end:5.1f}: nfev/trajectory "
+            f"median {np.median(sol.nfev):.0f} (max {sol.nfev.max()}), max distance to alpha_1 x_i "
+            f"{land.max():.1e} (sigma_1 = {path.sigma1:.3g}), {dt:.2f} s for {n_traj}"
+        )
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed_torch(fn, device: torch.device, repeat: int = 3) -> float:
+    fn()
+    _sync(device)
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_torch_field(m: int, n: int, d: int, device: torch.device, repeat: int = 3) -> None:
+    """The streaming torch field (float64, no autograd) against the two-GEMM bound on ``device``."""
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    x = torch.randn(m, d, generator=gen, dtype=torch.float64).to(device)
+    data = torch.randn(n, d, generator=gen, dtype=torch.float64).to(device)
+    pts = distinct_points(data)
+    t = torch.full((m,), 0.7, dtype=torch.float64, device=device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with torch.no_grad():
+        t_field = _timed_torch(lambda: optimal_velocity_torch(x, t, pts), device, repeat)
+        a, b = x[:, :d], data[: min(n, 16384)].T.contiguous()
+        t_gemm = _timed_torch(lambda: a @ b, device, repeat)
+    rate = 2 * m * b.shape[1] * d / t_gemm
+    bound = 4 * m * n * d / rate
+    mem = f", peak {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB" if device.type == "cuda" else ""
+    print(
+        f"torch field M={m} N={n} d={d} float64 on {device}: {t_field * 1e3:9.1f} ms; float64 matmul "
+        f"{rate / 1e9:8.1f} GFLOP/s -> two-GEMM bound {bound * 1e3:9.1f} ms = {100 * bound / t_field:5.1f}% of it{mem}"
+    )
+
+
+def bench_precision(device: torch.device) -> None:
+    """The measured error of the exact field below float64 (refused unless asked for)."""
+    import warnings
+
+    data = torch.as_tensor(dataset("sparse-d20"), device=device)
+    x = torch.randn(256, 20, generator=torch.Generator().manual_seed(2), dtype=torch.float64).to(device)
+    for t in (0.5, 0.99, 1 - 1e-4):
+        for dtype in (torch.float32, torch.bfloat16):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                optimal_velocity_torch(x.to(dtype), t, data, allow_reduced_precision=True)
+            print(f"field in {dtype} at t={t}: {caught[-1].message}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true", help="skip the M = N = 4096 field size")
+    p.add_argument("--quick", action="store_true", help="skip the M = N = 4096 field sizes")
+    p.add_argument("--device", default="cpu", help="device of the torch field (cpu or cuda)")
     args = p.parse_args()
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
+    bench_paths(200)
+    bench_precision(device)
+    if device.type == "cuda":
+        bench_torch_field(4096, 4096, 256, device)
+        bench_torch_field(16384, 65536, 3072, device)
+        bench_torch_field(4096, 1_000_000, 3072, device, repeat=1)
+        return
     bench_field(512, 512, 256)
+    bench_torch_field(512, 512, 256, device)
     if not args.quick:
         bench_field(4096, 4096, 256, naive=False)
+        bench_torch_field(4096, 4096, 256, device)
     bench_integration(200)
 
 

@@ -32,7 +32,7 @@ def test_python_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caps
     monkeypatch.syspath_prepend(str(ROOT))
     namespace: dict = {}
     for code in _blocks("python"):
-        exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - the tutorial's own code
+        exec(compile(code, str(DOC), "exec"), namespace)
     out = capsys.readouterr().out
     assert "sigma_t must decrease" in out
     assert "passed" not in out and "verified" in out
@@ -43,6 +43,6 @@ def test_bash_blocks_run() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for code in _blocks("bash"):
         cmd = code.strip().replace("python ", f"{sys.executable} ", 1)
-        done = subprocess.run(cmd, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # noqa: S602
+        done = subprocess.run(cmd, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         assert "followed by 2 claims" in done.stdout

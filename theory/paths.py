@@ -166,11 +166,12 @@ class AffinePath:
     # ------------------------------------------------------------------ derivations
     @cached_property
     def d_alpha(self) -> sp.Expr:
-        return _tidy(sp.diff(self.alpha, t))
+        # As differentiated: the identities of residuals() then cancel without simplify().
+        return sp.diff(self.alpha, t)
 
     @cached_property
     def d_sigma(self) -> sp.Expr:
-        return _tidy(sp.diff(self.sigma, t))
+        return sp.diff(self.sigma, t)
 
     @cached_property
     def log_snr(self) -> sp.Expr:
