@@ -484,26 +484,31 @@ def weighted_mean_torch(
     scale = alpha / (sig * sig)
     queries = torch.cat([x * scale[:, None], (-0.5 * alpha * scale)[:, None]], dim=1)
     grad = torch.is_grad_enabled() and queries.requires_grad
-    keys = torch.empty((min(chunk, n), d + 1), dtype=x.dtype, device=x.device)
+    # Keys (x_i, |x_i|^2) as the columns of a (d + 1, chunk) buffer: the product reads them contiguously.
+    keys = torch.empty((d + 1, min(chunk, n)), dtype=x.dtype, device=x.device)
     run_max = torch.full((m,), -torch.inf, dtype=work, device=x.device)
     run_sum = torch.zeros(m, dtype=work, device=x.device)
     acc = torch.zeros((m, d), dtype=work, device=x.device)
     for start in range(0, n, chunk):
         yc = pts[start : start + chunk]
-        kc = keys[: yc.shape[0]]
-        kc[:, :d] = yc
-        kc[:, d] = (yc * yc).sum(dim=1)
-        logits = (queries @ kc.T).to(work)
+        # Autograd keeps each chunk's keys for the backward pass: a fresh tensor then, else one buffer.
+        kc = torch.empty_like(keys) if grad else keys
+        kc = kc[:, : yc.shape[0]]
+        kc[:d] = yc.T
+        kc[d] = (yc * yc).sum(dim=1)
+        logits = (queries @ kc).to(work)
         new_max = torch.maximum(run_max, logits.detach().amax(dim=1))
         shrink = torch.exp(run_max - new_max)
+        # Clipped at exp(-700) ~ 1e-304 as in weighted_mean: below it exp returns subnormals, which are
+        # negligible next to the top term 1 but slow every later product tens of times.
         if grad:
-            e = torch.exp(logits - new_max[:, None])
+            e = torch.exp((logits - new_max[:, None]).clamp(min=_EXP_FLOOR))
             if counts is not None:
                 e = e * counts[start : start + chunk].to(work)
             run_sum = run_sum * shrink + e.sum(dim=1)
             acc = acc * shrink[:, None] + e.to(x.dtype) @ yc
         else:
-            e = logits.sub_(new_max[:, None]).exp_()
+            e = logits.sub_(new_max[:, None]).clamp_(min=_EXP_FLOOR).exp_()
             if counts is not None:
                 e.mul_(counts[start : start + chunk].to(work))
             run_sum.mul_(shrink).add_(e.sum(dim=1))

@@ -262,13 +262,14 @@ class MeanEstimate:
     n: int
 
 
-def variance_proxy(model: Any, sampler: Any, sigma_min: float, n_pairs: int, seed: int | list[int]) -> MeanEstimate:
+def variance_proxy(model: Any, sampler: Any, sigma_min: Any, n_pairs: int, seed: int | list[int]) -> MeanEstimate:
     r"""Variance proxy :math:`V` of a trained field (spec ``mfm.md`` §3): its held-out coupled-CFM loss.
 
     .. math::
         V=\mathbb E_{t\sim U[0,1],\,(x_0,x_1)\sim q^k}\big\|v_\theta(x_t,t)-(x_1-(1-\sigma_{\min})x_0)\big\|^2,
 
-    over ``n_pairs`` fresh pairs from fresh minibatches of ``sampler``
+    on the OT path with ``sigma_min`` (a number), or with the target :math:`\dot\alpha_tx_1+\dot\sigma_tx_0`
+    of any path :func:`numerics.paths.as_path` accepts in its place; over ``n_pairs`` fresh pairs from fresh minibatches of ``sampler``
     (:class:`numerics.couplings.CoupledBatchSampler`, the run's coupling and block size), times from
     a generator seeded with ``seed``. By Lemma 3.2 it is :math:`\mathbb E\sigma_t^2` plus the
     model's excess FM loss. The standard error treats minibatch means as independent replicates
@@ -276,10 +277,10 @@ def variance_proxy(model: Any, sampler: Any, sigma_min: float, n_pairs: int, see
     """
     import torch
 
-    from numerics.paths import CondOTPath
+    from numerics.paths import as_path
 
     n_pairs = integer(n_pairs, "n_pairs", sampler.batch)
-    path = CondOTPath(sigma_min)
+    path = as_path(sigma_min)
     t_rng = np.random.default_rng(seed)
     n_batches = n_pairs // sampler.batch
     p = next(model.parameters())
@@ -292,5 +293,5 @@ def variance_proxy(model: Any, sampler: Any, sigma_min: float, n_pairs: int, see
             pred = model(
                 torch.as_tensor(xt, dtype=p.dtype, device=p.device), torch.as_tensor(t, dtype=p.dtype, device=p.device)
             )
-            means[b] = float(np.mean(np.sum((pred.double().cpu().numpy() - path.target(x0, x1)) ** 2, axis=1)))
+            means[b] = float(np.mean(np.sum((pred.double().cpu().numpy() - path.target(x0, x1, t)) ** 2, axis=1)))
     return MeanEstimate(float(means.mean()), float(means.std(ddof=1) / np.sqrt(n_batches)), n_batches * sampler.batch)

@@ -9,6 +9,8 @@ from scipy.integrate import solve_ivp
 
 from numerics.datasets import DATASETS, cluster_labels, dataset, embedded_dataset
 from numerics.empirical_field import (
+    ReducedPrecisionWarning,
+    distinct_points,
     integrate_flow,
     optimal_velocity,
     optimal_velocity_torch,
@@ -19,6 +21,7 @@ from numerics.empirical_field import (
     velocity_in_tau,
 )
 from numerics.integrators import solve_rows
+from numerics.paths import as_path
 from numerics.subspace import subspace_basis
 
 
@@ -197,3 +200,93 @@ def test_dense_output_with_step_cap_matches_exact_stops() -> None:
     np.testing.assert_allclose(sol.states_at(grid), ref.x_eval, atol=1e-6)
     with pytest.raises(ValueError, match="no path"):
         ref.states_at(grid)
+
+
+# ----------------------------------------------------------------------------- any path
+@pytest.mark.parametrize("spec", ["cosine", "vp", "ve", "alpha=t**2; sigma=1 - t"])
+def test_field_of_any_path_matches_naive_broadcast(spec: str) -> None:
+    path = as_path(spec)
+    data = dataset("clustered")
+    x = np.random.default_rng(7).standard_normal((32, 20))
+    for t in (0.2, 0.7, 0.95):
+        alpha, sig = float(path.alpha(np.array(t))), float(path.sigma(np.array(t)))
+        lg = -((x[:, None, :] - alpha * data[None]) ** 2).sum(-1) / (2 * sig**2)
+        w = np.exp(lg - lg.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        u = path.conditional_velocity(x[:, None, :], data[None], np.full(32, t))
+        ref = np.einsum("mn,mnd->md", w, u)
+        np.testing.assert_allclose(posterior_weights(x, t, data, path), w, atol=1e-13)
+        np.testing.assert_allclose(optimal_velocity(x, t, data, path, chunk=5), ref, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("spec", ["cosine", "vp"])
+def test_flow_of_any_path_lands_and_matches_scipy_in_t(spec: str) -> None:
+    path = as_path(spec)
+    data = dataset("sparse-d20")
+    x0 = path.sample_source(np.random.default_rng(8), 6, data)
+    grid = np.array([0.2, 0.5, 0.9])
+    sol = integrate_flow(x0, data, path, t_eval=grid, return_path=True, max_step=0.5)
+    assert np.linalg.norm(sol.x_end[:, None] - data[None], axis=-1).min(axis=1).max() <= 1e-10
+    for i in range(2):
+        ref = solve_ivp(
+            lambda t, z: optimal_velocity(z[None], t, data, path)[0],
+            (0.0, 0.9),
+            x0[i],
+            method="DOP853",
+            rtol=1e-12,
+            atol=1e-14,
+            t_eval=grid,
+        )
+        np.testing.assert_allclose(sol.x_eval[:, i], ref.y.T, atol=1e-9)
+    # Dense output on both sides of the switch from t to tau (1/3 on the cosine path).
+    np.testing.assert_allclose(sol.states_at(grid), sol.x_eval, atol=1e-6)
+
+
+def test_ot_keyword_and_path_agree() -> None:
+    data = dataset("tiny")
+    x0 = np.random.default_rng(9).standard_normal((5, 2))
+    a = integrate_flow(x0, data, sigma_min=0.01)
+    np.testing.assert_array_equal(a, integrate_flow(x0, data, "ot(0.01)"))
+    np.testing.assert_array_equal(a, integrate_flow(x0, data, 0.01))
+
+
+# ----------------------------------------------------------------------------- streaming torch twin
+def test_streaming_torch_field_agrees_for_any_chunk_and_path() -> None:
+    data = dataset("clustered")
+    x = np.random.default_rng(10).standard_normal((40, 20))
+    t = np.random.default_rng(11).uniform(0.0, 0.99, 40)
+    for spec in ("ot", "cosine", "vp"):
+        ref = optimal_velocity(x, t, data, spec)
+        for chunk in (None, 1, 5):
+            got = optimal_velocity_torch(torch.tensor(x), torch.tensor(t), torch.tensor(data), spec, chunk=chunk)
+            np.testing.assert_allclose(got.numpy(), ref, rtol=1e-11, atol=1e-11)
+
+
+def test_torch_duplicates_are_merged_exactly() -> None:
+    data = torch.tensor(dataset("sparse-d20"))
+    dup = torch.cat([data, data[:1], data[:1]])
+    pts = distinct_points(dup)
+    assert pts.points.shape[0] == 5 and sorted(pts.counts.tolist()) == [1.0, 1.0, 1.0, 1.0, 3.0]
+    assert distinct_points(data).counts is None  # no repeated row: used as it is
+    x = data[1:2] + 1e-3  # near point 1: its weight is ~1, the triple point's ~0
+    np.testing.assert_allclose(
+        optimal_velocity_torch(x, 1 - 1e-12, dup).numpy(), optimal_velocity(x.numpy(), 1 - 1e-12, dup.numpy())
+    )
+
+
+def test_reduced_precision_is_refused_unless_asked_and_its_error_reported() -> None:
+    data = torch.tensor(dataset("sparse-d20"))
+    x = torch.randn(8, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(ValueError, match="float64 only"):
+        optimal_velocity_torch(x.float(), 0.99, data)
+    with pytest.warns(ReducedPrecisionWarning, match="max relative error"):
+        v = optimal_velocity_torch(x.float(), 0.99, data, allow_reduced_precision=True)
+    assert v.dtype == torch.float32
+
+
+def test_streaming_torch_field_is_differentiable() -> None:
+    data = torch.tensor(dataset("sparse-d20"))
+    x = torch.tensor(np.random.default_rng(12).standard_normal((3, 20)), requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda z: optimal_velocity_torch(z, 0.6, data, "cosine", chunk=2), (x,), eps=1e-6, atol=1e-6
+    )
