@@ -161,3 +161,17 @@ def test_check_that_raises_exits_3(monkeypatch):
     spec = reg.get_check_spec("common/gaussian-kl-closed-form")
     monkeypatch.setitem(reg._CHECKS, spec.claim_id, dataclasses.replace(spec, fn=boom))
     assert main(["verify", "common/gaussian-kl-closed-form"]) == 3
+
+
+def test_path_option_is_checked_before_work_and_recorded(tmp_path, capsys):
+    assert main(["verify", "gao-li/cond-ot-field", "--path", "alpha=t; sigma=t"]) == 2
+    assert "sigma_0 must be > 0" in capsys.readouterr().err
+    js = tmp_path / "v.json"
+    rc = main(
+        ["verify", "gao-li/velocity-orthogonal-split", "gao-li/cond-ot-field", "--path", "cosine", "--json", str(js)]
+    )
+    assert rc == 0
+    assert "followed by 1 claims; 1 ran on their own path" in capsys.readouterr().out
+    records = {r["id"]: r for r in json.loads(js.read_text())["claims"]}
+    assert records["gao-li/velocity-orthogonal-split"]["details"]["path"]["name"] == "cosine"
+    assert "not applied" in records["gao-li/cond-ot-field"]["details"]["path"]

@@ -11,6 +11,7 @@ import sympy as sp
 from numerics.datasets import dataset
 from numerics.empirical_field import integrate_flow, optimal_velocity
 from numerics.experiments import gao_li as exp
+from numerics.paths import CondOTPath, as_path
 from numerics.subspace import subspace_basis
 from theory import flow_matching as th
 
@@ -27,14 +28,15 @@ def test_bayes_posterior_velocity_matches_closed_form(smin: float) -> None:
     x = 2 * rng.standard_normal((50, 20))
     t = rng.uniform(0, 0.9, 50)
     v = optimal_velocity(x, t, data, smin)
-    got = exp.bayes_posterior_velocity(x, t, data, smin)
+    got = exp.bayes_posterior_velocity(x, t, data, CondOTPath(smin))
     assert np.max(np.linalg.norm(got - v, axis=1) / np.linalg.norm(v, axis=1)) < 1e-11
 
 
 def test_mp_posterior_mean_matches_closed_form() -> None:
     data = dataset("tiny")
     x, t = np.array([0.4, -0.3]), 0.7
-    np.testing.assert_allclose(exp.mp_posterior_mean_velocity(x, t, data, 0.01), optimal_velocity(x, t, data, 0.01))
+    for path in (CondOTPath(0.01), as_path("cosine"), as_path("vp")):
+        np.testing.assert_allclose(exp.mp_posterior_mean_velocity(x, t, data, path), optimal_velocity(x, t, data, path))
 
 
 def test_plain_flow_agrees_with_the_engine_and_hits_stops() -> None:
@@ -93,3 +95,25 @@ def test_mpmath_reference_matches_stored_and_float64() -> None:
         np.array(case["x0"]), dataset(case["dataset"]), 0.0, t_end=case["t_end"], rtol=1e-11, atol=1e-13
     )
     np.testing.assert_allclose(got, ref, atol=1e-9)
+
+
+def test_path_runs_replace_the_spec_paths() -> None:
+    from numerics.experiments import RunSpec
+
+    assert exp.flow_paths(RunSpec()) == (CondOTPath(0.0), CondOTPath(0.01))
+    assert exp.flow_paths(RunSpec(path="cosine")) == (as_path("cosine"),)
+    assert exp.paths_text(RunSpec(path="cosine")) == "on path cosine"
+
+
+def test_stored_path_mp_references_match_their_paths() -> None:
+    stored = exp.stored_path_mp_references()
+    assert set(stored) == {"cosine", "vp"}
+    for name, entry in stored.items():
+        assert entry["path"] == as_path(name).record()
+
+
+@pytest.mark.slow
+@pytest.mark.claim("gao-li/memorization-any-path")
+def test_path_mpmath_references_match_stored() -> None:
+    for name, entry in exp.stored_path_mp_references().items():
+        np.testing.assert_allclose(exp.compute_path_mp_reference(as_path(name), 30), entry["x_t_end"], atol=1e-15)
