@@ -145,8 +145,9 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     )
     ev.holds("Hessian = 2 sum p_i I (a minimum)", m.hessian_is_minimum, why=SYMPY, measured="2 sum p_i I")
     ev.at_most(
-        "|C_h| / SE per (sigma_min, h) "
-        + per_path(run, f"for sigma_min in {exp.SIGMA_MINS}")
+        per_path(run, f"|C_h| / SE per (sigma_min, h) for sigma_min in {exp.SIGMA_MINS}").replace(
+            "on path", "|C_h| / SE per h, on path"
+        )
         + f", h in {exp.TEST_FUNCTIONS}",
         m.z.ravel(),
         4.0,
