@@ -65,43 +65,6 @@ def _gauss_density(xv: Sequence[sp.Expr], mean: Sequence[sp.Expr], sd: sp.Expr) 
 
 
 @cache
-def cfm_pointwise_minimizer(points: tuple[tuple[sp.Rational, ...], ...]) -> dict[str, sp.Expr]:
-    """Minimise the pointwise CFM loss symbolically and compare with the softmax closed form.
-
-    The loss at fixed :math:`(x,t)` is :math:`\\sum_i p_t(x\\mid x^{(i)})\\|c-u_t(x\\mid
-    x^{(i)})\\|^2`; setting its gradient in :math:`c` to zero gives the posterior mean. Returns
-    the per-coordinate residuals ``minimizer - softmax_form`` (must simplify to 0) and the
-    Hessian (``2 * sum p_i`` times identity, positive: a minimum).
-    """
-    d = len(points[0])
-    n = len(points)
-    xs = sp.symbols(f"y0:{d}", real=True)
-    cs = sp.symbols(f"c0:{d}", real=True)
-    sig = sigma_expr()
-    # Each Gaussian density factors as K * exp(L_i) with the common K = (sqrt(2 pi) sigma_t)^-d;
-    # the exponentials are named E_i so the minimisation is a rational problem solved exactly.
-    k_sym = sp.symbols("K", positive=True)
-    es = sp.symbols(f"E0:{n}", positive=True)
-    logits = [-sum((xs[k] - t * sp.nsimplify(p[k])) ** 2 for k in range(d)) / (2 * sig**2) for p in points]
-    dens_res = [
-        sp.simplify(
-            _gauss_density(xs, [t * sp.nsimplify(v) for v in p], sig) / ((sp.sqrt(2 * sp.pi) * sig) ** (-d))
-            - sp.exp(lg)
-        )
-        for p, lg in zip(points, logits)
-    ]
-    u = [[(sp.nsimplify(p[k]) - (1 - smin) * xs[k]) / sig for k in range(d)] for p in points]
-    loss = sum(k_sym * es[i] * sum((cs[k] - u[i][k]) ** 2 for k in range(d)) for i in range(n))
-    sol = sp.solve([sp.diff(loss, c) for c in cs], cs, dict=True)[0]
-    soft = [sum(es[i] / sum(es) * u[i][k] for i in range(n)) for k in range(d)]
-    res = [sp.cancel(sp.together(sol[cs[k]] - soft[k])) for k in range(d)]
-    hess = sp.hessian(loss, cs)
-    hess_res = sp.simplify(hess - 2 * k_sym * sum(es) * sp.eye(d))
-    res = res + dens_res
-    return {"residuals": res, "hessian_residual": hess_res, "symbols": xs}
-
-
-@cache
 def gaussian_path_posterior(points: tuple[tuple[sp.Rational, ...], ...]) -> dict[str, sp.Expr]:
     """Bayes posterior of the index for a general Gaussian path equals the softmax with the
     :math:`-d\\ln\\sigma_t(x^{(i)})` term; for the OT path that term cancels.
@@ -156,98 +119,6 @@ def gaussian_path_posterior(points: tuple[tuple[sp.Rational, ...], ...]) -> dict
     }
 
 
-# ----------------------------------------------------------------------------- continuity equation
-@cache
-def continuity_residual_1d(points: tuple = (-1, sp.Rational(3, 2))) -> dict[str, sp.Expr]:
-    """Continuity equation :math:`\\partial_tp_t+\\partial_x(p_tv^*)=0` in 1-D for the mixture path.
-
-    .. math:: p_t(x)=\\frac1N\\sum_i\\mathcal N(x;t x^{(i)},\\sigma_t^2),\\qquad
-              v^*=\\frac{\\sum_i\\mathcal N_i\\,(x^{(i)}-(1-\\sigma_{\\min})x)/\\sigma_t}{\\sum_i\\mathcal N_i}
-
-    Returns ``residual`` (simplifies to 0), ``dt_p`` and ``div_pv`` (for the relative scale).
-    """
-    sig = sigma_expr()
-    comps = [_gauss_density([x], [t * sp.nsimplify(pt)], sig) for pt in points]
-    fields = [(sp.nsimplify(pt) - (1 - smin) * x) / sig for pt in points]
-    n = len(points)
-    p = sum(comps) / n
-    v = sum(c * u for c, u in zip(comps, fields)) / sum(comps)
-    dt_p = sp.diff(p, t)
-    div = sp.diff(p * v, x)
-    # p v* = (1/N) sum_i N_i u_i exactly (the softmax denominator cancels), so the residual is
-    # the sum of the per-component continuity residuals; each simplifies on its own.
-    res = sum(sp.simplify((sp.diff(c, t) + sp.diff(c * u, x)) / c) * c for c, u in zip(comps, fields)) / n
-    res = sp.simplify(res)
-    return {"residual": res, "dt_p": dt_p, "div_pv": div, "density": p, "velocity": v}
-
-
-@cache
-def continuity_residual_mpmath(points: tuple = (-1, sp.Rational(3, 2))) -> tuple[Callable, Callable, Callable]:
-    """Lambdified (mpmath) ``(residual, dt_p, div_pv)`` of :func:`continuity_residual_1d`, args ``(x, t, sigma_min)``.
-
-    The residual is lambdified unsimplified (``dt_p + div_pv``) so that its evaluation tests the
-    identity numerically instead of evaluating a symbolic zero.
-    """
-    r = continuity_residual_1d(points)
-    raw = r["dt_p"] + r["div_pv"]
-    return (
-        sp.lambdify((x, t, smin), raw, "mpmath"),
-        sp.lambdify((x, t, smin), r["dt_p"], "mpmath"),
-        sp.lambdify((x, t, smin), r["div_pv"], "mpmath"),
-    )
-
-
-# ----------------------------------------------------------------------------- orthogonal split
-@cache
-def orthogonal_split() -> dict[str, sp.Expr]:
-    """Facts (a)–(c) on a symbolic :math:`d=3`, :math:`N=2` example (points in the :math:`e_1,e_2` plane).
-
-    Derives, with fully symbolic point coordinates :math:`(a_1,a_2,0)`, :math:`(b_1,b_2,0)`:
-
-    * ``dw_dx3``: :math:`\\partial w_i/\\partial x_3` (must simplify to 0: weights blind to
-      :math:`x_\\perp`);
-    * ``res_perp``: :math:`v_3 + (1-\\sigma_{\\min})x_3/\\sigma_t` (must be 0);
-    * ``res_par``: in-plane field minus its expression in :math:`x_\\parallel` only (must be 0);
-    * ``perp_solution``: ``dsolve`` of :math:`\\dot x_3=-(1-\\sigma_{\\min})x_3/\\sigma_t`, and
-      ``res_decay`` = solution minus :math:`\\sigma_t x_3(0)` (must be 0).
-    """
-    a1, a2, b1, b2 = sp.symbols("a1 a2 b1 b2", real=True)
-    y1, y2, y3 = sp.symbols("y1 y2 y3", real=True)
-    sig = sigma_expr()
-    pts = [(a1, a2, 0), (b1, b2, 0)]
-    xv = (y1, y2, y3)
-    logits = [-sum((xv[k] - t * p[k]) ** 2 for k in range(3)) / (2 * sig**2) for p in pts]
-    den = sum(sp.exp(v) for v in logits)
-    w = [sp.exp(v) / den for v in logits]
-    vfield = [sum(w[i] * (pts[i][k] - (1 - smin) * xv[k]) / sig for i in range(2)) for k in range(3)]
-    dw = [sp.simplify(sp.diff(wi, y3)) for wi in w]
-    res_perp = sp.simplify(vfield[2] + (1 - smin) * y3 / sig)
-    logits_par = [-sum((xv[k] - t * p[k]) ** 2 for k in range(2)) / (2 * sig**2) for p in pts]
-    den_par = sum(sp.exp(v) for v in logits_par)
-    w_par = [sp.exp(v) / den_par for v in logits_par]
-    res_par = [
-        sp.simplify(vfield[k] - sum(w_par[i] * (pts[i][k] - (1 - smin) * xv[k]) / sig for i in range(2)))
-        for k in range(2)
-    ]
-    f = sp.Function("f")
-    c0 = sp.symbols("c0", real=True)
-    ode = sp.Eq(f(t).diff(t), -(1 - smin) * f(t) / sig)
-    sol = sp.dsolve(ode, f(t), ics={f(0): c0})
-    res_decay = sp.simplify(sol.rhs - sig * c0)
-    return {"dw_dx3": dw, "res_perp": res_perp, "res_par": res_par, "perp_solution": sol.rhs, "res_decay": res_decay}
-
-
-@cache
-def affine_decay() -> dict[str, sp.Expr]:
-    """Affine variant of fact (c): :math:`\\dot y=(m_\\perp-(1-\\sigma_{\\min})y)/\\sigma_t`
-    solves to :math:`y(t)=t\\,m_\\perp+\\sigma_t\\,y(0)` (``dsolve``; residual must be 0)."""
-    f = sp.Function("f")
-    m, c0 = sp.symbols("m c0", real=True)
-    sig = sigma_expr()
-    sol = sp.dsolve(sp.Eq(f(t).diff(t), (m - (1 - smin) * f(t)) / sig), f(t), ics={f(0): c0})
-    return {"solution": sol.rhs, "residual": sp.simplify(sol.rhs - (t * m + sig * c0))}
-
-
 # ----------------------------------------------------------------------------- Jacobian
 @cache
 def jacobian_identity(n_points: int = 2, dim: int = 2) -> dict[str, sp.Matrix]:
@@ -277,36 +148,6 @@ def jacobian_identity(n_points: int = 2, dim: int = 2) -> dict[str, sp.Matrix]:
     res = (jac - formula).applyfunc(lambda e: sp.cancel(sp.together(e.xreplace(names))))
     asym = (jac - jac.T).applyfunc(lambda e: sp.cancel(sp.together(e.xreplace(names))))
     return {"residual": res, "asymmetry": asym}
-
-
-# ----------------------------------------------------------------------------- time change
-@cache
-def tau_time_change() -> dict[str, sp.Expr]:
-    """The log-time :math:`\\tau=-\\ln\\sigma_t` and the bounded field in it.
-
-    .. math::
-
-        t(\\tau)=\\frac{1-e^{-\\tau}}{1-\\sigma_{\\min}},\\qquad
-        \\frac{dx}{d\\tau}=\\frac{dt}{d\\tau}\\,v_t^*(x)=\\frac{\\bar x_w-(1-\\sigma_{\\min})x}{1-\\sigma_{\\min}}
-
-    Returns ``t_of_tau``, ``dt_dtau``, ``res_inverse`` (:math:`\\tau(t(\\tau))-\\tau`, zero),
-    ``res_rhs`` (:math:`\\tfrac{dt}{d\\tau}\\cdot\\tfrac{\\bar x-(1-\\sigma_{\\min})x}{\\sigma_t}`
-    minus the bounded form, zero) and ``sigma_of_tau`` (:math:`e^{-\\tau}`).
-    """
-    tau = sp.symbols("tau", nonnegative=True)
-    xbar = sp.symbols("xbar", real=True)
-    t_of = sp.solve(sp.Eq(-sp.log(sigma_expr()), tau), t)[0]
-    dt = sp.diff(t_of, tau)
-    sig_tau = sp.simplify(sigma_expr(t_of))
-    rhs = dt * (xbar - (1 - smin) * x) / sig_tau
-    return {
-        "t_of_tau": t_of,
-        "dt_dtau": sp.simplify(dt),
-        "sigma_of_tau": sig_tau,
-        "res_inverse": sp.simplify(-sp.log(sig_tau) - tau),
-        "res_rhs": sp.simplify(rhs - (xbar - (1 - smin) * x) / (1 - smin)),
-        "tau": tau,
-    }
 
 
 # ----------------------------------------------------------------------------- softmax concentration
