@@ -107,9 +107,18 @@ class GaussianCoupling:
         return x0, self.mu + z @ self.sqrt_sigma.T
 
     # ---- covariance blocks -------------------------------------------------------------------
-    def blocks(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""``(Cov X_t, Cov(D, X_t), Cov D)`` (see :func:`theory.couplings.gaussian_family_blocks_symbolic`)."""
-        t = real_scalar(t, "t")
+    def blocks(self, t: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""``(Cov X_t, Cov(D, X_t), Cov D)`` (see :func:`theory.couplings.gaussian_family_blocks_symbolic`).
+
+        ``t`` is a time in [0, 1], or an array of times shaped to broadcast against ``(d, d)``
+        matrices (e.g. ``(n, 1, 1)`` for one block per row).
+        """
+        if np.ndim(t) == 0:
+            t = real_scalar(t, "t")
+        else:
+            t = real_array(t, "t")
+            if np.any(t < 0) or np.any(t > 1):
+                raise ValueError(f"t must lie in [0, 1], got values in [{t.min()}, {t.max()}]")
         eye = np.eye(self.d)
         k = self.cross
         cov_x = (1 - t) ** 2 * eye + t**2 * self.sigma + t * (1 - t) * (k + k.T)
