@@ -18,3 +18,16 @@ from numerics.experiments import RunSpec
 def run() -> RunSpec:
     """A default run: spec seeds, fast tier, in-process executor, no disk cache."""
     return RunSpec()
+
+
+@pytest.fixture(autouse=True)
+def _keep_shared_memos():
+    """Tests that clear the in-process model and measurement memos (to test a fresh computation)
+    must not make the claims tests that share this worker recompute: restore them afterwards."""
+    import numerics.experiments as exp
+    import numerics.training as tr
+
+    trained, measured = dict(tr._TRAINED), dict(exp._MEMO)
+    yield
+    tr._TRAINED.update({k: v for k, v in trained.items() if k not in tr._TRAINED})
+    exp._MEMO.update({k: v for k, v in measured.items() if k not in exp._MEMO})

@@ -1092,6 +1092,7 @@ def coupling_example(run: RunSpec, k: int = 64) -> CouplingExample:
 # Separate seeded streams of one training run (spec: data, noise and initialisation each from
 # their own generator); the loop's own generator draws the times t.
 STREAM_DATA, STREAM_NOISE, STREAM_COUPLING, STREAM_INIT, STREAM_TIME = 1, 2, 3, 4, 5
+EOT_AHEAD = 16  # minibatches coupled per batched entropic solve
 
 
 @dataclass(frozen=True)
@@ -1169,7 +1170,11 @@ class FlowTrainingConfig:
         return [*self.seeds(), int(which)]
 
     def sampler(self, seed: int | list[int] | None = None) -> CoupledBatchSampler:
-        """Paired minibatches of this run's coupling (its own seeded streams, or ``seed``'s)."""
+        """Paired minibatches of this run's coupling (its own seeded streams, or ``seed``'s).
+
+        BatchEOT couples :data:`EOT_AHEAD` minibatches at once (one batched entropic solve; the
+        same pairs, drawn from the same streams, as one minibatch at a time).
+        """
         return CoupledBatchSampler(
             self.flow_target,
             self.batch,
@@ -1177,6 +1182,7 @@ class FlowTrainingConfig:
             self.k,
             self.seeds() if seed is None else seed,
             self.coupling_kwargs(),
+            ahead=EOT_AHEAD if self.coupling == "batcheot" else 1,
         )
 
     def build_model(self) -> nn.Module:
