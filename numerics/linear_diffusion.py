@@ -365,16 +365,15 @@ def generated_covariance(
     final_noise: bool = True,
     train_time: float | None = None,
     lr: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> np.ndarray:
     r"""Generated covariance :math:`\Sigma_{\rm gen}=U\mathrm{diag}(f(\hat\lambda))U^\top` of the linear sampler.
 
-    Returns
-    -------
-    (cov_gen, f, lam_hat, U)
+    The per-mode variances :math:`f` and the eigenbasis are :func:`mode_recursion` of
+    :func:`eigen_modes` (use those where the modes themselves are needed).
     """
     lam_hat, u = eigen_modes(emp_cov)
     modes = mode_recursion(lam_hat, schedule, ridge, sampler_sigma, final_noise, train_time, lr)
-    return (u * modes.f[..., None, :]) @ np.swapaxes(u, -1, -2), modes.f, lam_hat, u
+    return (u * modes.f[..., None, :]) @ np.swapaxes(u, -1, -2)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -114,3 +114,16 @@ def test_mode_weights_vectorised_over_training_times():
     w = ld.mode_weights(np.broadcast_to(lam, (3, 2)), 0.1, train_time=taus)
     np.testing.assert_allclose(w[0], 0.0)
     np.testing.assert_allclose(w[2], ld.mode_weights(lam, 0.1), rtol=1e-12)
+
+
+def test_generated_covariance_is_a_covariance():
+    from numerics.linear_diffusion import beta_schedule, eigen_modes, generated_covariance, mode_recursion
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 5))
+    cov_hat = np.cov(x, rowvar=False, bias=True)
+    sch = beta_schedule(1000)
+    g = generated_covariance(cov_hat, sch)
+    lam, u = eigen_modes(cov_hat)
+    np.testing.assert_allclose(g, (u * mode_recursion(lam, sch).f) @ u.T, rtol=1e-12, atol=1e-15)
+    assert g.shape == (5, 5) and np.allclose(g, g.T)
