@@ -518,51 +518,6 @@ def ddpm_sample(
     return u
 
 
-def linear_sampler_variants(
-    mu_hat: np.ndarray,
-    cov_hat: np.ndarray,
-    schedule: Schedule,
-    n_samples: int,
-    seed,
-    variants: list[tuple[str, bool, str]],
-    ridge: float = 0.0,
-) -> np.ndarray:
-    r"""Dense DDPM sampler with the optimal linear denoiser, run for several sampler variants at once.
-
-    ``variants`` lists ``(sampler_sigma, final_noise, u_T_mean)``; all variants share the same
-    draws of :math:`u_T` and of the step noises (common random numbers), so each variant on its
-    own is an exact Monte Carlo of its sampler. Returns samples of shape ``(V, M, d)``.
-    """
-    mu_hat = real_array(mu_hat, "mu_hat", ndim=1)
-    d = mu_hat.size
-    _check_schedule(schedule)
-    ridge = _check_ridge(ridge)
-    n_samples = integer(n_samples, "n_samples", 1)
-    dense_guard((len(variants), n_samples, d), "sampler states", copies=3)
-    lam_hat, u = eigen_modes(cov_hat)
-    rng = np.random.default_rng(seed)
-    var = np.stack([schedule.sampler_variance(sig, fn) for sig, fn, _ in variants])  # (V, T)
-    start = np.stack([np.sqrt(schedule.abar[-1]) * mu_hat if m == "shifted" else np.zeros(d) for *_, m in variants])
-    for *_, m in variants:
-        if m not in ("zero", "shifted"):
-            raise ValueError(f"u_T_mean must be 'zero' or 'shifted', got {m!r}")
-    n_var = len(variants)
-    x = (rng.standard_normal((n_samples, d))[None] + start[:, None, :]).reshape(n_var * n_samples, d)
-    sd = np.sqrt(var)
-    for t in range(schedule.T, 0, -1):
-        i = t - 1
-        w = sym.optimal_mode_weight()(lam_hat, np.asarray(schedule.one_minus_abar[i]), ridge)
-        # One step is the affine map x -> x M^T + b with M = (I - c W)/sqrt(alpha) (2-D GEMM).
-        c = schedule.beta[i] / np.sqrt(schedule.one_minus_abar[i])
-        step = (np.eye(d) - c * (u * w) @ u.T) / np.sqrt(schedule.alpha[i])
-        shift = c * np.sqrt(schedule.abar[i]) * ((u * w) @ u.T) @ mu_hat / np.sqrt(schedule.alpha[i])
-        x = x @ step.T + shift
-        noise = rng.standard_normal((n_samples, d))
-        x3 = x.reshape(n_var, n_samples, d)
-        x3 += sd[:, i, None, None] * noise[None]
-    return x.reshape(n_var, n_samples, d)
-
-
 def linear_eps_fn(mu_hat: np.ndarray, cov_hat: np.ndarray, schedule: Schedule, ridge: float = 0.0):
     r"""The optimal centred linear denoiser as an ``eps_fn(u, t)`` for :func:`ddpm_sample`."""
     lam_hat, u = eigen_modes(cov_hat)

@@ -82,17 +82,6 @@ def test_dense_weights_equal_inverse_formula():
     np.testing.assert_allclose(w, np.sqrt(s) * np.linalg.inv((1 - s) * cov + (s + 0.1) * np.eye(5)), atol=1e-13)
 
 
-@pytest.mark.claim("merger-goldt/sampler-gaussian-recursion")
-def test_generic_sampler_matches_variant_sampler():
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((8, 3)) + 1.0
-    mu, cov = ld.empirical_moments(x)
-    sch = ld.beta_schedule(50)
-    a = ld.ddpm_sample(ld.linear_eps_fn(mu, cov, sch), sch, 200, 3, 7)
-    b = ld.linear_sampler_variants(mu, cov, sch, 200, 7, [("beta", True, "zero")])[0]
-    np.testing.assert_allclose(a, b, atol=1e-10)
-
-
 @pytest.mark.claim("merger-goldt/deterministic-equivalent")
 def test_effective_regularisation_solves_its_equation():
     lam = ld.power_law_spectrum(50, 1.0)
