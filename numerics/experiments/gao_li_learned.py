@@ -174,7 +174,8 @@ FAST_CHECKPOINTS = (0, 250, 500, 1000, 1500, 2000)
 # Seeds of the claims table (§3): untrained heads and their starts, identity starts, trend starts,
 # bound starts; the excess-loss draws (common random numbers across checkpoints) use their own.
 SEED_TRAIN, SEED_HEADS, SEED_IDENTITY, SEED_TREND, SEED_BOUND, SEED_EXCESS = 0, 25, 26, 27, 28, 0
-# Spec §6: the target and the projection construction are variants (reported at spec size).
+# Spec §6: the target and the projection construction are variants (reported at spec size), each
+# one ``(field of LearnedFieldConfig, value)``.
 VARIANTS: tuple[tuple[str, str], ...] = (("target", "teacher"), ("basis_method", "svd"))
 
 
@@ -216,7 +217,7 @@ def run_config(run: RunSpec, train: TrainSizes, **changes: object) -> LearnedFie
 def trained_run(run: RunSpec, config: LearnedFieldConfig) -> TrainResult:
     """The trained run of ``config`` (once per process and per ``run.cache``)."""
     run.progress(
-        f"training {config.architecture} ({config.steps} steps, width {config.width}, d = {config.points().shape[1]})"
+        f"{config.architecture} run: {config.steps} steps, width {config.width}, d = {config.points().shape[1]}"
     )
     return trained(config, run.cache)
 
@@ -429,12 +430,13 @@ def checkpoint_trend(
     run: RunSpec,
     tier: Tier[TrendSizes] = DECAY,
     field: FieldOfRun = trained_checkpoints,
-    variant: tuple[tuple[str, str], ...] = (),
+    variant: tuple[str, str] | None = None,
     **changes: object,
 ) -> CheckpointTrend:
-    """Samples and excess loss at every checkpoint of the shared run (``variant``: ``(field, value)`` changes)."""
+    """Samples and excess loss at every checkpoint of the shared run (``variant``: one ``(field, value)``
+    of :data:`VARIANTS`; ``changes``: other fields of the run)."""
     sz = run.sizes(tier)
-    config = run_config(run, sz.train, **dict(variant), **changes)
+    config = run_config(run, sz.train, **dict([variant] if variant else []), **changes)
     x0, samples = checkpoint_samples(run, config, sz.starts, sz.ode_steps, field)
     excess = checkpoint_excess(run, config, sz.excess_draws, field)
     data = config.points()

@@ -143,8 +143,8 @@ def _judge(ev: Evidence, rows: list[Criterion], label: str, headline: str) -> No
             compare(name, value, bound, why=why, headline=name == headline)
 
 
-def _variant_label(variant: tuple[tuple[str, str], ...]) -> str:
-    return "variant " + ", ".join(f"{k}={v}" for k, v in variant)
+def _variant_label(variant: tuple[str, str]) -> str:
+    return f"variant {variant[0]}={variant[1]}"
 
 
 # ---------------------------------------------------------------------------------------- decay in training
