@@ -151,17 +151,35 @@ def _finding(claim_id: str) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.claim(GENERALIZES)
-def test_generalizes_fails_at_spec_size_on_the_not_copies_criterion() -> None:
-    """The recorded finding: at width 256 the samples are too close to the training points at step 1000."""
+def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> None:
+    """The recorded finding: at width 256 the samples are copies by the spec's radius at step 1000 for most seeds.
+
+    Training seeds 0-4 (same data, starts and Monte Carlo draws): the mean nearest-point distance at step
+    1000 falls below 0.05 x median data gap on average and for 4 of 5 seeds; the spec's seed 0 passes
+    by under 1%. The other three criteria hold at every seed.
+    """
+    recorded = _finding(GENERALIZES)
+    threshold = recorded["threshold 0.05 x median data gap"]
+    nn = []
+    for seed in range(5):
+        trend = exp.checkpoint_trend(SPEC, exp.GENERALIZES, seed=seed)
+        assert 0.05 * trend.median_gap == pytest.approx(threshold, rel=1e-8)
+        i = trend.index(1000)
+        nn.append(trend.nn_distance[i])
+        late = trend.steps >= 250
+        assert trend.off_fraction[i] < 0.1
+        assert np.all(np.diff(trend.nn_distance[late]) < 0) and np.all(np.diff(trend.excess.total[late]) < 0)
+    # float32 training is bit-identical for any thread count on one platform; another BLAS may move
+    # the trained weights, hence a relative tolerance on the recorded per-seed values
+    np.testing.assert_allclose(nn, recorded["mean NN distance at step 1000, training seeds 0-4"], rtol=1e-3)
+    assert np.mean(nn) < threshold
+    assert [s for s in range(5) if nn[s] < threshold] == recorded["seeds failing the criterion"]
     v = run_check(GENERALIZES, SPEC)
     assert v.error is None, v.error
-    assert v.status == "fails" and not v.short_of_spec
-    assert [c.name for c in v.failing()] == ["mean NN distance at step 1000"]
-    recorded = _finding(GENERALIZES)
-    nn = next(c for c in v.comparisons if c.name == "mean NN distance at step 1000")
-    # float32 training: another BLAS or thread count moves the trained weights by rounding only
-    assert nn.measured == pytest.approx(recorded["mean NN distance at step 1000"], rel=1e-3)
-    assert nn.measured < 0.05 * recorded["median data gap"]
+    assert v.spec_finding["status"] == "fails"
+    head = v.headline()
+    assert head.name == "mean NN distance at step 1000" and head.measured == pytest.approx(nn[0], rel=1e-12)
+    assert threshold <= head.measured < 1.01 * threshold  # the spec's seed passes by under 1%
 
 
 @pytest.mark.slow
