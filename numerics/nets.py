@@ -3,7 +3,13 @@ r"""Small PyTorch networks shared by the learned-model checks.
 - :class:`VelocityMLP`: a field :math:`v(x,t)` with input :math:`[x,t]` (or sinusoidal time features);
 - :class:`OSDNet`: a field split along the sample data subspace (Gao & Li), with a learned,
   exact or isotropic off-subspace head;
-- :func:`seeded_init_`: PyTorch's default initialisation redrawn from a seeded generator.
+- :func:`seeded_init_`: PyTorch's default initialisation redrawn from a seeded generator;
+- :func:`as_float64`: an evaluation copy in float64 on a chosen device;
+- :func:`stack_checkpoints`: ``K`` checkpoints of one model evaluated as one batched module.
+
+Every field takes states with any leading shape, ``x`` of shape ``(..., d)``, and a time that is a
+scalar or one value per state (broadcast against ``x.shape[:-1]``), so a stack of checkpoints
+evaluates states of shape ``(K, M, d)`` with the same code.
 """
 
 from __future__ import annotations
@@ -46,8 +52,13 @@ class SinusoidalTimeEmbedding(nn.Module):
         self.register_buffer("freqs", freqs)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        arg = t.reshape(-1, 1).to(self.freqs.dtype) * self.freqs
+        arg = t[..., None].to(self.freqs.dtype) * self.freqs
         return torch.cat([torch.cos(arg), torch.sin(arg)], dim=-1)
+
+
+def times_like(t: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
+    """``t`` (a scalar or one time per state) as a tensor of shape ``x.shape[:-1]``."""
+    return torch.as_tensor(t, dtype=x.dtype, device=x.device).expand(x.shape[:-1])
 
 
 class VelocityMLP(nn.Module):
@@ -89,10 +100,8 @@ class VelocityMLP(nn.Module):
             seeded_init_(self, init_seed)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
-        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-        if t.ndim == 0:
-            t = t.expand(x.shape[0])
-        tf = self.embed(t).to(x.dtype) if self.embed is not None else t.reshape(-1, 1)
+        tt = times_like(t, x)
+        tf = self.embed(tt).to(x.dtype) if self.embed is not None else tt[..., None]
         return self.net(torch.cat([x, tf], dim=-1))
 
 
@@ -111,7 +120,7 @@ class TimeRate(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.net(t.reshape(-1, 1)).reshape(-1)
+        return self.net(t[..., None])[..., 0]
 
 
 class OSDNet(nn.Module):
@@ -176,18 +185,16 @@ class OSDNet(nn.Module):
     def split(self, x: torch.Tensor, t: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
         """The two terms :math:`Uf(U^\\top x,t)` and the off-subspace term, separately."""
         u = self.basis.to(x.dtype)
-        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-        if t.ndim == 0:
-            t = t.expand(x.shape[0])
+        t = times_like(t, x)
         inside = self.f(x @ u, t) @ u.T
         if self.off_head == "learned":
             gx = self.g(x, t)
             return inside, gx - (gx @ u) @ u.T
         x_off = x - (x @ u) @ u.T
         if self.off_head == "isotropic":
-            off = self.g(t)[:, None] * x_off
+            off = self.g(t)[..., None] * x_off
         else:
-            off = -(1.0 - self.sigma_min) * x_off / self.path.sigma(t)[:, None]
+            off = -(1.0 - self.sigma_min) * x_off / self.path.sigma(t)[..., None]
         return inside, off
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
@@ -195,16 +202,80 @@ class OSDNet(nn.Module):
         return inside + off
 
 
-def with_exact_off_head(model: OSDNet) -> OSDNet:
-    """A copy of ``model`` with the same subspace head and the closed-form off-subspace head."""
+def with_exact_off_head(model: OSDNet, sigma_min: float | None = None) -> OSDNet:
+    """A copy of ``model`` with the same subspace head and the closed-form off-subspace head.
+
+    ``sigma_min`` builds the head with another :math:`\\sigma_{\\min}` than the model's (a
+    deliberately wrong head for negative controls).
+    """
     if not isinstance(model, OSDNet):
         raise ValueError(f"need an OSDNet, got {type(model).__name__}")
     out = copy.deepcopy(model)
     out.g = None
     out.off_head = "exact"
+    if sigma_min is not None:
+        out.sigma_min = float(sigma_min)
+        out.path = CondOTPath(out.sigma_min)
     return out
 
 
-def as_float64(model: nn.Module) -> nn.Module:
-    """An evaluation copy in float64 on CPU (evaluation keeps the state in float64)."""
-    return copy.deepcopy(model).to("cpu").double().eval().requires_grad_(False)
+def as_float64(model: nn.Module, device: torch.device | str = "cpu") -> nn.Module:
+    """An evaluation copy in float64 on ``device`` (evaluation keeps the state in float64)."""
+    return copy.deepcopy(model).to(device).double().eval().requires_grad_(False)
+
+
+class StackedLinear(nn.Module):
+    """``K`` affine maps of one shape applied to ``K`` batches: ``(K, ..., in) -> (K, ..., out)``.
+
+    One batched product (``torch.baddbmm``) for the ``K`` checkpoints of a layer.
+    """
+
+    def __init__(self, weights: torch.Tensor, biases: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("weight_t", weights.transpose(1, 2).contiguous())
+        self.register_buffer("bias", biases[:, None, :].contiguous())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.weight_t.shape[0]
+        if x.shape[0] != k:
+            raise ValueError(f"states must have leading dimension {k} (one batch per checkpoint), got {tuple(x.shape)}")
+        flat = torch.baddbmm(self.bias, x.reshape(k, -1, x.shape[-1]), self.weight_t)
+        return flat.reshape(*x.shape[:-1], flat.shape[-1])
+
+
+def stack_checkpoints(
+    model: nn.Module, states: Sequence[dict[str, torch.Tensor]], device: torch.device | str = "cpu"
+) -> nn.Module:
+    """One float64 module that evaluates ``K`` checkpoints of ``model`` at once.
+
+    Every ``nn.Linear`` of a float64 copy of ``model`` is replaced by a :class:`StackedLinear`
+    holding the ``K`` checkpoints' weights; activations, projections and closed-form heads act
+    elementwise or on the last axis, so the stacked module maps states ``(K, M, d)`` (and a
+    time that is a scalar or broadcasts against ``(K, M)``) to velocities ``(K, M, d)``, checkpoint
+    ``k`` evaluated on batch ``k``. The number of checkpoints is the attribute ``stack_size``.
+
+    Raises
+    ------
+    ValueError
+        If ``states`` is empty, if a state lacks a weight of ``model``, if the checkpoints differ
+        in a buffer (e.g. the subspace basis), or if ``model`` has parameters outside ``nn.Linear``
+        layers.
+    """
+    if not states:
+        raise ValueError("need at least one checkpoint state")
+    out = as_float64(model, device)
+    linear = {name for name, m in out.named_modules() if isinstance(m, nn.Linear)}
+    loose = [n for n, _ in out.named_parameters() if n.rpartition(".")[0] not in linear]
+    if loose:
+        raise ValueError(f"cannot stack parameters outside nn.Linear layers: {loose}")
+    for name, buf in out.named_buffers():
+        if any(not torch.equal(s[name].to(buf.dtype).cpu(), states[0][name].to(buf.dtype).cpu()) for s in states):
+            raise ValueError(f"the checkpoints differ in buffer {name!r}; they are not one model")
+    for name in linear:
+        parent, _, child = name.rpartition(".")
+
+        weights = torch.stack([s[f"{name}.weight"] for s in states]).to(device=device, dtype=torch.float64)
+        biases = torch.stack([s[f"{name}.bias"] for s in states]).to(device=device, dtype=torch.float64)
+        setattr(out.get_submodule(parent), child, StackedLinear(weights, biases))
+    out.stack_size = len(states)
+    return out
