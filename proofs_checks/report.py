@@ -105,6 +105,7 @@ def build_ledger(
         not_reproduced += [
             {"claim": f.claim_id, "status": f"recorded at spec size ({f.recorded})", "text": f.summary}
             for f in paper.findings
+            if f.status == "fails"
         ]
         known = {f.claim_id: f for f in paper.known_failures}
         for item in not_reproduced:
