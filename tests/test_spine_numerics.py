@@ -8,8 +8,8 @@ import torch
 
 from numerics.cache import DiskCache, param_hash
 from numerics.executor import InProcessExecutor, make_executor, sweep
-from numerics.nets import VelocityMLP
 from numerics.integrators import euler, rk4
+from numerics.nets import VelocityMLP
 from numerics.training import conditional_flow_matching_loss, torch_generator, train
 
 
