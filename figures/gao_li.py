@@ -37,13 +37,14 @@ def paths_sparse_vs_clustered(run: RunSpec) -> FigureOutput:
     xs = np.linspace(-4, 4, 161)
     gx, gy = np.meshgrid(xs, xs)
     pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    ot_path = as_path(0.0)  # the figure of the spec: the OT path with sigma_min = 0
     for ax, name in zip(axes, ("toy2d-sparse", "toy2d-clustered")):
         data = dataset(name)
-        sol = integrate_flow(x0, data, 0.0, return_path=True, max_step=0.5)
+        sol = integrate_flow(x0, data, ot_path, return_path=True, max_step=0.5)
         paths = sol.states_at(t_grid)
         land = exp.nearest(sol.x_end, data)[1]
         for k, t in enumerate((0.25, 0.5, 0.75)):
-            dens = exp.mixture_density(pts, np.full(pts.shape[0], t), data, 0.0).reshape(gx.shape)
+            dens = exp.mixture_density(pts, np.full(pts.shape[0], t), data, ot_path).reshape(gx.shape)
             ax.contour(gx, gy, dens, levels=4, colors=[plt.get_cmap("Greys")(0.35 + 0.2 * k)], linewidths=0.6)
         for m in range(x0.shape[0]):
             ax.plot(paths[:, m, 0], paths[:, m, 1], color=_COLORS(land[m] % 10), lw=0.8, alpha=0.8)
@@ -216,14 +217,17 @@ def memorization_distance(run: RunSpec) -> FigureOutput:
     axes[0].set_ylabel("min_i |x(t) - x_i|")
     axes[0].legend(fontsize=7)
     law = exp.terminal_law(run)
-    land_dist = law.landing_distance
-    land_dist_s = exp.nearest(law.end_sigma, data)[0]
-    axes[1].hist(np.log10(np.maximum(land_dist, 1e-18)), bins=30, color="C0", alpha=0.7, label="sigma_min=0")
-    axes[1].hist(np.log10(land_dist_s), bins=30, color="C3", alpha=0.7, label=f"sigma_min={law.sigma_min}")
+    # a run on one path (memgen figures --path P) has end points on one side only
+    land_dist = law.landing_distance if law.end is not None else np.empty(0)
+    if law.end is not None:
+        axes[1].hist(np.log10(np.maximum(land_dist, 1e-18)), bins=30, color="C0", alpha=0.7, label="sigma_1=0")
+        out["landing_distance_smin0"] = land_dist
+    if law.end_sigma is not None:
+        land_dist_s = exp.nearest(law.end_sigma, data)[0]
+        axes[1].hist(np.log10(land_dist_s), bins=30, color="C3", alpha=0.7, label=f"sigma_1={law.sigma_end}")
+        out[f"landing_distance_smin{law.sigma_end}"] = land_dist_s
     axes[1].set_xlabel("log10 landing distance min_i |x(1) - x_i|")
     axes[1].legend(fontsize=7)
-    out["landing_distance_smin0"] = land_dist
-    out["landing_distance_smin0.01"] = land_dist_s
     caption = (
         f"Left: distance to the nearest training point along the {n} exact trajectories of gao-li/memorization; "
         "slope 1 in 1 - t for sigma_min = 0, plateau ~ sigma_min sqrt(d) for sigma_min = 0.01. Right: landing "

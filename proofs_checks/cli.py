@@ -185,7 +185,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if kept:
         print(f"resuming: {len(kept_ids & {c.id for c in claims})} claims kept from {args.json}", file=sys.stderr)
 
-    bar = Progress([c.id for c in todo], "verify")
+    bar = Progress([c.id for c in todo], "verify", tier=tier)
     executor, run = _start_run(args, bar)
     t0 = time.perf_counter()
 
@@ -260,7 +260,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
         if args.paper is not None:
             get_paper(args.paper)
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
-    bar = Progress([f.id for f in specs], "figures")
+    bar = Progress([f.id for f in specs], "figures", tier="spec" if args.full else "fast")
     executor, run = _start_run(args, bar)
 
     def done(r: Any) -> None:

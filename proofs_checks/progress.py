@@ -1,7 +1,8 @@
 """Progress a person can follow: one overall bar with an ETA, the item in progress, timings kept.
 
-The ETA comes from the durations of the last run (kept in ``timings.json`` in the cache folder,
-per claim or figure id); items never timed count as the median of the known ones. On a terminal
+The ETA comes from the durations of the last run of the same tier (kept in ``timings-<tier>.json``
+in the cache folder, per claim or figure id: a spec-size run takes far longer than a fast one);
+items never timed count as the median of the known ones. On a terminal
 the bar is drawn with ``rich``; in a log (CI, a pipe) each item gets one plain line with the ETA.
 """
 
@@ -15,11 +16,16 @@ from pathlib import Path
 
 from numerics.cache import DEFAULT_CACHE_DIR, atomic_write_text
 
-TIMINGS = DEFAULT_CACHE_DIR / "timings.json"
+
+def timings_path(tier: str = "fast") -> Path:
+    """Where the durations of the last run of ``tier`` are kept."""
+    return DEFAULT_CACHE_DIR / f"timings-{tier}.json"
 
 
-def expected_seconds(path: Path = TIMINGS) -> dict[str, float]:
-    """Durations of the last run per claim or figure id (empty when never timed)."""
+def expected_seconds(path: Path | None = None, tier: str = "fast") -> dict[str, float]:
+    """Durations of the last run of ``tier`` (or those kept at ``path``) per claim or figure id
+    (empty when never timed)."""
+    path = timings_path(tier) if path is None else path
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -37,9 +43,9 @@ def _fmt(seconds: float | None) -> str:
 class Progress:
     """Overall progress over ``items`` (claim or figure ids) with an ETA from the last run's timings."""
 
-    def __init__(self, items: list[str], label: str, timings: Path | None = None) -> None:
+    def __init__(self, items: list[str], label: str, timings: Path | None = None, tier: str = "fast") -> None:
         self.items, self.label = list(items), label
-        self.path = Path(timings) if timings is not None else TIMINGS
+        self.path = Path(timings) if timings is not None else timings_path(tier)
         self.expected = expected_seconds(self.path)
         known = [self.expected[i] for i in self.items if i in self.expected]
         self.default = statistics.median(known) if known else None

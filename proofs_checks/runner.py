@@ -84,13 +84,18 @@ def run_claim(claim_id: str, run: RunSpec) -> Verdict:
     return v
 
 
+def group_key(claim: Claim) -> str:
+    """The batch a claim runs in on parallel workers: ``<paper>/training`` for the training claims of
+    one paper (they share trained models), the claim's own id otherwise (also the tests' xdist group)."""
+    return f"{claim.paper}/training" if "training" in claim.kinds else claim.id
+
+
 def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) -> list[list[Claim]]:
-    """Claims batched for parallel workers: the training claims of one paper together (they share
-    trained models, which one worker then trains once), every other claim alone; longest first."""
+    """Claims batched for parallel workers (:func:`group_key`): the training claims of one paper
+    together, which one worker then trains once, every other claim alone; longest first."""
     groups: dict[str, list[Claim]] = {}
     for c in claims:
-        key = f"{c.paper}/training" if "training" in c.kinds else c.id
-        groups.setdefault(key, []).append(c)
+        groups.setdefault(group_key(c), []).append(c)
     known = expected or {}
     default = sorted(known.values())[len(known) // 2] if known else 0.0
 
@@ -120,7 +125,7 @@ def _run_on_pool(
     by_id = {c.id: c for c in claims}
     futures = {
         pool.submit(_run_group, [c.id for c in group], worker_run): group
-        for group in claim_groups(claims, expected_seconds())
+        for group in claim_groups(claims, expected_seconds(tier=run.tier))
     }
     done: dict[str, Verdict] = {}
     for fut in cf.as_completed(futures):

@@ -16,6 +16,7 @@ import pytest
 from numerics.experiments import RunSpec
 from proofs_checks.claims import all_claims, get_claim, get_paper
 from proofs_checks.registry import check_spec_tiers, controls_of, run_check, run_control
+from proofs_checks.runner import group_key
 
 TIERS = check_spec_tiers()
 CLAIM_IDS = [c.id for c in all_claims()]
@@ -23,7 +24,8 @@ FULL_TIER = {c.id for c in all_claims() if c.tier == "full"}
 
 
 def _marks(cid: str) -> list[pytest.MarkDecorator]:
-    marks = [pytest.mark.claim(cid), pytest.mark.xdist_group(cid)]
+    # one xdist worker per group: the training claims of a paper share their trained models in-process
+    marks = [pytest.mark.claim(cid), pytest.mark.xdist_group(group_key(get_claim(cid)))]
     if cid in FULL_TIER:
         marks.append(pytest.mark.slow)
     return marks

@@ -424,8 +424,9 @@ class CostVsDimSizes(Sizes):
 
 COST_VS_DIM = Tier(
     "mfm/lower-transport-cost-high-dim",
-    # d = 2 at spec sizes only: at the fast sizes C of the final iterate fluctuates by +-3 between checkpoints
-    # 75 steps apart and the ordering is not resolved over 5 seeds (the paper's not-reproduced notes)
+    # every d of the spec at both tiers: at the fast sizes, d = 2 is not resolved (C of the final iterate
+    # fluctuates by +-3 between checkpoints 75 steps apart; paired z 1.54 over 5 seeds), a known failure
+    # of the fast tier recorded in proofs_checks.mfm
     CostVsDimSizes(FAST_TRAIN, rk4_steps=200),
     CostVsDimSizes(),
     SECTION + "; row mfm/lower-transport-cost-high-dim (mixture of 8 Gaussians, means seed 55, std 0.3)",

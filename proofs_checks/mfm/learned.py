@@ -286,6 +286,8 @@ def check_variance_proxy_ordering(
         "batchot-on-independent-pairs": Control(
             fault={"batchot_coupling": INDEPENDENT},
             breaks="paired z of C_CondOT - C_BatchOT, d=32",
+            # d = 32 alone: the dimension the control names (the positive case passes there)
+            sizes={"dims": (32,)},
             why='the "BatchOT" runs trained on independent pairs',
         )
     },
