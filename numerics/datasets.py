@@ -15,6 +15,7 @@ same array.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,6 +166,11 @@ def sample_gaussian_mixture(n: int, means: np.ndarray, std: float, rng: np.rando
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     dense_guard((n, means.shape[1]), "mixture samples", copies=3)
+    return _mixture_draws(n, means, std, rng)
+
+
+def _mixture_draws(n: int, means: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """The draws of :func:`sample_gaussian_mixture` from checked inputs."""
     comp = rng.integers(0, means.shape[0], size=n)
     return means[comp] + std * rng.standard_normal((n, means.shape[1]))
 
@@ -205,6 +211,14 @@ def mixture_means(dim: int, n_components: int = MIXTURE_COMPONENTS, seed: int = 
     return rng.normal(0.0, math.sqrt(16.0 / dim), size=(n_components, dim))
 
 
+@functools.lru_cache(maxsize=64)
+def _target_means(name: str, dim: int) -> np.ndarray:
+    # every minibatch of a training run samples the target: its means are drawn once, not per draw
+    m = eight_gaussians_means() if name == "8gaussians" else mixture_means(dim)
+    m.setflags(write=False)
+    return m
+
+
 @dataclass(frozen=True)
 class FlowTarget:
     """A data distribution :math:`q_1` by name: ``"8gaussians"`` (``dim == 2``) or ``"mixture"``."""
@@ -220,16 +234,23 @@ class FlowTarget:
             raise ValueError(f"the 8-Gaussians target is 2-D, got dim={self.dim}")
 
     def means(self) -> np.ndarray:
-        """Component means, shape ``(8, dim)``."""
-        return eight_gaussians_means() if self.name == "8gaussians" else mixture_means(self.dim)
+        """Component means, shape ``(8, dim)`` (read-only: computed once per target and shared)."""
+        return _target_means(self.name, self.dim)
 
     @property
     def std(self) -> float:
         return EIGHT_GAUSSIANS_STD if self.name == "8gaussians" else MIXTURE_STD
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` float64 samples of :math:`q_1`."""
-        return sample_gaussian_mixture(n, self.means(), self.std, rng)
+        """``n`` float64 samples of :math:`q_1` (:func:`sample_gaussian_mixture` of its means and std)."""
+        # a training run samples its target once per minibatch: the means and std are the
+        # target's own (checked once), so only the call's arguments are checked here
+        n = _check_n(n)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        means = self.means()
+        dense_guard((n, means.shape[1]), "mixture samples", copies=3)
+        return _mixture_draws(n, means, self.std, rng)
 
     def cdf(self, u: np.ndarray, direction: np.ndarray) -> np.ndarray:
         """CDF of the projection on ``direction`` (see :func:`gaussian_mixture_cdf`)."""

@@ -76,9 +76,12 @@ def _per_sample(v: Field, x0: np.ndarray, steps: int) -> tuple[dict[str, np.ndar
     whose cancellation error is :math:`u\int\|v-r\|^2`, small exactly when the flow is straight.
     """
     d = x0.shape[1]
+    # the velocity at a node is also the first RK4 stage of the step leaving it: evaluated once
+    node_velocity: list[Any] = [None, None, None]  # (state, t, v(state, t)) of the last node
 
     def aug(y: np.ndarray, t: float) -> np.ndarray:
-        vel = v(y[:, :d], t)
+        state, at, known = node_velocity
+        vel = known if state is y and at == t else v(y[:, :d], t)
         return np.concatenate([vel, (vel * vel).sum(1, keepdims=True)], axis=1)
 
     y0 = np.concatenate([x0, np.zeros((x0.shape[0], 1))], axis=1)
@@ -89,6 +92,7 @@ def _per_sample(v: Field, x0: np.ndarray, steps: int) -> tuple[dict[str, np.ndar
     for node, (t, y) in enumerate(rk4_nodes(aug, y0, steps)):
         w = _simpson_weight(node, steps)
         vel = v(y[:, :d], t)
+        node_velocity[:] = (y, t, vel)
         ref = vel if ref is None else ref
         s2 = (vel * vel).sum(1)
         dv = vel - ref

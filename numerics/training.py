@@ -159,7 +159,9 @@ def train(
     model = model.to(dev)
     gen = torch_generator(seed, dev)
     opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
-    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    # foreach: one call per operation for all parameter tensors instead of one per tensor (on the
+    # CPU the same per-tensor kernels, so the same numbers; measured 2x faster steps for small MLPs)
+    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
     ema_model = copy.deepcopy(model).requires_grad_(False) if ema is not None else None
     evaluated = ema_model if ema_model is not None else model
     # Losses stay on the training device and come back every `every` steps (and at checkpoints):
@@ -193,8 +195,7 @@ def train(
         opt.step()
         if ema_model is not None:
             with torch.no_grad():
-                for pe, p in zip(ema_model.parameters(), model.parameters()):
-                    pe.lerp_(p, 1.0 - ema)
+                torch._foreach_lerp_(list(ema_model.parameters()), list(model.parameters()), 1.0 - ema)
         loss_dev[step - 1] = loss.detach()
         if step in ckpt_steps or step % every == 0 or step == steps:
             fetch(step)
@@ -491,11 +492,12 @@ def train_ensemble(
     Member :math:`s` is ``models[s]`` trained on ``loss(model, *draws[s](step, gen_s))`` with
     ``gen_s`` seeded from ``seeds[s]``, exactly as ``train(models[s], lambda m, step, g:
     loss(m, *draws[s](step, g)), seed=seeds[s], ...)`` would train it alone. The forward and
-    backward passes of all members run as one call: the members' parameters are stacked
-    (``torch.stack``, differentiable, so each member keeps its own leaf tensors and optimizer
-    state) and the loss is ``vmap``-ed over ``torch.func.functional_call`` of the architecture.
-    The summed loss has gradient :math:`\partial\mathcal L_s/\partial\theta_s` on member
-    :math:`s`; the optimizer, EMA and clipping act per member tensor as in :func:`train`.
+    backward passes of all members run as one call: the members' parameters are stacked into one
+    leaf tensor per parameter name (members along the first axis) and the loss is ``vmap``-ed over
+    ``torch.func.functional_call`` of the architecture. The summed loss has gradient
+    :math:`\partial\mathcal L_s/\partial\theta_s` on member :math:`s`'s slice; the optimizer and
+    EMA (elementwise) update the stacked tensors, clipping scales each member's slices by its own
+    gradient norm, as :func:`train` does per model.
 
     On CPU the per-member results are bit-for-bit those of :func:`train` (losses, weights,
     checkpoints) for hidden layers of at least 256 entries per minibatch (observed threshold:
@@ -526,12 +528,21 @@ def train_ensemble(
     dev = torch.device(device) if device is not None else default_device()
     models = [m.to(dev) for m in models]
     gens = [torch_generator(s, dev) for s in seeds]
-    opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
-    opt = opt_cls([p for m in models for p in m.parameters()], lr=lr, weight_decay=weight_decay)
-    emas = [copy.deepcopy(m).requires_grad_(False) for m in models] if ema is not None else None
-    evaluated = emas if emas is not None else models
-    skeleton = copy.deepcopy(models[0]).to("meta")
     names = [n for n, _ in models[0].named_parameters()]
+    # One leaf tensor per parameter name with the members along the first axis: the optimizer, EMA
+    # and clipping then act on a few stacked tensors instead of one per member and name. Adam,
+    # AdamW and EMA are elementwise, so member s's slice is updated exactly as its own tensor
+    # would be (the same numbers, bit for bit, as tests/test_numerics_training_ensembles.py checks).
+    params = {
+        n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_(True) for n in names
+    }
+    opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+    opt = opt_cls(list(params.values()), lr=lr, weight_decay=weight_decay, foreach=True)
+    emas = [copy.deepcopy(m).requires_grad_(False) for m in models] if ema is not None else None
+    ema_params = {n: p.detach().clone() for n, p in params.items()} if ema is not None else None
+    evaluated = emas if emas is not None else models
+    evaluated_params = ema_params if ema_params is not None else params
+    skeleton = copy.deepcopy(models[0]).to("meta")
     buffers = {n: torch.stack([dict(m.named_buffers())[n] for m in models]) for n, _ in models[0].named_buffers()}
 
     def member_loss(params: dict[str, torch.Tensor], bufs: dict[str, torch.Tensor], *batch: torch.Tensor):
@@ -540,8 +551,14 @@ def train_ensemble(
 
         return loss(model, *batch)
 
+    def sync_members() -> None:
+        """Copy the stacked (evaluated) weights into the members' own modules."""
+        with torch.no_grad():
+            for s, m in enumerate(evaluated):
+                for n, p in m.named_parameters():
+                    p.copy_(evaluated_params[n][s])
+
     batched_loss = vmap(member_loss)
-    members = [dict(m.named_parameters()) for m in models]
     losses = np.empty((len(models), steps), dtype=np.float64)
     saved: list[dict[int, dict[str, torch.Tensor]]] = [{} for _ in models]
     if 0 in ckpt_steps:
@@ -552,27 +569,30 @@ def train_ensemble(
     for step in range(1, steps + 1):
         batch = [d(step, g) for d, g in zip(draws, gens)]
         stacked = tuple(torch.stack(parts) for parts in zip(*batch))
-        params = {n: torch.stack([p[n] for p in members]) for n in names}
         per_member = batched_loss(params, buffers, *stacked)
         if not torch.isfinite(per_member).all():
             raise FloatingPointError(f"training loss is {per_member.tolist()} at step {step}")
         opt.zero_grad(set_to_none=True)
         per_member.sum().backward()
         if clip is not None:
-            for m in models:
-                nn.utils.clip_grad_norm_(m.parameters(), clip)
+            for s in range(len(models)):  # nn.utils.clip_grad_norm_ of member s: its norm, its scaling
+                grads = [p.grad[s] for p in params.values()]
+                total = nn.utils.get_total_norm(grads, 2.0)
+                coef = torch.clamp(clip / (total + 1e-6), max=1.0)
+                for g in grads:
+                    g.mul_(coef)
         opt.step()
-        if emas is not None:
+        if ema_params is not None:
             with torch.no_grad():
-                for e, m in zip(emas, models):
-                    for pe, p in zip(e.parameters(), m.parameters()):
-                        pe.lerp_(p, 1.0 - ema)
+                torch._foreach_lerp_(list(ema_params.values()), list(params.values()), 1.0 - ema)
         losses[:, step - 1] = per_member.detach().cpu().double().numpy()
         if step in ckpt_steps:
+            sync_members()
             for s, m in enumerate(evaluated):
                 saved[s][step] = _cpu_state(m)
         if progress is not None and (step % every == 0 or step == steps):
             progress(step, steps, float(losses[:, step - 1].mean()))
+    sync_members()
     seconds = time.perf_counter() - t0
     return [TrainResult(m.to("cpu"), losses[s], saved[s], seconds, str(dev)) for s, m in enumerate(evaluated)]
 

@@ -37,7 +37,9 @@ class Claim:
 
     ``kinds`` may hold several kinds (``"symbolic + Monte Carlo"`` in the spec); the first is the
     primary kind. ``tier`` is ``fast`` (default ``memgen verify`` and ``pytest``) or ``full``
-    (only with ``--full`` / ``-m slow``).
+    (only with ``--full`` / ``-m slow``). ``models`` names the trained models a training claim
+    shares with others: claims with one name run in one worker, which trains them once (default
+    ``<paper>/training``: every training claim of the paper).
     """
 
     id: str
@@ -46,6 +48,7 @@ class Claim:
     kinds: tuple[str, ...]
     tier: str = "fast"
     statement: str = ""
+    models: str = ""
 
     def __post_init__(self) -> None:
         if not ID_PATTERN.match(self.id):
@@ -252,6 +255,8 @@ def all_claims(paper: str | None = None) -> list[Claim]:
     return [c for p in papers() for c in p.claims]
 
 
-def claim(cid: str, title: str, tag: str, kinds: tuple[str, ...], tier: str = "fast", statement: str = "") -> Claim:
+def claim(
+    cid: str, title: str, tag: str, kinds: tuple[str, ...], tier: str = "fast", statement: str = "", models: str = ""
+) -> Claim:
     """Shorthand for a catalog row."""
-    return Claim(cid, title, tag, tuple(kinds), tier, statement)
+    return Claim(cid, title, tag, tuple(kinds), tier, statement, models)

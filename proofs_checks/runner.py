@@ -85,9 +85,12 @@ def run_claim(claim_id: str, run: RunSpec) -> Verdict:
 
 
 def group_key(claim: Claim) -> str:
-    """The batch a claim runs in on parallel workers: ``<paper>/training`` for the training claims of
-    one paper (they share trained models), the claim's own id otherwise (also the tests' xdist group)."""
-    return f"{claim.paper}/training" if "training" in claim.kinds else claim.id
+    """The batch a claim runs in on parallel workers: the trained models it shares (:attr:`Claim.models`,
+    by default ``<paper>/training`` for every training claim of a paper), the claim's own id otherwise
+    (also the tests' xdist group)."""
+    if "training" not in claim.kinds:
+        return claim.id
+    return claim.models or f"{claim.paper}/training"
 
 
 def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) -> list[list[Claim]]:

@@ -20,11 +20,13 @@ from numerics.couplings import (
     CoupledBatchSampler,
     batch_eot_coupling,
     batch_eot_pairings,
+    batch_ot_coupling,
     blockwise_pair,
     entropic_plan,
     entropic_plans,
     gale_shapley,
     greedy_matching,
+    optimal_assignment,
     pair,
     squared_distances,
     stable_coupling,
@@ -187,6 +189,39 @@ def test_blockwise_pairs_are_the_block_by_block_pairs(coupling):
     got = blockwise_pair(x0, x1, coupling, 32, np.random.default_rng(1), device="cpu")
     assert np.array_equal(got[0], np.concatenate([a for a, _ in parts]))
     assert np.array_equal(got[1], np.concatenate([b for _, b in parts]))
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_small_blocks_enumerated_are_the_assignment_of_each_block(k):
+    # blocks of k <= 5 are assigned by enumerating the k! permutations for all blocks at once
+    rng = np.random.default_rng(k)
+    n = 60 * k
+    x0, x1 = rng.standard_normal((n, 2)), sample_eight_gaussians(n, rng)
+    got0, got1 = blockwise_pair(x0, x1, "batchot", k, rng)
+    assert np.array_equal(got0, x0)
+    for s in range(0, n, k):
+        assert np.array_equal(got1[s : s + k], x1[s : s + k][batch_ot_coupling(x0[s : s + k], x1[s : s + k])])
+
+
+def test_enumerated_blocks_report_an_overflowing_cost_as_the_solver_does():
+    x0 = np.array([[1e200, 0.0], [0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    with pytest.raises(ValueError, match="overflow"):
+        blockwise_pair(x0, -x0, "batchot", 4, np.random.default_rng(0))
+
+
+def test_optimal_assignment_of_a_cost_matrix_is_batch_ot_coupling():
+    rng = np.random.default_rng(3)
+    for k, d in ((7, 2), (130, 2), (40, 16)):
+        x0, x1 = rng.standard_normal((k, d)), rng.standard_normal((k, d)) + 1.0
+        assert np.array_equal(optimal_assignment(squared_distances(x0, x1), d), batch_ot_coupling(x0, x1))
+    with pytest.raises(ValueError, match="square"):
+        optimal_assignment(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="solver"):
+        optimal_assignment(np.ones((2, 2)), solver="hungarian")
+
+
+def test_the_cpu_chunk_fills_two_256_kernels():
+    assert [couplings._cpu_chunk(k) for k in (16, 64, 128, 256, 512)] == [512, 32, 8, 2, 2]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from numerics.couplings import is_permutation
 from numerics.datasets import (
     FlowTarget,
     eight_gaussians_means,
+    minibatch_cost_target,
     mixture_means,
     sample_eight_gaussians,
     sample_gaussian_mixture,
@@ -53,6 +54,17 @@ def test_mixture_means_seeded_and_scaled():
     assert a.shape == (8, 32)
     # E|m|^2 = 16 in every dimension; 8 means of chi^2_32 * 16/32: loose 5-sigma band
     assert abs(np.mean(np.sum(a**2, 1)) - 16) < 5 * 16 * math.sqrt(2 / 32) / math.sqrt(8)
+
+
+def test_target_means_are_computed_once_and_read_only():
+    t = FlowTarget("mixture", 8)
+    assert t.means() is FlowTarget("mixture", 8).means()
+    np.testing.assert_array_equal(t.means(), mixture_means(8))
+    with pytest.raises(ValueError, match="read-only"):
+        t.means()[0, 0] = 0.0
+    # the target's own draws are those of sample_gaussian_mixture on its means
+    a = t.sample(50, np.random.default_rng(4))
+    np.testing.assert_array_equal(a, sample_gaussian_mixture(50, mixture_means(8), t.std, np.random.default_rng(4)))
 
 
 def test_independent_cost_matches_monte_carlo():
@@ -148,6 +160,19 @@ def test_minibatch_costs_seeded_and_ordered():
     )
     one_d = exp.minibatch_ot_costs(1, 8, 5, [2])  # sorting in 1-D equals the exact assignment
     assert np.all(one_d <= exp.minibatch_ot_costs(1, 8, 5, [2], "identity") + 1e-12)
+
+
+@pytest.mark.parametrize("matcher", ["ot", "anti"])
+def test_one_dimensional_costs_are_the_batch_by_batch_sorting(matcher):
+    # in 1-D every batch is drawn at once and sorted together: the values of the batch-by-batch loop
+    rng = np.random.default_rng([3, 1, 8])
+    mu, var = minibatch_cost_target(1)
+    want = []
+    for _ in range(40):
+        x0 = np.sort(rng.standard_normal((8, 1))[:, 0])
+        x1 = np.sort((mu + np.sqrt(var) * rng.standard_normal((8, 1)))[:, 0])
+        want.append(((x0 - (x1[::-1] if matcher == "anti" else x1)) ** 2).mean())
+    np.testing.assert_array_equal(exp.minibatch_ot_costs(1, 8, 40, [3], matcher), want)
 
 
 def test_batch_plan_and_sizes_below_spec():

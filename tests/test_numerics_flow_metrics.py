@@ -124,3 +124,17 @@ def test_decay_field_closed_forms_and_one_euler_step():
     # one Euler step maps x0 to 0: distance |x0| e^{-1}
     assert abs(kap["l2"][0] - np.exp(-1) * np.mean(np.linalg.norm(x0, axis=1))) < 1e-9
     assert kap["l2"][1] < kap["l2"][0]
+
+
+def test_the_node_velocity_is_the_first_stage_of_the_next_step():
+    # each RK4 step evaluates the field 4 times; the Simpson sums reuse the velocity at the node
+    calls = []
+
+    def v(x, t):
+        calls.append(t)
+        return np.column_stack([np.sin(3 * t) + 0 * x[:, 0], x[:, 0] * t])
+
+    x0 = np.random.default_rng(0).standard_normal((5, 2))
+    flow_metrics(v, x0, 10, error_estimate=False)
+    assert len(calls) == 4 * 10 + 1
+    assert calls[:5] == [0.0, 0.05, 0.05, 0.1, 0.1]  # node 0 once (also stage 1), stages 2-4, node 1

@@ -8,7 +8,15 @@ import torch
 
 from numerics.gaussians import random_spd, sorted_matching_cost
 from theory.gaussians import gaussian_kl, gaussian_kl_diagonal, gaussian_w2_squared, spd_sqrt
-from theory.validation import DenseSizeError, dense_guard, integer, max_dense_bytes, real_array, real_scalar
+from theory.validation import (
+    DenseSizeError,
+    check_range,
+    dense_guard,
+    integer,
+    max_dense_bytes,
+    real_array,
+    real_scalar,
+)
 
 
 def test_real_array_refuses_complex_object_and_strings():
@@ -76,3 +84,21 @@ def test_gaussian_closed_forms_refuse_complex_covariances():
         sorted_matching_cost(np.ones(3) * 1j, np.ones(3))
     with pytest.raises(ValueError, match="cond"):
         random_spd(3, np.random.default_rng(0), cond=np.nan)
+
+
+def test_scalar_range_checks_agree_with_the_array_path():
+    # scalars take a fast path; its decisions and messages are those of the array path
+    for lo, hi, lo_open, hi_open in ((0.0, 1.0, False, False), (0.0, 1.0, True, True), (None, 2, False, True)):
+        for x in (-1.0, 0.0, 0.5, 1.0, 2, 3.5, float("nan"), float("inf")):
+            scalar_ok = array_ok = True
+            try:
+                check_range(x, "x", lo, hi, lo_open=lo_open, hi_open=hi_open)
+            except ValueError as e:
+                scalar_ok, scalar_msg = False, str(e)
+            try:
+                check_range(np.array([x]), "x", lo, hi, lo_open=lo_open, hi_open=hi_open)
+            except ValueError:
+                array_ok = False
+            assert scalar_ok == array_ok, (x, lo, hi, lo_open, hi_open)
+            if not scalar_ok:
+                assert scalar_msg.startswith("x must lie in")

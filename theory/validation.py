@@ -77,7 +77,7 @@ def real_array(x: Any, name: str, *, ndim: int | tuple[int, ...] | None = None, 
             want = " or ".join(str(n) for n in allowed)
             raise ValueError(f"{name} must have {want} dimension(s), got shape {a.shape}")
     a = a.astype(np.float64, copy=False)
-    if finite and not np.all(np.isfinite(a)):
+    if finite and not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf")
     return a
 
@@ -110,6 +110,14 @@ def check_range(
     hi_open: bool = False,
 ) -> None:
     """Raise ``ValueError`` unless every value lies in the interval ``[lo, hi]`` (ends open on request)."""
+    if type(a) in (float, int):  # the common case, a checked scalar control: no array round trip
+        # (NaN fails every comparison below, so it is also sent on to the array path's message)
+        if (
+            (lo is None or (a > lo if lo_open else a >= lo))
+            and (hi is None or (a < hi if hi_open else a <= hi))
+            and a == a
+        ):
+            return
     v = np.asarray(a, dtype=np.float64)
     below = lo is not None and bool(np.any(v <= lo if lo_open else v < lo))
     above = hi is not None and bool(np.any(v >= hi if hi_open else v > hi))
@@ -117,7 +125,12 @@ def check_range(
         left = "(" if lo_open or lo is None else "["
         right = ")" if hi_open or hi is None else "]"
         interval = f"{left}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{right}"
-        shown = f"{float(v):g}" if v.ndim == 0 else f"values in [{np.nanmin(v):g}, {np.nanmax(v):g}]"
+        if v.ndim == 0:
+            shown = f"{float(v):g}"
+        elif np.isnan(v).all():
+            shown = "only NaN values"
+        else:
+            shown = f"values in [{np.nanmin(v):g}, {np.nanmax(v):g}]"
         raise ValueError(f"{name} must lie in {interval}, got {shown}")
 
 

@@ -126,6 +126,8 @@ CLAIMS = (
         "BatchOT learned maps have lower transport cost than CondOT",
         "paper",
         ("training",),
+        # its models learn the d-dimensional mixture, which no other claim trains on
+        models="mfm/training-mixture",
     ),
 )
 
