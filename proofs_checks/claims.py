@@ -37,9 +37,9 @@ class Claim:
 
     ``kinds`` may hold several kinds (``"symbolic + Monte Carlo"`` in the spec); the first is the
     primary kind. ``tier`` is ``fast`` (default ``memgen verify`` and ``pytest``) or ``full``
-    (only with ``--full`` / ``-m slow``). ``models`` names the trained models a training claim
-    shares with others: claims with one name run in one worker, which trains them once (default
-    ``<paper>/training``: every training claim of the paper).
+    (only with ``--full`` / ``-m slow``). ``models`` names the trained models a claim shares with
+    others: claims with one name run in one worker, which trains them once (default for a claim of
+    kind ``training``: ``<paper>/training``, every training claim of the paper).
     """
 
     id: str

@@ -88,9 +88,9 @@ def group_key(claim: Claim) -> str:
     """The batch a claim runs in on parallel workers: the trained models it shares (:attr:`Claim.models`,
     by default ``<paper>/training`` for every training claim of a paper), the claim's own id otherwise
     (also the tests' xdist group)."""
-    if "training" not in claim.kinds:
-        return claim.id
-    return claim.models or f"{claim.paper}/training"
+    if claim.models:
+        return claim.models
+    return f"{claim.paper}/training" if "training" in claim.kinds else claim.id
 
 
 def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) -> list[list[Claim]]:

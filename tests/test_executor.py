@@ -203,15 +203,24 @@ def test_claims_run_in_parallel_on_a_pool_with_the_same_numbers(tmp_path):
     assert [r["measured"] for r in ra] == [r["measured"] for r in rb]
 
 
-def test_training_claims_that_share_models_share_one_task():
-    from proofs_checks.claims import all_claims
-    from proofs_checks.runner import claim_groups
+def test_claims_that_share_trained_models_share_one_task():
+    from proofs_checks.claims import all_claims, get_claim
+    from proofs_checks.runner import claim_groups, group_key
 
     claims = [c for c in all_claims() if c.paper in ("common", "mfm")]
     groups = claim_groups(claims, {"common/gaussian-kl-closed-form": 100.0})
-    training = [g for g in groups if any("training" in c.kinds for c in g)]
-    # the 8-Gaussians models of four claims in one task; the mixture models of the fifth in another
-    assert sorted(len(g) for g in training) == [1, 4]
-    assert all("training" in c.kinds and c.paper == "mfm" for g in training for c in g)
-    assert [c.id for g in training if len(g) == 1 for c in g] == ["mfm/lower-transport-cost-high-dim"]
-    assert groups[0] is training[0]  # longest first: four training claims at the median time each
+    shared = {group_key(g[0]): sorted(c.id for c in g) for g in groups if len(g) > 1}
+    # the 8-Gaussians models: four training claims and the straightness identity (seed-0 models);
+    # the mixture models of mfm/lower-transport-cost-high-dim in a task of their own
+    assert shared == {
+        "mfm/training": [
+            "mfm/gradient-variance-reduction",
+            "mfm/straighter-flows-consistency",
+            "mfm/straightness-identity",
+            "mfm/theorem-4.2-variance-straightness-limit",
+            "mfm/variance-proxy-ordering",
+        ]
+    }
+    assert group_key(get_claim("mfm/lower-transport-cost-high-dim")) == "mfm/training-mixture"
+    assert group_key(get_claim("common/gaussian-kl-closed-form")) == "common/gaussian-kl-closed-form"
+    assert len(groups[0]) == 5  # longest first: five claims at the median time each

@@ -1099,7 +1099,7 @@ def coupling_example(run: RunSpec, k: int = 64) -> CouplingExample:
 # Separate seeded streams of one training run (spec: data, noise and initialisation each from
 # their own generator); the loop's own generator draws the times t.
 STREAM_DATA, STREAM_NOISE, STREAM_COUPLING, STREAM_INIT, STREAM_TIME = 1, 2, 3, 4, 5
-EOT_AHEAD = 16  # minibatches coupled per batched entropic solve
+EOT_AHEAD = 32  # minibatches coupled per batched entropic solve (the pairs do not depend on it)
 
 
 @dataclass(frozen=True)

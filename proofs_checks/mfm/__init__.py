@@ -78,6 +78,8 @@ CLAIMS = (
         "straightness (Eq. 18) equals KE minus transport cost (Eq. 19)",
         "reported",
         ("high-precision-ode",),
+        # among its fields, the seed-0 CondOT and BatchOT models of the training claims
+        models="mfm/training",
     ),
     claim(
         "mfm/sandwich",
