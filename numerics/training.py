@@ -223,6 +223,24 @@ def conditional_flow_matching_loss(
     return ((model(xt, t) - path.target(x0, x1)) ** 2).sum(dim=tuple(range(1, x0.ndim))).mean()
 
 
+def conditional_flow_matching_losses(
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    t: torch.Tensor,
+    sigma_min: float = 0.0,
+) -> torch.Tensor:
+    """:func:`conditional_flow_matching_loss` of ``S`` members at once: ``(S,)`` losses.
+
+    ``x0``, ``x1`` are ``(S, B, d)``, ``t`` is ``(S, B)`` and ``forward(x, t)`` evaluates member
+    ``s`` on ``x[s]`` (e.g. :meth:`numerics.nets.VelocityMLP.stacked_forward`).
+    """
+    path = CondOTPath(sigma_min)
+    rows = t.numel()
+    xt = path.sample(x0.reshape(rows, -1), x1.reshape(rows, -1), t.reshape(rows)).reshape(x0.shape)
+    return ((forward(xt, t) - path.target(x0, x1)) ** 2).sum(dim=-1).mean(dim=-1)
+
+
 # ----------------------------------------------------------------------------------------------
 # Objectives
 # ----------------------------------------------------------------------------------------------
@@ -432,6 +450,7 @@ def forget_trained() -> None:
 # ----------------------------------------------------------------------------------------------
 Draw = Callable[[int, torch.Generator], tuple[torch.Tensor, ...]]
 BatchLoss = Callable[..., torch.Tensor]
+StackedLoss = Callable[..., torch.Tensor]
 
 
 class EnsembleConfig(TrainingConfig, Protocol):
@@ -448,6 +467,9 @@ class EnsembleConfig(TrainingConfig, Protocol):
     def batch_loss(self) -> BatchLoss: ...
 
     def ensemble_key(self) -> Any: ...
+
+    # optional: ``stacked_batch_loss() -> StackedLoss | None``, the members' losses from their
+    # stacked parameters (see train_ensemble's ``stacked_loss``)
 
 
 def coupled_draws(sampler: Any) -> Draw:
@@ -486,6 +508,7 @@ def train_ensemble(
     device: torch.device | str | None = None,
     checkpoints: Iterable[int] = (),
     progress: Callable[[int, int, float], None] | None = None,
+    stacked_loss: StackedLoss | None = None,
 ) -> list[TrainResult]:
     r"""Train ``S`` models of one architecture as one vectorised ensemble: :func:`train` per member, batched.
 
@@ -505,6 +528,11 @@ def train_ensemble(
     picks another small-matrix kernel for the batched and the single product and the members agree
     with single runs to float32 rounding (relative ~1e-7 per step), as they may on CUDA, where the
     batched GEMMs can also round differently (``tests/test_numerics_training_ensembles.py``).
+
+    ``stacked_loss(params, *stacked_batch)``, where given, computes the members' losses directly
+    from the stacked parameters (``(S,)``, the values the ``vmap``-ed loss gives, without its
+    per-operation cost; e.g. :meth:`numerics.nets.VelocityMLP.stacked_forward` with
+    :func:`conditional_flow_matching_losses`).
 
     Returns
     -------
@@ -569,7 +597,7 @@ def train_ensemble(
     for step in range(1, steps + 1):
         batch = [d(step, g) for d, g in zip(draws, gens)]
         stacked = tuple(torch.stack(parts) for parts in zip(*batch))
-        per_member = batched_loss(params, buffers, *stacked)
+        per_member = stacked_loss(params, *stacked) if stacked_loss else batched_loss(params, buffers, *stacked)
         if not torch.isfinite(per_member).all():
             raise FloatingPointError(f"training loss is {per_member.tolist()} at step {step}")
         opt.zero_grad(set_to_none=True)
@@ -636,6 +664,7 @@ def trained_ensemble(
             device=device,
             checkpoints=h.checkpoints,
             progress=progress,
+            stacked_loss=getattr(todo[0], "stacked_batch_loss", lambda: None)(),
         )
         for c, r in zip(todo, results):
             _TRAINED[c] = cache.get_or_compute("train", c, lambda r=r: r) if cache is not None else r

@@ -147,3 +147,42 @@ def test_models_are_plain_modules_on_cpu():
     assert isinstance(r.model, nn.Module) and r.device == "cpu"
     assert next(r.model.parameters()).device.type == "cpu"
     forget_trained()
+
+
+def test_stacked_losses_are_the_vmapped_losses_and_train_the_same_members():
+    from torch.func import functional_call, stack_module_state, vmap
+
+    from numerics.training import conditional_flow_matching_loss, conditional_flow_matching_losses
+
+    models = [VelocityMLP(2, 32, 3, init_seed=s) for s in range(3)]
+    params, buffers = stack_module_state(models)
+    gen = torch.Generator().manual_seed(0)
+    x0, x1, t = (
+        torch.randn(3, 16, 2, generator=gen),
+        torch.randn(3, 16, 2, generator=gen),
+        torch.rand(3, 16, generator=gen),
+    )
+    skeleton = VelocityMLP(2, 32, 3).to("meta")
+
+    def member(p, b, *batch):
+        return conditional_flow_matching_loss(lambda *i: functional_call(skeleton, (p, b), i), *batch, 0.1)
+
+    vmapped = vmap(member)(params, buffers, x0, x1, t)
+    stacked = conditional_flow_matching_losses(lambda x, tt: models[0].stacked_forward(params, x, tt), x0, x1, t, 0.1)
+    assert torch.equal(vmapped, stacked)
+    # the whole run: the stacked loss trains the members the vmapped loss trains, bit for bit
+    configs = _configs("batchot")
+    runs = {}
+    for use_stacked in (False, True):
+        runs[use_stacked] = train_ensemble(
+            [c.build_model() for c in configs],
+            [c.draw() for c in configs],
+            configs[0].batch_loss(),
+            steps=configs[0].steps,
+            seeds=[list(c.hyper().seed) for c in configs],
+            checkpoints=configs[0].hyper().checkpoints,
+            device="cpu",
+            stacked_loss=configs[0].stacked_batch_loss() if use_stacked else None,
+        )
+    for a, b in zip(runs[False], runs[True]):
+        _assert_same_run(a, b)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import ot
+import torch
 from scipy import stats
 from scipy.integrate import quad
 from scipy.optimize import linear_sum_assignment
@@ -62,7 +63,9 @@ from numerics.training import (
     Draw,
     Hyper,
     LossFn,
+    StackedLoss,
     conditional_flow_matching_loss,
+    conditional_flow_matching_losses,
     coupled_draws,
     coupled_objective,
 )
@@ -1207,6 +1210,18 @@ class FlowTrainingConfig:
     def batch_loss(self) -> BatchLoss:
         """The loss :meth:`objective` evaluates on one drawn minibatch."""
         return functools.partial(conditional_flow_matching_loss, sigma_min=self.sigma_min)
+
+    def stacked_batch_loss(self) -> StackedLoss:
+        """:meth:`batch_loss` of the members of a seed ensemble at once, from their stacked parameters."""
+        skeleton = self.build_model()
+        sigma_min = self.sigma_min
+
+        def losses(params: dict[str, torch.Tensor], x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor):
+            return conditional_flow_matching_losses(
+                lambda x, tt: skeleton.stacked_forward(params, x, tt), x0, x1, t, sigma_min
+            )
+
+        return losses
 
     def ensemble_key(self) -> FlowTrainingConfig:
         """What the runs of one seed ensemble share: everything but the seed."""
