@@ -19,12 +19,14 @@ Reference and fast paths. :func:`entropic_plan` (NumPy), :func:`gale_shapley` an
 :func:`greedy_matching` are the references the claims check. Training goes through
 :func:`blockwise_pair` and :class:`CoupledBatchSampler`, which use the fast paths with the same
 results: :func:`entropic_plans` / :func:`batch_eot_pairings` (many BatchEOT plans at once in torch,
-float64, CUDA when present; plans equal to rounding, draws equal), :func:`stable_matching`
+float64, CUDA when present; plans equal to rounding, draws equal; :class:`DeferredBatchEOT` for a
+loop that shares its generator with other draws), :func:`stable_matching`
 (vectorised; the unique stable matching), and drawing ahead / prefetching in the sampler.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from collections import deque
@@ -1352,6 +1354,67 @@ def batch_eot_pairings(
     rng = _check_rng(rng)
     _check_sampling(sampling)
     return [_draw_from_plan(p, rng, sampling) for p in entropic_plans(x0, x1, eps_rel, device=device, chunk=chunk)]
+
+
+class DeferredBatchEOT:
+    """BatchEOT pairings of batches met one at a time in a loop whose generator also draws other
+    things (the points of the next batch), solved together at the end.
+
+    :meth:`defer` keeps a batch and advances the generator exactly as :func:`batch_eot_coupling`
+    would (the number of draws it takes does not depend on the plan), keeping the generator's
+    state at that point; :meth:`pairings` solves every kept plan at once (:func:`entropic_plans`)
+    and draws each batch's pairs from its kept state. The result is that of calling
+    :func:`batch_eot_coupling` in the loop, with the plans of :func:`entropic_plans` (equal to
+    rounding; a draw can differ only where a uniform falls within that rounding of a cumulative
+    sum, as for :func:`batch_eot_pairings`).
+
+    Parameters
+    ----------
+    eps_rel, sampling : as in :func:`batch_eot_coupling`
+    device : as in :func:`entropic_plans`
+    """
+
+    def __init__(self, eps_rel: float = 0.05, sampling: str = "row", *, device: Any = None) -> None:
+        _check_sampling(sampling)
+        self.eps_rel = real_scalar(eps_rel, "eps_rel", 0.0, lo_open=True)
+        self.sampling, self.device = sampling, device
+        self._batches: list[tuple[np.ndarray, np.ndarray, dict[str, Any], type]] = []
+
+    @classmethod
+    def of(cls, coupling: Any, **kwargs: Any) -> DeferredBatchEOT | None:
+        """The deferred form of ``coupling`` if it is :func:`batch_eot_coupling` (or a
+        ``functools.partial`` of it with keyword arguments), else ``None``."""
+        if coupling is batch_eot_coupling:
+            return cls(**kwargs)
+        if isinstance(coupling, functools.partial) and coupling.func is batch_eot_coupling and not coupling.args:
+            return cls(**{**coupling.keywords, **kwargs})
+        return None
+
+    def defer(self, x0: Any, x1: Any, rng: np.random.Generator) -> None:
+        """Keep the batch ``(x0, x1)``; advance ``rng`` past the draws of its pairs."""
+        rng = _check_rng(rng)
+        a, b = validate_batches(x0, x1)
+        state = copy.deepcopy(rng.bit_generator.state)
+        k = a.shape[0]
+        _draw_from_plan(np.full((k, k), 1.0 / k), rng, self.sampling)  # the same draws, any plan
+        self._batches.append((a, b, state, type(rng.bit_generator)))
+
+    def pairings(self) -> list[np.ndarray]:
+        """The pairings of the kept batches, in order (as :func:`batch_eot_coupling` returns them)."""
+        if not self._batches:
+            return []
+        plans = entropic_plans(
+            np.stack([a for a, *_ in self._batches]),
+            np.stack([b for _, b, *_ in self._batches]),
+            self.eps_rel,
+            device=self.device,
+        )
+        out = []
+        for plan, (_, _, state, bit_generator) in zip(plans, self._batches):
+            gen = np.random.Generator(bit_generator())
+            gen.bit_generator.state = state
+            out.append(_draw_from_plan(plan, gen, self.sampling))
+        return out
 
 
 class CoupledBatchSampler:

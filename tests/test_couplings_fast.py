@@ -18,6 +18,7 @@ import torch
 import numerics.couplings as couplings
 from numerics.couplings import (
     CoupledBatchSampler,
+    DeferredBatchEOT,
     batch_eot_coupling,
     batch_eot_pairings,
     batch_ot_coupling,
@@ -218,6 +219,39 @@ def test_optimal_assignment_of_a_cost_matrix_is_batch_ot_coupling():
         optimal_assignment(np.ones((2, 3)))
     with pytest.raises(ValueError, match="solver"):
         optimal_assignment(np.ones((2, 2)), solver="hungarian")
+
+
+@pytest.mark.parametrize("sampling", ["row", "plan"])
+def test_deferred_batch_eot_is_batch_eot_coupling_in_the_loop(sampling):
+    # a loop whose generator draws the points and the pairs in turn: deferring the plans to one
+    # batched solve gives the same pairs and leaves the generator where the loop leaves it
+    def loop(deferred):
+        rng = np.random.default_rng(11)
+        pairs = []
+        for _ in range(12):
+            x0, x1 = rng.standard_normal((8, 2)), sample_eight_gaussians(8, rng)
+            if deferred is None:
+                pairs.append(batch_eot_coupling(x0, x1, rng, eps_rel=0.1, sampling=sampling))
+            else:
+                deferred.defer(x0, x1, rng)
+        return (pairs if deferred is None else deferred.pairings()), rng.random()
+
+    want, after = loop(None)
+    got, after_deferred = loop(DeferredBatchEOT(0.1, sampling, device="cpu"))
+    assert after == after_deferred
+    assert all(np.array_equal(a, b) for a, b in zip(want, got)) and len(got) == len(want)
+
+
+def test_deferred_batch_eot_recognises_only_batch_eot():
+    import functools
+
+    assert DeferredBatchEOT.of(batch_eot_coupling).sampling == "row"
+    plan = DeferredBatchEOT.of(functools.partial(batch_eot_coupling, sampling="plan", eps_rel=0.2))
+    assert (plan.sampling, plan.eps_rel) == ("plan", 0.2)
+    assert DeferredBatchEOT.of(batch_ot_coupling) is None
+    assert DeferredBatchEOT(sampling="row").pairings() == []
+    with pytest.raises(ValueError, match="sampling"):
+        DeferredBatchEOT(sampling="rows")
 
 
 def test_the_cpu_chunk_fills_two_256_kernels():

@@ -40,6 +40,7 @@ from numerics.couplings import (
     COUPLINGS,
     CoupledBatchSampler,
     Coupling,
+    DeferredBatchEOT,
     batch_eot_coupling,
     batch_ot_coupling,
     entropic_plan,
@@ -462,16 +463,28 @@ def pooled_pairs(
     rng = np.random.default_rng(seed)
     fam = GaussianCoupling()
     x0s, x1s, plan_err = np.empty((n_batches, 2)), np.empty((n_batches, 2)), 0.0
+    # BatchEOT: every batch's plan is solved in one batched call after the loop, its pairs drawn
+    # from the generator's state where the loop met it (the same pairs, DeferredBatchEOT)
+    deferred = DeferredBatchEOT.of(coupling, device="cpu") if entropic else None
+    kept: list[tuple[np.ndarray, np.ndarray, int]] = []
     for b in range(n_batches):
         x0 = rng.standard_normal((k, 2))
         x1 = fam.sample(k, rng)[1] if target == "gaussian" else sample_eight_gaussians(k, rng)
-        idx = coupling(x0, x1, rng)
-        i, j = pair_indices(idx, k)
-        n = rng.integers(i.size)
-        x0s[b], x1s[b] = x0[i[n]], x1[j[n]]
+        if deferred is not None:
+            deferred.defer(x0, x1, rng)
+            kept.append((x0, x1, int(rng.integers(k))))  # k pairs for either sampling
+        else:
+            idx = coupling(x0, x1, rng)
+            i, j = pair_indices(idx, k)
+            n = rng.integers(i.size)
+            x0s[b], x1s[b] = x0[i[n]], x1[j[n]]
         if b < 50:
             pi = entropic_plan(x0, x1) if entropic else plan_from_pairing(idx, k)
             plan_err = max(plan_err, np.abs(pi.sum(0) - 1).max(), np.abs(pi.sum(1) - 1).max())
+    if deferred is not None:
+        for b, ((x0, x1, n), idx) in enumerate(zip(kept, deferred.pairings())):
+            i, j = pair_indices(idx, k)
+            x0s[b], x1s[b] = x0[i[n]], x1[j[n]]
     return PooledPairs(x0s, x1s, plan_err)
 
 
