@@ -158,19 +158,19 @@ def sample_gaussian_mixture(n: int, means: np.ndarray, std: float, rng: np.rando
     -------
     ndarray, shape (n, d), float64
     """
-    n = _check_n(n)
     means = real_array(means, "means", finite=False)
     if means.ndim != 2 or means.shape[0] < 1 or not np.all(np.isfinite(means)):
         raise ValueError(f"means must be a finite (K, d) array, got shape {means.shape}")
     std = real_scalar(std, "std", 0.0, lo_open=True)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    dense_guard((n, means.shape[1]), "mixture samples", copies=3)
     return _mixture_draws(n, means, std, rng)
 
 
 def _mixture_draws(n: int, means: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
-    """The draws of :func:`sample_gaussian_mixture` from checked inputs."""
+    """The draws of :func:`sample_gaussian_mixture` from checked ``means`` and ``std`` (``n`` and ``rng`` checked here)."""
+    n = _check_n(n)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    dense_guard((n, means.shape[1]), "mixture samples", copies=3)
     comp = rng.integers(0, means.shape[0], size=n)
     return means[comp] + std * rng.standard_normal((n, means.shape[1]))
 
@@ -245,12 +245,7 @@ class FlowTarget:
         """``n`` float64 samples of :math:`q_1` (:func:`sample_gaussian_mixture` of its means and std)."""
         # a training run samples its target once per minibatch: the means and std are the
         # target's own (checked once), so only the call's arguments are checked here
-        n = _check_n(n)
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        means = self.means()
-        dense_guard((n, means.shape[1]), "mixture samples", copies=3)
-        return _mixture_draws(n, means, self.std, rng)
+        return _mixture_draws(n, self.means(), self.std, rng)
 
     def cdf(self, u: np.ndarray, direction: np.ndarray) -> np.ndarray:
         """CDF of the projection on ``direction`` (see :func:`gaussian_mixture_cdf`)."""
