@@ -75,8 +75,7 @@ class Claim:
 class SpecFinding:
     """A recorded result of a claim at the spec's sizes (a run too long for every invocation).
 
-    The ledger reports it beside the verdict of the current run: a claim that passes at reduced
-    size but whose spec-size run fails is ``fails-at-spec``, never ``verified``.
+    The ledger reports it beside the verdict of the current run (it does not change the run's status).
     """
 
     claim_id: str
@@ -102,21 +101,25 @@ class SpecFinding:
 
 @dataclass(frozen=True)
 class KnownFailure:
-    """A claim that fails at one tier's sizes, recorded with the comparison it fails and why.
+    """A claim not verified at one tier's sizes, recorded with its status, the comparison it fails and why.
 
-    The verdict stays ``fails`` (the ledger lists it with its measured values); the generic test
-    asserts that it still fails, on that comparison, so a change that makes it pass (or fail
-    elsewhere) is noticed and the record updated. Never a way to get green: the claim is failing.
+    ``status`` is ``inconclusive`` (not shown) or ``refuted`` (shown false at those sizes). The
+    verdict keeps that status (the ledger lists it with its measured values); the generic test
+    asserts that it still has it, on that comparison, so a change that makes it pass (or fail
+    elsewhere) is noticed and the record updated. Never a way to get green.
     """
 
     claim_id: str
     tier: str
     breaks: str
     summary: str
+    status: str = "inconclusive"
 
     def __post_init__(self) -> None:
         if self.tier not in ("fast", "spec"):
             raise RegistryError(f"known failure of {self.claim_id}: tier must be 'fast' or 'spec'")
+        if self.status not in ("inconclusive", "refuted"):
+            raise RegistryError(f"known failure of {self.claim_id}: status must be 'inconclusive' or 'refuted'")
 
 
 @dataclass(frozen=True)

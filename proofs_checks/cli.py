@@ -1,7 +1,8 @@
 """The ``memgen`` command: ``list``, ``verify``, ``figures``, ``report``, ``cache``.
 
-Exit codes: 0 all selected checks pass (or the command succeeded), 1 a claim fails (a finding,
-reported in the ledger), 2 usage error (unknown id or paper, bad option), 3 a check raised.
+Exit codes: 0 every selected claim verified (or the command succeeded), 1 a claim refuted or
+inconclusive (a finding, reported in the ledger), 2 usage error (unknown id or paper, bad option),
+3 a check raised.
 
 This module is the composition root of the suite: it is the one place in ``proofs_checks`` that
 imports ``figures`` (to draw them); checks and figures otherwise only share ``numerics``.
@@ -19,7 +20,7 @@ from typing import Any
 
 from numerics.experiments import RunSpec
 from proofs_checks.claims import all_claims, get_claim, get_paper
-from proofs_checks.evidence import RegistryError, Verdict, format_value
+from proofs_checks.evidence import PASSING, RegistryError, Verdict, describe_failure, format_value, status_summary
 from proofs_checks.progress import Progress
 from proofs_checks.registry import check_spec_tiers
 
@@ -117,10 +118,10 @@ def _verdicts_table(verdicts: list[Verdict]):
 STATUS_STYLE = {
     "verified": "green",
     "verified-reduced": "yellow",
-    "fails": "red",
-    "fails-at-spec": "red",
+    "inconclusive": "magenta",
+    "refuted": "red",
     "error": "red",
-    "not-run-at-spec": "dim",
+    "not-run": "dim",
 }
 
 
@@ -216,21 +217,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if v.error:
             con.print(f"[red]{v.claim_id}: {v.error.strip().splitlines()[0]}[/]")
         for c in v.failing():
-            con.print(
-                f"[red]{v.claim_id}: {c.name}: measured {format_value(c.measured)}, "
-                f"expected {format_value(c.expected)} ({c.tolerance}; {c.justification})[/]"
-            )
+            con.print(f"[{STATUS_STYLE[v.status]}]{v.claim_id}: {describe_failure(c)}[/]")
     if args.path:
         own = [v.claim_id for v in verdicts if not isinstance(v.details.get("path"), dict)]
         con.print(
             f"path {args.path!r}: followed by {len(verdicts) - len(own)} claims; {len(own)} ran on their own path"
         )
-    n_pass = sum(v.passed for v in verdicts)
-    counts = Counter(v.status for v in verdicts)
-    con.print(
-        f"verified at spec size: {counts['verified']} of {len(verdicts)}; at reduced size only: "
-        f"{counts['verified-reduced']}; failing: {counts['fails'] + counts['fails-at-spec'] + counts['error']}"
-    )
+    n_pass = sum(v.status in PASSING for v in verdicts)
+    con.print(status_summary(Counter(v.status for v in verdicts), len(verdicts)))
+    # "passed" counts verified claims only: an inconclusive or refuted claim is not a pass
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
     if args.markdown:
         atomic_write_text(args.markdown, _verdicts_markdown(verdicts))

@@ -1,18 +1,31 @@
 """Evidence, comparisons and verdicts: what a check returns.
 
 Every comparison a check makes is recorded with the measured value, the expected value and
-where it comes from (equation, theorem), the tolerance and its justification. A verdict passes
-only if every asserted comparison passes and at least one comparison was asserted: a check that
-asserts nothing is an error, never a silent pass.
+where it comes from (equation, theorem), the tolerance, its justification and its **basis**
+(:data:`BASES`): where the tolerance comes from. A verdict passes only if every asserted
+comparison passes and at least one comparison was asserted: a check that asserts nothing is an
+error, never a silent pass.
 
-A verdict also carries the sizes it ran at, the spec's sizes and its **status**:
+An ordering claimed over training seeds is an :meth:`Evidence.ordering`: a one-sided paired
+t-test whose level is set, at :meth:`Evidence.verdict`, by Holm's procedure over every ordering of
+the claim (:mod:`proofs_checks.statistics`).
+
+A verdict also carries the sizes it ran at, the spec's sizes and its **status**, which separates
+"not shown" from "shown false":
 
 ========================  ==================================================================
-``verified``              passed at the spec's sizes
-``verified-reduced``      passed at reduced sizes only (the sizes short of the spec are named)
-``fails``                 a comparison failed (the failing comparison and its values are named)
-``fails-at-spec``         passes in this run, but a recorded spec-size study (several seeds) fails
-``not-run-at-spec``       no verdict for this claim in the run (ledger only)
+``verified``              every comparison passed, at the spec's sizes
+``verified-reduced``      every comparison passed, at reduced sizes (the sizes short of the spec
+                          are named)
+``inconclusive``          not shown: an ordering is not significant at its Holm level (nor
+                          significant against the claim), or a precondition of the comparison
+                          failed (e.g. learned maps that do not transport); p-values and the
+                          seeds the measured effect would need are reported
+``refuted``               shown false at the sizes run: a deterministic comparison (identity,
+                          bound, solver-precision agreement) fails, a Monte Carlo or goodness-of-
+                          fit test rejects the claim at its level, or an ordering is significant
+                          in the opposite direction
+``not-run``               no verdict for this claim in the run (ledger only)
 ``error``                 the check raised
 ========================  ==================================================================
 """
@@ -20,16 +33,71 @@ A verdict also carries the sizes it ran at, the spec's sizes and its **status**:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from numerics.provenance import jsonable
+from proofs_checks.statistics import FAMILY_ALPHA, POWER, holm_levels, paired_t, seeds_for_power
 
-STATUSES = ("verified", "verified-reduced", "fails", "fails-at-spec", "not-run-at-spec", "error")
+STATUSES = ("verified", "verified-reduced", "inconclusive", "refuted", "not-run", "error")
 PASSING = ("verified", "verified-reduced")
-FAILING = ("fails", "fails-at-spec", "error")
+NOT_SHOWN = ("inconclusive",)
+FAILING = ("refuted", "error")
+
+BASES = {
+    "theory": "a derived bound or exact identity (symbolic, or exact in real arithmetic)",
+    "numerical": "float64 rounding, solver or quadrature precision",
+    "statistical": "a test at a stated level, or k standard errors of a Monte Carlo estimate",
+    "spec": "an operationalisation written for this suite (the spec's claims table), not the paper's number",
+    "convention": "a metric of the community, with its citation",
+}
+"""Where a tolerance comes from; every comparison names one."""
+ROLES = ("claim", "precondition")
+"""``precondition``: a comparison without which the claim's comparisons say nothing (a learned map
+that does not transport has no meaningful transport cost); its failure makes a verdict
+``inconclusive``, never ``refuted``."""
+
+
+def status_summary(counts: Counter[str], total: int) -> str:
+    """One line counting statuses: what is shown true (at spec size, reduced), not shown, shown false, broken."""
+    return (
+        f"verified at spec size: {counts['verified']} of {total}; at reduced size only: {counts['verified-reduced']}; "
+        f"inconclusive (not shown): {counts['inconclusive']}; refuted: {counts['refuted']}; error: {counts['error']}"
+        + (f"; not run: {counts['not-run']}" if counts["not-run"] else "")
+    )
+
+
+def describe_failure(c: Comparison) -> str:
+    """Why a comparison did not pass, in words: its values, and for an ordering the test and the seeds needed."""
+    if c.test is not None and c.test.get("kind") == "interval":
+        verdict = "refuted (the whole interval lies beyond the bound)" if c.test["against"] else "not shown"
+        lo, hi = c.test["ci95"]
+        return (
+            f"{verdict}: {c.name}: {format_value(c.measured)} [95% CI {format_value(lo)}, {format_value(hi)}], "
+            f"expected {format_value(c.expected)} ({c.basis}: {c.justification})"
+        )
+    if c.test is None:
+        kind = "not shown (precondition)" if c.role == "precondition" else "refuted"
+        return (
+            f"{kind}: {c.name}: measured {format_value(c.measured)}, expected {format_value(c.expected)} "
+            f"({c.tolerance}; {c.basis}: {c.justification})"
+        )
+    t = c.test
+    seeds = t.get("seeds_for_power")
+    need = (
+        f"the measured effect would need {seeds} seeds for power {t.get('power_target', POWER):g}"
+        if seeds
+        else "the measured effect is not in the claimed direction"
+    )
+    verdict = "refuted (significant in the opposite direction)" if t.get("against") else "not shown"
+    return (
+        f"{verdict}: {c.name}: mean {format_value(t['mean'])} [95% CI {format_value(t['ci95'][0])}, "
+        f"{format_value(t['ci95'][1])}] over {t['n']} seeds, t = {format_value(t['t'])}, p = {format_value(t['p'])} "
+        f"> Holm level {format_value(t.get('level'))}; {need}"
+    )
 
 
 class RegistryError(Exception):
@@ -48,6 +116,14 @@ class Comparison:
     passed: bool
     asserted: bool = True
     headline: bool = False
+    basis: str = ""
+    role: str = "claim"
+    test: dict[str, Any] | None = None
+
+    @property
+    def against(self) -> bool:
+        """An ordering whose opposite direction is significant (a statistical refutation)."""
+        return bool(self.test and self.test.get("against"))
 
 
 @dataclass
@@ -76,12 +152,9 @@ class Verdict:
         if self.error is not None:
             return "error"
         if not self.passed:
-            return "fails"
-        if self.spec_finding is not None and self.spec_finding.get("status") == "fails":
-            # a recorded spec-size study (several seeds) that fails outweighs this run's pass, also
-            # a single-seed pass at spec size (gao-li/osdnet-generalizes-in-subspace: seed 0 passes
-            # by 0.9%, 4 of 5 seeds fail)
-            return "fails-at-spec"
+            failing = self.failing()
+            not_shown = [c for c in failing if c.role == "precondition" or (c.test is not None and not c.against)]
+            return "inconclusive" if len(not_shown) == len(failing) else "refuted"
         if self.short_of_spec:
             return "verified-reduced"
         return "verified"
@@ -104,6 +177,7 @@ class Verdict:
             "id": self.claim_id,
             "passed": self.passed,
             "status": self.status,
+            "at_spec": not self.short_of_spec,
             "tier": self.tier,
             "sizes": jsonable(self.sizes),
             "spec_sizes": jsonable(self.spec_sizes),
@@ -115,6 +189,7 @@ class Verdict:
             "measured": {c.name: jsonable(c.measured) for c in asserted},
             "expected": {c.name: jsonable(c.expected) for c in asserted},
             "tolerance": {c.name: c.tolerance for c in asserted},
+            "basis": {c.name: c.basis for c in asserted},
             "comparisons": [jsonable(asdict(c)) for c in self.comparisons],
             "seed": jsonable(self.seed),
             "seconds": round(self.seconds, 3),
@@ -195,6 +270,10 @@ class Evidence:
     def _add(self, c: Comparison) -> bool:
         if any(o.name == c.name for o in self.comparisons):
             raise RegistryError(f"comparison names must be unique within a check: {c.name!r} twice")
+        if c.asserted and c.basis not in BASES:
+            raise RegistryError(f"comparison {c.name!r}: basis must be one of {sorted(BASES)}, got {c.basis!r}")
+        if c.role not in ROLES:
+            raise RegistryError(f"comparison {c.name!r}: role must be one of {ROLES}, got {c.role!r}")
         self.comparisons.append(c)
         return c.passed
 
@@ -205,38 +284,72 @@ class Evidence:
         expected: Any,
         *,
         why: str,
+        basis: str,
         atol: float = 0.0,
         rtol: float = 0.0,
         headline: bool = False,
+        role: str = "claim",
     ) -> bool:
         """Elementwise ``|measured - expected| <= atol + rtol * |expected|`` (NaN fails)."""
         m = np.asarray(measured, dtype=float)
         e = np.asarray(expected, dtype=float)
         ok = bool(np.all(np.abs(m - e) <= atol + rtol * np.abs(e)) and np.all(np.isfinite(m)))
         tol = " + ".join(s for s in (f"atol {atol:.3g}" if atol else "", f"rtol {rtol:.3g}" if rtol else "") if s)
-        return self._add(Comparison(name, measured, expected, tol or "exact", why, ok, headline=headline))
+        return self._add(Comparison(name, measured, expected, tol or "exact", why, ok, True, headline, basis, role))
 
     def at_most(
-        self, name: str, measured: Any, bound: Any, *, why: str, expected: Any = None, headline: bool = False
+        self,
+        name: str,
+        measured: Any,
+        bound: Any,
+        *,
+        why: str,
+        basis: str,
+        expected: Any = None,
+        headline: bool = False,
+        role: str = "claim",
     ) -> bool:
         """Every entry of ``measured`` is ``<= bound`` (NaN fails)."""
         m = np.asarray(measured, dtype=float)
         ok = bool(np.all(m <= np.asarray(bound, dtype=float)) and not np.any(np.isnan(m)))
         exp = f"<= {format_value(bound)}" if expected is None else expected
-        return self._add(Comparison(name, measured, exp, f"<= {format_value(bound)}", why, ok, headline=headline))
+        tol = f"<= {format_value(bound)}"
+        return self._add(Comparison(name, measured, exp, tol, why, ok, True, headline, basis, role))
 
     def at_least(
-        self, name: str, measured: Any, bound: Any, *, why: str, expected: Any = None, headline: bool = False
+        self,
+        name: str,
+        measured: Any,
+        bound: Any,
+        *,
+        why: str,
+        basis: str,
+        expected: Any = None,
+        headline: bool = False,
+        role: str = "claim",
     ) -> bool:
         """Every entry of ``measured`` is ``>= bound`` (NaN fails)."""
         m = np.asarray(measured, dtype=float)
         ok = bool(np.all(m >= np.asarray(bound, dtype=float)) and not np.any(np.isnan(m)))
         exp = f">= {format_value(bound)}" if expected is None else expected
-        return self._add(Comparison(name, measured, exp, f">= {format_value(bound)}", why, ok, headline=headline))
+        tol = f">= {format_value(bound)}"
+        return self._add(Comparison(name, measured, exp, tol, why, ok, True, headline, basis, role))
 
-    def p_value(self, name: str, p: Any, *, alpha: float, why: str, headline: bool = False) -> bool:
-        """A hypothesis test at a fixed seed passes when every p-value is ``>= alpha``."""
-        return self.at_least(name, p, alpha, why=why, expected="H0 not rejected", headline=headline)
+    def p_value(
+        self,
+        name: str,
+        p: Any,
+        *,
+        alpha: float,
+        why: str,
+        basis: str = "statistical",
+        headline: bool = False,
+        role: str = "claim",
+    ) -> bool:
+        """A hypothesis test at a fixed seed passes when every p-value is ``>= alpha`` (H0 is the claim)."""
+        return self.at_least(
+            name, p, alpha, why=why, basis=basis, expected="H0 not rejected", headline=headline, role=role
+        )
 
     def holds(
         self,
@@ -244,9 +357,11 @@ class Evidence:
         condition: bool,
         *,
         why: str,
+        basis: str,
         measured: Any = None,
         expected: Any = True,
         headline: bool = False,
+        role: str = "claim",
     ) -> bool:
         """A property (exact identity, ordering, symbolic simplification to zero).
 
@@ -254,7 +369,79 @@ class Evidence:
         nothing to a reader of the ledger.
         """
         meas = bool(condition) if measured is None else measured
-        return self._add(Comparison(name, meas, expected, "exact", why, bool(condition), headline=headline))
+        return self._add(Comparison(name, meas, expected, "exact", why, bool(condition), True, headline, basis, role))
+
+    def ordering(self, name: str, differences: Any, *, why: str, headline: bool = False) -> None:
+        """Claim: the per-seed ``differences`` have a positive mean (one-sided paired t-test).
+
+        ``differences`` may also be a mapping ``{label: differences}``: the claim that *every* one
+        of these orderings holds, judged by the intersection-union test (each part at the
+        comparison's level; its p-value is the largest part's).
+
+        The comparison's level is set at :meth:`verdict` by Holm's procedure over every ordering of
+        this check at family-wise :data:`~proofs_checks.statistics.FAMILY_ALPHA`; it then records
+        p, the level, the mean difference with its 95% interval, the standardised effect, the
+        seeds, whether the opposite direction is significant, and the seeds the measured effect
+        would need for power :data:`~proofs_checks.statistics.POWER`.
+        """
+        if isinstance(differences, dict):
+            parts = {str(k): paired_t(v) for k, v in differences.items()}
+            label = max(parts, key=lambda k: parts[k].p)
+            test = parts[label]
+            info: dict[str, Any] = {
+                "kind": "paired one-sided t",
+                "union": f"intersection-union over {len(parts)} orderings; the weakest is {label}",
+                "parts": {k: {"t": v.t, "p": v.p, "mean": v.mean, "n": v.n} for k, v in parts.items()},
+                "p_against_min": min(v.p_against for v in parts.values()),
+            }
+        else:
+            test = paired_t(differences)
+            info = {"kind": "paired one-sided t", "per_seed": np.asarray(differences, float).ravel().tolist()}
+        c = Comparison(name, test.mean, "> 0", "p <= Holm level", why, False, True, headline, "statistical")
+        c.test = {**info, **test.to_json()}
+        if "p_against_min" in info:
+            c.test["p_against"] = info["p_against_min"]
+        self._add(c)
+
+    def interval_below(
+        self,
+        name: str,
+        estimate: float,
+        ci: tuple[float, float],
+        bound: float,
+        *,
+        why: str,
+        basis: str = "statistical",
+        headline: bool = False,
+    ) -> bool:
+        """Claim: a quantity lies below ``bound``, judged by its 95% interval ``ci``.
+
+        Shown when the whole interval lies below ``bound``; shown false (refuted) when the whole
+        interval lies above it; not shown (inconclusive) when the interval contains it.
+        """
+        lo, hi = float(ci[0]), float(ci[1])
+        ok = hi < bound
+        c = Comparison(name, estimate, f"< {format_value(bound)}", f"95% CI below {format_value(bound)}", why, ok)
+        c.headline, c.basis = headline, basis
+        c.test = {"kind": "interval", "ci95": [lo, hi], "against": bool(lo > bound), "bound": bound}
+        return self._add(c)
+
+    def _decide_orderings(self) -> None:
+        tests = [c for c in self.comparisons if c.test is not None and c.test.get("kind") == "paired one-sided t"]
+        if not tests:
+            return
+        levels, rejected = holm_levels([c.test["p"] for c in tests], FAMILY_ALPHA)
+        for c, level, ok in zip(tests, levels, rejected):
+            c.passed = ok
+            c.tolerance = f"p <= {level:.3g} (Holm, family α = {FAMILY_ALPHA:g} over {len(tests)})"
+            c.test.update(
+                level=level,
+                family_alpha=FAMILY_ALPHA,
+                family_size=len(tests),
+                against=bool(c.test["p_against"] <= FAMILY_ALPHA / len(tests)),
+                seeds_for_power=None if ok else seeds_for_power(c.test["effect_size"], level),
+                power_target=POWER,
+            )
 
     def report(self, name: str, value: Any, note: str = "") -> None:
         """A reported, not asserted, value (variants that the spec only asks to report)."""
@@ -264,6 +451,7 @@ class Evidence:
         self.details[key] = value
 
     def verdict(self) -> Verdict:
+        self._decide_orderings()
         asserted = [c for c in self.comparisons if c.asserted]
         if not asserted:
             raise RegistryError("a check returned no asserted comparison; it could never fail")

@@ -3,8 +3,8 @@
 The three carry the same content:
 
 1. an overview — per paper and per tag, claims counted by status (verified at spec size, at
-   reduced size only, failing, not run), the run's time, hardware, commit and seed;
-2. the failing / not reproduced claims, each with its measured value and the reason, and the
+   reduced size only, inconclusive, refuted, error, not run), the run's time, hardware, commit and seed;
+2. the claims not verified (refuted, inconclusive, error) and recorded findings, each with its measured value and the reason, and the
    recorded spec-size findings;
 3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes),
    filterable by paper and status in the HTML page;
@@ -30,14 +30,17 @@ from typing import Any
 
 from numerics.cache import atomic_write_text
 from proofs_checks.claims import TAG_NOTES, TAGS, papers
-from proofs_checks.evidence import FAILING, STATUSES, format_value
+from proofs_checks.evidence import BASES, STATUSES, Comparison, describe_failure, format_value, status_summary
 
 STATUS_GROUPS = (
     ("verified", "verified at spec size"),
     ("verified-reduced", "at reduced size only"),
-    ("failing", "failing"),
-    ("not-run-at-spec", "not run"),
+    ("inconclusive", "inconclusive (not shown)"),
+    ("refuted", "refuted"),
+    ("error", "error"),
+    ("not-run", "not run"),
 )
+NOT_VERIFIED = ("inconclusive", "refuted", "error")
 MATH = re.compile(r"\$([^$]+)\$")
 
 
@@ -67,16 +70,8 @@ def _figures_by_claim(fig_dir: Path | None) -> dict[str, list[dict[str, Any]]]:
 
 
 def group_of(status: str) -> str:
-    """The overview column of a status (``fails``, ``fails-at-spec`` and ``error`` are all failing)."""
-    return "failing" if status in FAILING else status
-
-
-def status_summary(counts: Counter, total: int) -> str:
-    failing = sum(counts[s] for s in FAILING)
-    return (
-        f"verified at spec size: {counts['verified']} of {total}; at reduced size only: "
-        f"{counts['verified-reduced']}; failing: {failing}; not run: {counts['not-run-at-spec']}"
-    )
+    """The overview column of a status (every status has its own)."""
+    return status
 
 
 def build_ledger(
@@ -93,17 +88,17 @@ def build_ledger(
         rows = []
         for c in paper.claims:
             v = by_id.get(c.id)
-            status = "not-run-at-spec" if v is None else v.get("status", "fails")
+            status = "not-run" if v is None else v.get("status", "error")
             rows.append({"claim": c, "verdict": v, "status": status, "figures": figs.get(c.id, [])})
             tag_counts[c.tag][status] += 1
         counts = Counter(r["status"] for r in rows)
         not_reproduced = [
             {"claim": r["claim"].id, "status": r["status"], "text": _failing_line(r["verdict"])}
             for r in rows
-            if r["status"] in FAILING and r["verdict"] is not None
+            if r["status"] in NOT_VERIFIED and r["verdict"] is not None
         ]
         not_reproduced += [
-            {"claim": f.claim_id, "status": f"recorded at spec size ({f.recorded})", "text": f.summary}
+            {"claim": f.claim_id, "status": f"spec-size study recorded {f.recorded}", "text": f.summary}
             for f in paper.findings
             if f.status == "fails"
         ]
@@ -136,17 +131,32 @@ def build_ledger(
     }
 
 
+def _comparison(c: dict[str, Any]) -> Comparison:
+    return Comparison(**{k: v for k, v in c.items() if k in Comparison.__dataclass_fields__})
+
+
 def _failing_line(v: dict[str, Any]) -> str:
     if v.get("error"):
         return "error: " + v["error"].strip().splitlines()[0]
-    if v.get("status") == "fails-at-spec" and v.get("spec_finding"):
-        return "passes at reduced size; at spec size: " + v["spec_finding"]["summary"]
-    bad = [c for c in v.get("comparisons", []) if c["asserted"] and not c["passed"]]
-    return "; ".join(
-        f"{c['name']}: measured {format_value(c['measured'])}, expected {format_value(c['expected'])} "
-        f"({c['tolerance']}; {c['justification']})"
-        for c in bad
+    bad = [_comparison(c) for c in v.get("comparisons", []) if c["asserted"] and not c["passed"]]
+    return "; ".join(describe_failure(c) for c in bad)
+
+
+def _test_text(c: dict[str, Any]) -> str:
+    """p, level, effect and interval of an ordering (empty for other comparisons)."""
+    t = c.get("test")
+    if not t:
+        return ""
+    if t.get("kind") == "interval":
+        return f"95% interval [{format_value(t['ci95'][0])}, {format_value(t['ci95'][1])}]"
+    text = (
+        f"paired t over {t['n']} seeds: t = {format_value(t['t'])}, p = {format_value(t['p'])} "
+        f"(Holm level {format_value(t.get('level'))}), mean {format_value(t['mean'])} "
+        f"[95% CI {format_value(t['ci95'][0])}, {format_value(t['ci95'][1])}], d_z = {format_value(t['effect_size'])}"
     )
+    if t.get("seeds_for_power"):
+        text += f"; {t['seeds_for_power']} seeds would give power {t.get('power_target', 0.9):g}"
+    return text
 
 
 def headline(v: dict[str, Any] | None) -> tuple[str, str, str]:
@@ -179,19 +189,16 @@ def _dotted(d: Any, key: str) -> Any:
     return d
 
 
-def _comparison_rows(v: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+def _comparison_rows(v: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, str]]:
     rows = []
     for c in v.get("comparisons", []):
         flag = ("pass" if c["passed"] else "FAIL") if c["asserted"] else "reported"
+        basis = c.get("basis") or "-"
+        if c.get("role") == "precondition":
+            basis += " (precondition)"
+        why = "; ".join(x for x in (c["justification"], _test_text(c)) if x)
         rows.append(
-            (
-                c["name"],
-                format_value(c["measured"]),
-                format_value(c["expected"]),
-                str(c["tolerance"]),
-                c["justification"],
-                flag,
-            )
+            (c["name"], format_value(c["measured"]), format_value(c["expected"]), str(c["tolerance"]), basis, why, flag)
         )
     return rows
 
@@ -242,9 +249,10 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
     for label, g, total, _ in _overview_rows(ledger):
         lines.append(f"| {label} | " + " | ".join(str(g[k]) for k, _ in STATUS_GROUPS) + f" | {total} |")
     lines.append("")
+    lines += ["Every tolerance names its basis: " + "; ".join(f"**{k}**, {v}" for k, v in BASES.items()) + ".", ""]
     failing = [(p["paper"], x) for p in ledger["papers"] for x in p["not_reproduced"]]
     if failing:
-        lines += ["## Failing / not reproduced", ""]
+        lines += ["## Not verified: refuted, not shown, recorded findings", ""]
         lines += [f"- **{x['claim'] or paper}** ({x['status']}): {x['text']}" for paper, x in failing]
         lines.append("")
     lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes |"]
@@ -278,8 +286,8 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                 cmp_rows = _comparison_rows(v)
                 if cmp_rows:
                     lines += [
-                        "| comparison | measured | expected | tolerance | why | result |",
-                        "|---|---|---|---|---|---|",
+                        "| comparison | measured | expected | tolerance | basis | why | result |",
+                        "|---|---|---|---|---|---|---|",
                     ]
                     lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in cmp_rows]
             for fig in r["figures"]:
@@ -347,8 +355,8 @@ def _img(fig: dict[str, Any]) -> str:
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:78em;margin:auto;padding:0 1em;line-height:1.4;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%;vertical-align:top}
-th{background:#f3f3f3}.verified{color:#070}.verified-reduced{color:#a60}.fails,.fails-at-spec,.error,.FAIL{color:#b00}
-.not-run-at-spec,.muted{color:#777}.pass{color:#070}code{font-size:90%}img{max-width:100%}figure{margin:1em 0}
+th{background:#f3f3f3}.verified{color:#070}.verified-reduced{color:#a60}.inconclusive{color:#a0a}.refuted,.error,.FAIL{color:#b00}
+.not-run,.muted,.finding{color:#777}.pass{color:#070}code{font-size:90%}img{max-width:100%}figure{margin:1em 0}
 figcaption{font-size:90%;color:#444}section.claim{border-top:1px solid #ddd;margin-top:1.2em}
 .filters{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px solid #ddd}
 """
@@ -395,16 +403,14 @@ def _claim_html(paper: str, r: dict[str, Any]) -> list[str]:
         )
         if v.get("spec_finding"):
             f = v["spec_finding"]
-            out.append(
-                f"<p class='fails-at-spec'>Recorded at spec size ({e(f['recorded'])}): {math_html(f['summary'])}</p>"
-            )
+            out.append(f"<p class='finding'>Spec-size study recorded {e(f['recorded'])}: {math_html(f['summary'])}</p>")
         if v.get("error"):
             out.append(f"<pre class='error'>{e(v['error'])}</pre>")
         rows = _comparison_rows(v)
         if rows:
             out.append(
                 "<table><tr><th>comparison</th><th>measured</th><th>expected</th><th>tolerance</th>"
-                "<th>why</th><th>result</th></tr>"
+                "<th>basis</th><th>why</th><th>result</th></tr>"
             )
             for row in rows:
                 cells = "".join(f"<td>{math_html(x)}</td>" for x in row[:-1])
@@ -426,8 +432,15 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     if ledger["meta"]:
         out.append(f"<p class='muted' id='run'>Run: {e(_meta_line(ledger['meta']))}.</p>")
     out += _overview_html(ledger)
+    out.append(
+        "<p id='bases'>Every tolerance names its basis: "
+        + "; ".join(f"<b>{e(k)}</b>, {e(v)}" for k, v in BASES.items())
+        + ". An ordering over training seeds is a one-sided paired t-test, Holm over the claim's orderings at "
+        "family-wise α = 0.01; <span class='inconclusive'>inconclusive</span> means not shown at the sizes run "
+        "(with the seeds its effect would need), <span class='refuted'>refuted</span> means shown false.</p>"
+    )
     failing = [(p["paper"], x) for p in ledger["papers"] for x in p["not_reproduced"]]
-    out.append("<h2 id='failing'>Failing / not reproduced</h2>")
+    out.append("<h2 id='failing'>Not verified: refuted, not shown, recorded findings</h2>")
     if failing:
         out.append("<ul>")
         for paper, x in failing:

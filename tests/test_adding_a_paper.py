@@ -52,7 +52,7 @@ def toy_paper():
     def check_sample_mean(run: RunSpec, shift: float = 0.0) -> Verdict:
         mean, se = sample_mean(run, shift)
         ev = Evidence("toy spec §1", run.seed_for(7))
-        ev.at_most("|mean| / SE", abs(mean) / se, 4.0, why="4 standard errors", headline=True)
+        ev.at_most("|mean| / SE", abs(mean) / se, 4.0, why="4 standard errors", basis="statistical", headline=True)
         return ev.verdict()
 
     yield PAPER

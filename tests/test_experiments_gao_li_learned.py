@@ -152,7 +152,7 @@ def _finding(claim_id: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.claim(GENERALIZES)
 def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> None:
-    """The recorded finding: at width 256 the samples are copies by the spec's radius at step 1000 for most seeds.
+    """The recorded spec-basis finding: at width 256 the samples are copies by the spec's radius at step 1000 for most seeds.
 
     Training seeds 0-4 (same data, starts and Monte Carlo draws): the mean nearest-point distance at step
     1000 falls below 0.05 x median data gap on average and for 4 of 5 seeds; the spec's seed 0 passes
@@ -177,9 +177,10 @@ def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> Non
     v = run_check(GENERALIZES, SPEC)
     assert v.error is None, v.error
     assert v.spec_finding["status"] == "fails"
-    head = v.headline()
-    assert head.name == "mean NN distance at step 1000" and head.measured == pytest.approx(nn[0], rel=1e-12)
-    assert threshold <= head.measured < 1.01 * threshold  # the spec's seed passes by under 1%
+    spec_basis = next(c for c in v.comparisons if c.name.startswith("spec operationalisation: mean NN distance"))
+    assert not spec_basis.asserted  # the spec's radius is reported, not judged as the paper's claim
+    assert spec_basis.measured[0] == pytest.approx(nn[0], rel=1e-12)
+    assert threshold <= spec_basis.measured[0] < 1.01 * threshold  # the spec's seed passes by under 1%
 
 
 @pytest.mark.slow

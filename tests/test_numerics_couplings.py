@@ -180,3 +180,17 @@ def test_blockwise_pair_rejects_bad_input():
         blockwise_pair(x, x, "sinkhorn-ish", 4, rng)
     with pytest.raises(ValueError, match="shape"):
         blockwise_pair(x, x[:6], "batchot", 6, rng)
+
+
+def test_faulty_couplings_keep_the_marginals_but_not_the_geometry():
+    """The controls' single faults are permutations (both marginals kept) that lose the coupling's low cost."""
+    from numerics.couplings import FAULTY_COUPLINGS, batch_ot_coupling, is_permutation
+
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((64, 2)), rng.standard_normal((64, 2)) + 1.0
+    cost = {name: ((a - b[fn(a, b, rng)]) ** 2).sum(1).mean() for name, fn in FAULTY_COUPLINGS.items()}
+    for fn in FAULTY_COUPLINGS.values():
+        assert is_permutation(fn(a, b, rng))
+    independent = ((a - b) ** 2).sum(1).mean()
+    assert cost["batchot-off-by-one"] > 2 * ((a - b[batch_ot_coupling(a, b)]) ** 2).sum(1).mean()
+    assert abs(cost["stable-shuffled"] - independent) < 0.5 * independent

@@ -9,7 +9,7 @@ import pytest
 
 from numerics.experiments import RunSpec
 from proofs_checks.claims import CLAIMS, Claim, Paper, all_claims, get_claim, papers
-from proofs_checks.evidence import Evidence, RegistryError, Verdict
+from proofs_checks.evidence import Evidence, RegistryError, Verdict, describe_failure
 from proofs_checks.registry import Control, check, get_check_spec, run_check
 
 
@@ -78,28 +78,73 @@ def test_check_that_asserts_nothing_is_an_error(monkeypatch):
 
 def test_evidence_comparisons_and_headline():
     ev = Evidence("test", seed=3)
-    assert ev.within("a", 1.0 + 1e-13, 1.0, rtol=1e-12, why="r")
-    assert not ev.within("nan", float("nan"), 1.0, atol=1.0, why="NaN fails")
-    assert ev.at_most("b", [1, 2], 2, why="r", headline=True)
-    assert not ev.at_least("c", [1, 2], 2, why="r")
+    assert ev.within("a", 1.0 + 1e-13, 1.0, rtol=1e-12, why="r", basis="numerical")
+    assert not ev.within("nan", float("nan"), 1.0, atol=1.0, why="NaN fails", basis="numerical")
+    assert ev.at_most("b", [1, 2], 2, why="r", basis="theory", headline=True)
+    assert not ev.at_least("c", [1, 2], 2, why="r", basis="spec")
     assert ev.p_value("p", 0.3, alpha=0.01, why="r")
+    with pytest.raises(RegistryError, match="basis"):
+        ev.at_most("no basis", 1, 2, why="r", basis="")
     ev.report("only reported", 5)
     with pytest.raises(RegistryError, match="unique"):
         ev.report("a", 1)
     v = ev.verdict()
-    assert not v.passed and v.seed == 3 and v.status == "fails"
+    assert not v.passed and v.seed == 3 and v.status == "refuted"
+    assert js_basis(v) == {"a": "numerical", "nan": "numerical", "b": "theory", "c": "spec", "p": "statistical"}
     assert v.headline().name == "nan"  # the first failing comparison
     js = v.to_json()
     assert "only reported" not in js["measured"] and js["measured"]["a"] == pytest.approx(1.0)
+
+
+def js_basis(v: Verdict) -> dict[str, str]:
+    return v.to_json()["basis"]
 
 
 def test_status_from_sizes_and_findings():
     v = Verdict("x/y", True, "s", short_of_spec=["steps"])
     assert v.status == "verified-reduced"
     v.spec_finding = {"status": "fails", "summary": "..."}
-    assert v.status == "fails-at-spec"
+    assert v.status == "verified-reduced"  # a recorded study is shown beside the run, never instead of it
     assert Verdict("x/y", True, "s").status == "verified"
-    assert Verdict("x/y", False, "s").status == "fails"
+    assert Verdict("x/y", False, "s", error="boom").status == "error"
+
+
+def _orderings(**diffs: list[float]) -> Verdict:
+    ev = Evidence("test")
+    for name, d in diffs.items():
+        ev.ordering(name, d, why="r")
+    return ev.verdict()
+
+
+def test_orderings_separate_not_shown_from_refuted():
+    shown = _orderings(a=[1.0, 1.1, 0.9, 1.05, 0.95], b=[2.0, 2.2, 1.9, 2.1, 2.05])
+    assert shown.status == "verified" and shown.passed
+    assert shown.comparisons[0].test["level"] in (0.005, 0.01)  # Holm over two orderings
+    weak = _orderings(a=[1.0, 1.1, 0.9, 1.05, 0.95], b=[0.6282, 0.2133, -0.2380, 0.1944, 0.4172])
+    assert weak.status == "inconclusive" and not weak.passed
+    b = weak.comparisons[1]
+    assert b.test["p"] == pytest.approx(0.083, abs=1e-3) and b.test["seeds_for_power"] == 26
+    assert "26 seeds" in describe_failure(b)
+    against = _orderings(a=[-1.0, -1.1, -0.9, -1.05, -0.95])
+    assert against.status == "refuted" and against.comparisons[0].test["against"]
+    identical = _orderings(a=[0.0] * 5)  # an arm identical to the other shows nothing
+    assert identical.status == "inconclusive" and identical.comparisons[0].test["p"] == 1.0
+    # intersection-union: every part must hold; its p is the weakest part's
+    iut = _orderings(all={"x": [1.0, 1.1, 0.9], "y": [0.1, -0.2, 0.05]})
+    assert iut.status == "inconclusive" and "weakest is y" in iut.comparisons[0].test["union"]
+
+
+def test_precondition_and_interval_make_a_verdict_inconclusive_not_refuted():
+    ev = Evidence("test")
+    ev.at_most("claim", 1.0, 2.0, why="r", basis="theory")
+    ev.at_most("maps transport", 3.0, 2.0, why="r", basis="spec", role="precondition")
+    assert ev.verdict().status == "inconclusive"
+    ev = Evidence("test")
+    ev.interval_below("copies", 0.4, (0.3, 0.6), 0.5, why="r")
+    assert ev.verdict().status == "inconclusive"
+    ev = Evidence("test")
+    ev.interval_below("copies", 0.99, (0.97, 1.0), 0.5, why="r")
+    assert ev.verdict().status == "refuted"
 
 
 def test_run_spec_seed_streams_and_validation():

@@ -53,6 +53,7 @@ from numerics.learned_field import (
     off_subspace_norm_path,
     sample_metrics,
 )
+from numerics.memorization import memorization_ratio
 from numerics.nets import OFF_HEADS, OSDNet, VelocityMLP, seeded_init_, stack_checkpoints, with_exact_off_head
 from numerics.subspace import DataSubspace, proper_subspace, subspace_basis
 from numerics.training import (
@@ -174,6 +175,7 @@ FAST_CHECKPOINTS = (0, 250, 500, 1000, 1500, 2000)
 # Seeds of the claims table (§3): untrained heads and their starts, identity starts, trend starts,
 # bound starts; the excess-loss draws (common random numbers across checkpoints) use their own.
 SEED_TRAIN, SEED_HEADS, SEED_IDENTITY, SEED_TREND, SEED_BOUND, SEED_EXCESS = 0, 25, 26, 27, 28, 0
+SEED_COPIES = 29  # the bootstrap of the memorization ratio
 # Spec §6: the target and the projection construction are variants (reported at spec size), each
 # one ``(field of LearnedFieldConfig, value)``.
 VARIANTS: tuple[tuple[str, str], ...] = (("target", "teacher"), ("basis_method", "svd"))
@@ -402,7 +404,10 @@ class CheckpointTrend:
     ``rho`` = mean ‖x⊥(1)‖/‖x⊥(0)‖, ``off_fraction`` = mean ‖x⊥(1)‖/‖x(1)‖, ``nn_distance`` = mean
     nearest-training-point distance, ``distinct_fraction`` = fraction of samples farther than 5% of
     the median data gap from every point, ``coverage`` = fraction of points nearest to some sample
-    (:class:`numerics.learned_field.SampleMetrics`); ``samples`` (K, M, d) from ``starts`` (M, d).
+    (:class:`numerics.learned_field.SampleMetrics`); ``copy_fraction`` = the memorization ratio
+    (fraction of samples whose nearest / second-nearest training distance is below 1/3,
+    :func:`numerics.memorization.memorization_ratio`) with its 95% bootstrap interval ``copy_ci``
+    (K, 2; seed ``SEED_COPIES``); ``samples`` (K, M, d) from ``starts`` (M, d).
     """
 
     steps: np.ndarray
@@ -417,6 +422,21 @@ class CheckpointTrend:
     samples: np.ndarray
     train_seconds: float
     device: str
+    copy_fraction: np.ndarray
+    copy_ci: np.ndarray
+
+    def crossing_step(self, level: float) -> float:
+        """First training step at which the mean NN distance falls through ``level`` (log-linear between
+        checkpoints; NaN if it never does)."""
+        d = self.nn_distance
+        below = np.flatnonzero(d < level)
+        if below.size == 0:
+            return float("nan")
+        i = int(below[0])
+        if i == 0:
+            return float(self.steps[0])
+        a, b = np.log(d[i - 1]), np.log(d[i])
+        return float(self.steps[i - 1] + (self.steps[i] - self.steps[i - 1]) * (a - np.log(level)) / (a - b))
 
     def index(self, step: int) -> int:
         """Position of checkpoint ``step``."""
@@ -445,6 +465,7 @@ def checkpoint_trend(
         k: np.array([getattr(m, k) for m in metrics])
         for k in ("rho", "off_fraction", "nn_distance", "distinct_fraction", "coverage")
     }
+    copies = [memorization_ratio(x1, data, seed=run.seed_for(SEED_COPIES)) for x1 in samples]
     res = trained_run(run, config)
     return CheckpointTrend(
         np.array(_steps(res)),
@@ -455,6 +476,8 @@ def checkpoint_trend(
         samples=samples,
         train_seconds=res.seconds,
         device=res.device,
+        copy_fraction=np.array([c.fraction for c in copies]),
+        copy_ci=np.array([c.ci for c in copies]),
     )
 
 

@@ -38,6 +38,7 @@ from torch import nn
 
 from numerics.couplings import (
     COUPLINGS,
+    FAULTY_COUPLINGS,
     CoupledBatchSampler,
     Coupling,
     DeferredBatchEOT,
@@ -383,8 +384,13 @@ def gradient_covariance(run: RunSpec, formula: CovarianceFormula = gradient_cova
     r"""Sampled covariance of :math:`g=2J^\top(v-u)` at fixed :math:`(x,t)` against ``formula(J, Cov(u|x))``, and the trace bound.
 
     Linear model :math:`v=\Theta\varphi(x,t)` at ``points`` random :math:`(x,t)` (seed 41) of the
-    :math:`\rho=0.5` family member, ``samples`` draws of :math:`D` from its Gaussian conditional;
-    then ``dense_jacobians`` random dense :math:`J` (seed 42) with the true and a sampled covariance.
+    :math:`\rho=0.5` family member. The draws of :math:`D\mid X_t=x` come from ``samples`` pairs
+    :math:`(x_0,x_1)` sampled from the coupling itself, not from the conditional covariance the formula
+    uses: in this family :math:`(X_t,D)` is jointly Gaussian, so the residuals of the least-squares
+    regression of :math:`D` on :math:`(1,X_t)` are independent of :math:`X_t` with law
+    :math:`\mathcal N(0,\mathrm{Cov}(D\mid X_t))`, and fitted mean plus residuals are draws of
+    :math:`D\mid X_t=x` (rescaled to :math:`M-3` degrees of freedom). Then ``dense_jacobians`` random
+    dense :math:`J` (seed 42) with the true and a sampled covariance.
     """
     sz = run.sizes(LEMMA_32_COV)
     rng = run.rng(41)
@@ -394,8 +400,11 @@ def gradient_covariance(run: RunSpec, formula: CovarianceFormula = gradient_cova
     for _ in range(sz.points):
         x, tt = rng.standard_normal(2) * 1.5, float(rng.uniform(0.05, 0.95))
         cond = fam.conditional_cov(tt)
-        u = fam.velocity(x[None], tt)[0]
-        d = u + rng.standard_normal((sz.samples, 2)) @ np.linalg.cholesky(cond + 1e-300 * np.eye(2)).T
+        x0, x1 = fam.sample(sz.samples, rng)
+        design = np.column_stack([np.ones(sz.samples), (1 - tt) * x0 + tt * x1])
+        coef, *_ = np.linalg.lstsq(design, x1 - x0, rcond=None)
+        resid = (x1 - x0) - design @ coef
+        d = np.r_[1.0, x] @ coef + resid * np.sqrt((sz.samples - 1) / (sz.samples - 3))
         feats = linear_features(x[None], np.array([tt]))[0]
         jac = np.kron(np.eye(2), feats[None, :])  # d v / d vec(Theta), shape (2, 12), row-major Theta
         g = 2 * (theta @ feats - d) @ jac
@@ -1144,7 +1153,7 @@ class FlowTrainingConfig:
         if isinstance(self.seed, list | tuple):  # a --seed pair: hashable, one record
             object.__setattr__(self, "seed", tuple(int(s) for s in self.seed))
         FlowTarget(self.target, self.dim)  # validates target and dim
-        if self.coupling not in COUPLINGS:
+        if self.coupling not in COUPLINGS and self.coupling not in FAULTY_COUPLINGS:
             raise ValueError(f"unknown coupling {self.coupling!r}; choose from {tuple(COUPLINGS)}")
         for name in ("k", "batch", "width", "depth", "steps", "n_checkpoints"):
             v = getattr(self, name)

@@ -79,6 +79,7 @@ def check_w2_closed_form(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
         float(np.max(np.abs(m.ours - m.pot) / m.pot)),
         0.0,
         atol=1e-10,
+        basis="numerical",
         why="two float64 evaluations of one closed form (eigen square roots, cond <= 1e2): rounding only",
         headline=True,
     )
@@ -87,6 +88,7 @@ def check_w2_closed_form(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
         m.diagonal_general,
         m.diagonal_sympy,
         rtol=1e-12,
+        basis="numerical",
         why="exact identity; float64 rounding of square roots",
     )
     return ev.verdict()
@@ -117,6 +119,7 @@ def check_w2_empirical_1d(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
         "|mean sorted-matching cost - (W2^2 + exact bias)| / SE, per case",
         m.z,
         4.0,
+        basis="statistical",
         why=f"{FOUR_SE}; {sz.replicates} replicates of n={sz.n}",
         headline=True,
     )
@@ -148,6 +151,7 @@ def check_kl_closed_form(run: RunSpec, kl=gaussian_kl) -> Verdict:
         num,
         sym,
         rtol=1e-12,
+        basis="numerical",
         why="exact identity; float64 rounding",
         headline=True,
     )
@@ -171,7 +175,9 @@ def check_kl_monte_carlo(run: RunSpec, kl=gaussian_kl) -> Verdict:
     m = exp.kl_monte_carlo_agreement(run, kl)
     n = run.sizes(exp.KL_MONTE_CARLO).samples
     ev = Evidence("KL = E_{N0}[log p0 - log p1]", run.seed_for(103))
-    ev.at_most("|MC - closed form| / SE per pair", m.z, 4.0, why=f"{FOUR_SE}; n={n}", headline=True)
+    ev.at_most(
+        "|MC - closed form| / SE per pair", m.z, 4.0, basis="statistical", why=f"{FOUR_SE}; n={n}", headline=True
+    )
     ev.detail("(MC, closed form) per pair", list(zip(m.estimate.tolist(), m.closed_form.tolist())))
     return ev.verdict()
 
@@ -193,6 +199,7 @@ def check_kl_zero_iff_equal(run: RunSpec, kl=gaussian_kl) -> Verdict:
         same,
         0.0,
         atol=1e-13,
+        basis="numerical",
         why="exact zero; float64 rounding of d terms of size O(d) at cond 10",
         headline=True,
     )
@@ -201,6 +208,7 @@ def check_kl_zero_iff_equal(run: RunSpec, kl=gaussian_kl) -> Verdict:
         ratios,
         1.0,
         atol=1e-2,
+        basis="theory",
         why="third-order remainder O(1e-3) relative for perturbations of size 1e-3",
     )
     return ev.verdict()
@@ -243,7 +251,7 @@ def check_kl_high_precision(run: RunSpec, kl=gaussian_kl) -> Verdict:
         bound = 16 * max(sz.dims) * float(np.finfo(np.float64).eps) * sz.condition
         why = "longdouble is plain double on this platform: the 1e-11 criterion is not applicable; float64 level 16·d·eps·cond"
         ev.detail("platform", "longdouble without extended mantissa: 1e-11 criterion not applicable")
-    ev.at_most(f"max rel. error vs mpmath (dps {sz.dps})", m.worst, bound, why=why, headline=True)
+    ev.at_most(f"max rel. error vs mpmath (dps {sz.dps})", m.worst, bound, basis="numerical", why=why, headline=True)
     ev.report("max rel. error, independent pairs", float(m.rel_independent.max()))
     ev.report("max rel. error, whitened-close pairs", float(m.rel_whitened_close.max()))
     return ev.verdict()

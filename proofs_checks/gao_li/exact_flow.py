@@ -110,7 +110,7 @@ def check_cond_ot_field(
         ("sigma'/sigma (x - mu) + mu' - closed form == 0", m.closed_form, True),
         ("closed form at x = x_t equals the path velocity", m.on_path, False),
     ):
-        ev.holds(name, res == 0, why=SYMPY, measured=str(res), expected="0", headline=head)
+        ev.holds(name, res == 0, basis="theory", why=SYMPY, measured=str(res), expected="0", headline=head)
     ev.detail("derived_field", str(m.derived_field))
     return ev.verdict()
 
@@ -139,11 +139,14 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     ev.holds(
         "argmin_c sum_i p_i |c - u_i|^2 == softmax posterior mean (d=2, N=3, any alpha_t, sigma_t)",
         m.residuals_zero,
+        basis="theory",
         why="exact SymPy (rational in the named exponentials)",
         measured=m.residuals,
         expected="all 0",
     )
-    ev.holds("Hessian = 2 sum p_i I (a minimum)", m.hessian_is_minimum, why=SYMPY, measured="2 sum p_i I")
+    ev.holds(
+        "Hessian = 2 sum p_i I (a minimum)", m.hessian_is_minimum, basis="theory", why=SYMPY, measured="2 sum p_i I"
+    )
     ev.at_most(
         per_path(run, f"|C_h| / SE per (sigma_min, h) for sigma_min in {exp.SIGMA_MINS}").replace(
             "on path", "|C_h| / SE per h, on path"
@@ -151,6 +154,7 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
         + f", h in {exp.TEST_FUNCTIONS}",
         m.z.ravel(),
         4.0,
+        basis="statistical",
         why=f"{FOUR_SE}; M = {run.sizes(exp.CFM_MINIMIZER).draws} draws of (t, i, x0), t in [0, 0.99]",
         headline=True,
     )
@@ -181,6 +185,7 @@ def check_optimal_velocity(run: RunSpec, field=optimal_velocity) -> Verdict:
         "max relative error vs mpmath (dps 50) " + per_path(run, f"per sigma_min in {exp.SIGMA_MINS}"),
         worst,
         1e-12,
+        basis="numerical",
         why="float64 rounding of a well-conditioned softmax mean (spec: 1e-12)",
         headline=True,
     )
@@ -210,6 +215,7 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
     ev.holds(
         "posterior == softmax(-|x - mu_i|^2/(2 sigma_i^2) - d ln sigma_i) (general path, symbolic)",
         m.general_zero,
+        basis="theory",
         why=SYMPY,
         measured=m.general_residuals,
         expected="all 0",
@@ -217,6 +223,7 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
     ev.holds(
         "posterior == softmax(-|x - t x_i|^2/(2 sigma_t^2)) (OT path: sigma^-d cancels)",
         m.ot_residuals_zero,
+        basis="theory",
         why=SYMPY,
         measured="residuals simplify to 0" if m.ot_residuals_zero else "nonzero residual",
     )
@@ -225,6 +232,7 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
         f"max |posterior - softmax form {form} log term| at {sz.points} random points ({sz.digits} digits, general path)",
         m.max_gap,
         1e-25,
+        basis="numerical",
         why=f"{sz.digits}-digit evaluation of an exact identity",
         headline=True,
     )
@@ -258,18 +266,24 @@ def check_continuity(run: RunSpec, field=optimal_velocity) -> Verdict:
     m = exp.continuity(run, field)
     ev = Evidence("continuity equation for the mixture path p_t and v* (spec gao_li.md §2, derived)", run.seed_for(12))
     ev.holds(
-        "symbolic residual simplifies to 0 (d=1, N=2, any alpha_t, sigma_t)", m.symbolic_zero, why=SYMPY, measured="0"
+        "symbolic residual simplifies to 0 (d=1, N=2, any alpha_t, sigma_t)",
+        m.symbolic_zero,
+        basis="theory",
+        why=SYMPY,
+        measured="0",
     )
     ev.at_most(
         "mpmath |res| / (|d_t p| + |d_x(p v)|), dps 40, " + per_path(run, f"per sigma_min in {exp.SIGMA_MINS}"),
         m.mp,
         1e-30,
+        basis="numerical",
         why="40-digit evaluation of an exact identity (spec: 1e-30)",
     )
     ev.at_most(
         "finite-difference relative residual, h = 1e-4 sigma_t, " + per_path(run, f"per sigma_min in {exp.SIGMA_MINS}"),
         m.fd,
         1e-6,
+        basis="numerical",
         why="central differences: truncation (h/sigma_t)^2 ~ 1e-8, rounding eps/h ~ 1e-12",
         headline=True,
     )
@@ -344,6 +358,7 @@ def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
             "max landing distance min_i |x(1) - x_i|" + on,
             float(m.landing_distance.max()),
             1e-10,
+            basis="numerical",
             why="land by integration to 1e-10 (solver rtol 1e-10)",
             headline=True,
         )
@@ -351,13 +366,15 @@ def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
             "max |r_1e-6 / r_1e-5 - 1| over starts, r = min_i |x(1-delta) - x_i| / sigma_(1-delta)" + on,
             float(np.max(np.abs(m.r[1] / m.r[0] - 1))),
             0.01,
+            basis="spec",
             why="after resolution x(t) = alpha_t x_j + sigma_t z, linear in 1 - t on the OT path (spec: 1%)",
         )
-        ev.at_most("max r_delta" + on, float(np.max(m.r)), 1e3, why="O(sigma_t) approach (spec: r < 1e3)")
+        ev.at_most("max r_delta" + on, float(np.max(m.r)), 1e3, basis="spec", why="O(sigma_t) approach (spec: r < 1e3)")
         ev.at_most(
             "|x_float64(0.9) - x_mpmath(0.9)| (tiny)" + on,
             m.mp_gap,
             1e-9,
+            basis="numerical",
             why="mpmath.odefun (dps 30) vs DOP853 rtol 1e-11 (spec: 1e-9)",
         )
         ev.detail("mpmath_reference", m.mp_origin)
@@ -375,6 +392,7 @@ def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
             float(m.plateau_ratio.mean()),
             mean,
             atol=4 * sd / np.sqrt(n),
+            basis="statistical",
             why="terminal residual ~ sigma_1 N(0, I_d): E|z|/sqrt d, 4 SE of the mean over starts",
             headline=m.landing_distance is None,
         )
@@ -413,6 +431,7 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | 
             "max landing distance " + ("(sigma_min=0)" if run.path is None else f"({exp.paths_text(run)})"),
             float(m.landing_distance.max()),
             1e-10,
+            basis="numerical",
             why="solver rtol 1e-10",
         )
         ev.p_value(
@@ -426,6 +445,7 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | 
             "max landing distance (duplicated point)",
             float(m.landing_distance_duplicate.max()),
             1e-10,
+            basis="numerical",
             why="ties split exactly",
         )
         ev.p_value(
@@ -490,6 +510,7 @@ def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
             f"max |w(x_par + y_perp) - w(x_par)| / (1e-13 + 8 eps * logit scale) ({kind})",
             float(np.max(diff / (1e-13 + 8 * eps * scale))),
             1.0,
+            basis="numerical",
             why="float64 rounding: spec 1e-13 plus the logit rounding 8 eps (alpha/sigma^2)(|x| R + alpha R^2)",
             headline=name == "span",
         )
@@ -497,6 +518,7 @@ def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
             f"max |w(x_par + y_perp) - w(x_par)| where the logit scale <= 1 ({kind})",
             float(diff[scale <= 1.0].max()),
             1e-13,
+            basis="numerical",
             why="spec: 1e-13 (float64)",
         )
         ev.report(
@@ -529,15 +551,28 @@ def check_velocity_split(run: RunSpec, off_coefficient=exp.off_subspace_rate) ->
     """
     m = exp.velocity_split(run, off_coefficient)
     ev = Evidence("fact (b), spec gao_li.md §2 (derived)", run.seed_for(117))
-    ev.holds("dw_i/dx_3 == 0 (symbolic)", m.weights_blind_symbolic, why=SYMPY, measured="0")
-    ev.holds("v_3 - (sigma_t'/sigma_t) x_3 == 0 (symbolic, any path)", m.off_symbolic, why=SYMPY, measured="0")
-    ev.holds("in-plane field depends on x_par only (symbolic)", m.in_symbolic, why=SYMPY, measured="residual 0")
+    ev.holds("dw_i/dx_3 == 0 (symbolic)", m.weights_blind_symbolic, basis="theory", why=SYMPY, measured="0")
+    ev.holds(
+        "v_3 - (sigma_t'/sigma_t) x_3 == 0 (symbolic, any path)",
+        m.off_symbolic,
+        basis="theory",
+        why=SYMPY,
+        measured="0",
+    )
+    ev.holds(
+        "in-plane field depends on x_par only (symbolic)",
+        m.in_symbolic,
+        basis="theory",
+        why=SYMPY,
+        measured="residual 0",
+    )
     sigma_mins = run.sizes(exp.VELOCITY_SPLIT).sigma_mins
     ev.at_most(
         "max |P_perp v_Bayes + c x_perp/sigma_t| / |v|, c = -sigma_t' (1 - sigma_min on OT), "
         + per_path(run, f"per sigma_min in {sigma_mins}"),
         m.off_error,
         1e-12,
+        basis="numerical",
         why="float64 rounding of normalised Gaussian densities and one projection (spec: 1e-12)",
         headline=True,
     )
@@ -545,6 +580,7 @@ def check_velocity_split(run: RunSpec, off_coefficient=exp.off_subspace_rate) ->
         "max |P v - u_t(x_par | xbar_w(x_par))| / |v| " + per_path(run, f"per sigma_min in {sigma_mins}"),
         m.in_error,
         1e-12,
+        basis="numerical",
         why="float64 rounding (spec: 1e-12)",
     )
     return ev.verdict()
@@ -577,12 +613,14 @@ def check_off_subspace_decay(run: RunSpec, field=optimal_velocity) -> Verdict:
     ev.holds(
         "x_perp(t) = (sigma_t/sigma_0) x_perp(0) solves x_perp' = (sigma_t'/sigma_t) x_perp (symbolic)",
         m.span_law_zero,
+        basis="theory",
         why=SYMPY,
         measured="residual 0",
     )
     ev.holds(
         "(affine) y(t) = alpha_t m_perp + (sigma_t/sigma_0)(y(0) - alpha_0 m_perp) solves y' = u_t(y | m_perp)",
         m.affine_law_zero,
+        basis="theory",
         why=SYMPY,
         measured="residual 0",
     )
@@ -592,6 +630,7 @@ def check_off_subspace_decay(run: RunSpec, field=optimal_velocity) -> Verdict:
         f"max |x_perp(t) - law| / |x_perp(0)| over t in {sz.times} + t_end, per ({'; '.join(cases)})",
         m.worst,
         1e-9,
+        basis="numerical",
         why=f"spec: 1e-9 (solver tolerance; DOP853 rtol {exp.PLAIN_RTOL:g}; t_end = 1 - {sz.end_gap:g} for sigma_1 = 0)",
         headline=True,
     )
@@ -618,20 +657,26 @@ def check_jacobian(run: RunSpec, formula=exp.jacobian_formula) -> Verdict:
     """
     m = exp.jacobian(run, formula)
     ev = Evidence("fact (d), spec gao_li.md §2 (derived)", run.seed_for(19))
-    ev.holds("symbolic Jacobian - formula == 0 (d=2, N=2)", m.symbolic_zero, why=SYMPY, measured="residual 0")
+    ev.holds(
+        "symbolic Jacobian - formula == 0 (d=2, N=2)", m.symbolic_zero, basis="theory", why=SYMPY, measured="residual 0"
+    )
     per = f"per sigma_min in {exp.SIGMA_MINS}"
     ev.at_most(
         f"max relative Frobenius error autograd vs formula, {per}",
         m.rel_error,
         1e-10,
+        basis="numerical",
         why="float64 autograd vs closed form (spec: 1e-10)",
         headline=True,
     )
-    ev.at_most(f"max |J - J^T|_F / |J|_F, {per}", m.asymmetry, 1e-12, why="float64 rounding (spec: 1e-12)")
+    ev.at_most(
+        f"max |J - J^T|_F / |J|_F, {per}", m.asymmetry, 1e-12, basis="numerical", why="float64 rounding (spec: 1e-12)"
+    )
     ev.at_most(
         f"max |U_perp^T J U_perp + (1-s)/sigma I| * sigma, {per}",
         m.off_restriction,
         1e-12,
+        basis="numerical",
         why="restriction to S_perp is -(1-s)/sigma_t I; float64 rounding",
     )
     return ev.verdict()
@@ -657,12 +702,20 @@ def check_direction_near_one(run: RunSpec, t: float = 1.0 - 1e-4) -> Verdict:
     ev.holds(
         "argmax_i w_i == nearest point for every kept x",
         m.argmax_mismatches == 0,
+        basis="theory",
         why="exact (index comparison)",
         measured=m.argmax_mismatches,
         expected=0,
     )
-    ev.at_least("min cosine(v*, x_j - x)", m.min_cosine, 1 - 1e-12, why="spec: 1 - 1e-12 (float64)", headline=True)
-    ev.at_most("max |(1-t)|v*| / |x_j - x| - 1|", m.max_ratio_error, 1e-3, why="spec: 1e-3")
+    ev.at_least(
+        "min cosine(v*, x_j - x)",
+        m.min_cosine,
+        1 - 1e-12,
+        basis="numerical",
+        why="spec: 1 - 1e-12 (float64)",
+        headline=True,
+    )
+    ev.at_most("max |(1-t)|v*| / |x_j - x| - 1|", m.max_ratio_error, 1e-3, basis="spec", why="spec: 1e-3")
     ev.detail("kept_points", m.kept)
     return ev.verdict()
 
@@ -695,16 +748,27 @@ def check_softmax_concentration(run: RunSpec, bound=exp.concentration_bound) -> 
     m = exp.softmax_concentration(run, bound)
     ev = Evidence("stand-in for Theorem D.2 (derived union bound, spec gao_li.md §2)", run.seed_for(20))
     ev.holds(
-        "log(w_i/w_j) = -a^2/2 - a Z (symbolic)", m.log_ratio_residual == "0", why=SYMPY, measured=m.log_ratio_residual
+        "log(w_i/w_j) = -a^2/2 - a Z (symbolic)",
+        m.log_ratio_residual == "0",
+        basis="theory",
+        why=SYMPY,
+        measured=m.log_ratio_residual,
     )
     for c in m.cases:
         label = f"({c.dataset}, sigma_min={c.sigma_min}, eps={c.eps})"
-        ev.at_most(f"max_t [P_hat - bound - 3 SE] {label}", m.excess(c), 0.0, why="MC within 3 SE of the bound (spec)")
+        ev.at_most(
+            f"max_t [P_hat - bound - 3 SE] {label}",
+            m.excess(c),
+            0.0,
+            basis="statistical",
+            why="MC within 3 SE of the bound (spec)",
+        )
         if c.sigma_min == 0.0:
             tail = c.bound[m.grid >= 0.5]
             ev.holds(
                 f"bound non-increasing for t >= 0.5 and -> 0 {label}",
                 bool(np.all(np.diff(tail) <= 1e-15) and tail[-1] < 1e-6),
+                basis="theory",
                 why="derived limit t -> 1",
                 measured=float(tail[-1]),
             )
@@ -714,6 +778,7 @@ def check_softmax_concentration(run: RunSpec, bound=exp.concentration_bound) -> 
         "union-bound terms vs exact P[w_i/w_j > eps/((1-eps)(N-1))]: max |P_hat - term| / SE",
         float(z.max()),
         z_crit,
+        basis="statistical",
         why=f"two-sided Bonferroni at family level 1% over {z.size} terms with >= {exp.MIN_EVENTS} MC events",
     )
     ratios = np.concatenate([m.tightness(c) for c in m.cases])
@@ -721,6 +786,7 @@ def check_softmax_concentration(run: RunSpec, bound=exp.concentration_bound) -> 
         f"bound / P_hat / sqrt(N-1) where bound <= 1 and >= {exp.MIN_EVENTS} MC events (max over {ratios.size})",
         float(ratios.max()) if ratios.size else np.nan,
         1.5,
+        basis="theory",
         why="rare-event limit of the union bound's excess is sqrt(N-1) (threshold shift log(N-1)/a); "
         "1.5 covers finite-a terms and <= 20% MC error (4 SE)",
         headline=True,
@@ -759,6 +825,7 @@ def check_pair_resolution(run: RunSpec, a_star: float | None = None) -> Verdict:
     ev.holds(
         "t_0.99 solved by SymPy equals a*/(Delta + a*(1 - sigma_min))",
         m.symbolic_zero,
+        basis="theory",
         why=SYMPY,
         measured="residual 0",
     )
@@ -768,14 +835,18 @@ def check_pair_resolution(run: RunSpec, a_star: float | None = None) -> Verdict:
         m.semi_analytic,
         m.predicted,
         atol=1e-12,
+        basis="numerical",
         why="root of the Z=0 median (spec: 1e-12)",
     )
-    ev.within(f"lambdified SymPy t_0.99, {cases}", m.sympy, m.predicted, atol=1e-12, why="same closed form")
+    ev.within(
+        f"lambdified SymPy t_0.99, {cases}", m.sympy, m.predicted, atol=1e-12, basis="numerical", why="same closed form"
+    )
     ev.within(
         f"MC crossing of median w_j, {cases}",
         m.monte_carlo,
         m.predicted,
         atol=0.01,
+        basis="spec",
         why=f"grid step {sz.step:g} plus MC median noise, M = {sz.draws} (spec: +-0.01)",
         headline=True,
     )
@@ -805,9 +876,14 @@ def check_hierarchical(run: RunSpec, clustered: str = "clustered", sparse: str =
     med_b, med_wc, med_ws = (float(np.median(v)) for v in (c.t_cluster, c.t_point, s.t_point))
     ev = Evidence("path geometry (reported, third-party summaries); spec gao_li.md §3", run.seed_for(22))
     ev.at_most(
-        "median t_B(clustered) - median t_W(clustered)", med_b - med_wc, -0.2, why="spec margin 0.2", headline=True
+        "median t_B(clustered) - median t_W(clustered)",
+        med_b - med_wc,
+        -0.2,
+        basis="spec",
+        why="spec margin 0.2",
+        headline=True,
     )
-    ev.at_most("median t_W(sparse) - median t_W(clustered)", med_ws - med_wc, -0.2, why="spec margin 0.2")
+    ev.at_most("median t_W(sparse) - median t_W(clustered)", med_ws - med_wc, -0.2, basis="spec", why="spec margin 0.2")
     ev.report("median t_B / t_W (clustered), t_W (sparse)", [med_b, med_wc, med_ws], "medians over starts")
     ev.report(
         "t_0.99 of median inter / intra nearest-neighbour gap",
@@ -853,6 +929,7 @@ def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, 
             f"max |U^T x(t) (d={d}) - U^T x(t) (d={m.dims[0]})|, t in {times} and 1",
             m.coordinate_gap(k),
             1e-9,
+            basis="numerical",
             why="spec: 1e-9 (solver rtol 1e-11)",
             headline=k == len(m.dims) - 1,
         )
@@ -860,6 +937,7 @@ def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, 
         f"off-subspace decay error per d in {m.dims} (plain DOP853 in t)",
         m.decay_error,
         1e-9,
+        basis="numerical",
         why=f"as off-subspace-decay: solver tolerance (rtol {exp.PLAIN_RTOL:g}; spec 1e-9)",
     )
     if not np.all(np.isnan(m.landing_distance)):
@@ -867,6 +945,7 @@ def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, 
             f"max landing distance per d in {m.dims}",
             m.landing_distance,
             1e-10,
+            basis="numerical",
             why="memorization, land by integration",
         )
     else:
@@ -902,6 +981,7 @@ def check_memorization_any_path(run: RunSpec, flow_path: str | None = None) -> V
         f"max landing distance min_i |x(1) - alpha_1 x_i| per path ({paths})",
         m.landing_distance.max(axis=1),
         1e-10,
+        basis="numerical",
         why="land by integration to 1e-10 (solver rtol 1e-10)",
         headline=True,
     )
@@ -909,6 +989,7 @@ def check_memorization_any_path(run: RunSpec, flow_path: str | None = None) -> V
         f"|x_float64(0.9) - x_mpmath(0.9)| (tiny) per path ({paths})",
         m.mp_gap,
         1e-9,
+        basis="numerical",
         why="mpmath.odefun (dps 30, or 20 when computed at the fast tier) vs DOP853 rtol 1e-11 (as gao-li/memorization)",
     )
     for label, counts in zip(m.labels, m.counts):

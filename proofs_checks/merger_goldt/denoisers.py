@@ -23,7 +23,7 @@ FOUR_SE = "Monte Carlo: 4 standard errors (false-alarm rate ~6e-5 per comparison
 
 def within_four_se(ev: Evidence, name: str, z, note: str, headline: bool = False) -> bool:
     """``|MC - closed form| / SE <= 4`` for every entry of ``z``; ``note`` names the Monte Carlo sizes."""
-    return ev.at_most(name, z, 4.0, why=f"{FOUR_SE}; {note}", headline=headline)
+    return ev.at_most(name, z, 4.0, basis="statistical", why=f"{FOUR_SE}; {note}", headline=headline)
 
 
 # -------------------------------------------------------------------------- wrong forms (controls)
@@ -107,21 +107,30 @@ def check_beta_schedule(run: RunSpec, schedule=ld.beta_schedule) -> Verdict:
     """
     m = exp.schedule_values(run, schedule)
     ev = Evidence("spec merger_goldt.md §1.1 (linear schedule, slides) and §3 row beta-schedule")
-    ev.within("beta_1", m.beta[0], 1.099e-4, atol=1e-15, why="exact decimal value; float64 rounding")
-    ev.within("beta_T", m.beta[-1], 1e-2, atol=1e-15, why="exact decimal value; float64 rounding")
+    ev.within("beta_1", m.beta[0], 1.099e-4, atol=1e-15, basis="numerical", why="exact decimal value; float64 rounding")
+    ev.within("beta_T", m.beta[-1], 1e-2, atol=1e-15, basis="numerical", why="exact decimal value; float64 rounding")
     ev.within(
         "alpha_bar_T",
         m.abar_T,
         6.2705e-3,
         atol=5e-8,
+        basis="numerical",
         why="reference quoted to 5 significant digits (half a unit of the 5th digit)",
         headline=True,
     )
-    ev.within("sum_t beta_t", m.beta.sum(), 5.05495, atol=1e-12, why="exact sum of the arithmetic series; float64")
+    ev.within(
+        "sum_t beta_t",
+        m.beta.sum(),
+        5.05495,
+        atol=1e-12,
+        basis="numerical",
+        why="exact sum of the arithmetic series; float64",
+    )
     ev.at_most(
         "alpha_bar_T float64 vs mpmath of the spec's formula (rel)",
         m.rel_mp,
         1e-12,
+        basis="numerical",
         why="T = 1000 products of float64 factors against mp.dps = 30",
     )
     for T, abar in m.abar_T_other:
@@ -152,6 +161,7 @@ def check_loss_depends_on_moments(run: RunSpec, loss=exp.noise_averaged_loss) ->
         residual == 0,
         measured=str(residual),
         expected="0",
+        basis="theory",
         why="exact Gaussian moments",
     )
     within_four_se(
@@ -189,13 +199,17 @@ def check_ridge_optimum(run: RunSpec, w_star=ld.linear_denoiser_weights) -> Verd
         grad == sp.zeros(2, 2),
         measured=str(grad),
         expected="0",
+        basis="theory",
         why="exact simplification",
     )
-    ev.at_most("max GD gradient norm over cases", m.grad_norm.max(), sz.grad_tol, why="stopping rule of the spec")
+    ev.at_most(
+        "max GD gradient norm over cases", m.grad_norm.max(), sz.grad_tol, basis="spec", why="stopping rule of the spec"
+    )
     ev.at_most(
         "max|W_GD - W*| over cases (N, ridge, t)",
         m.gd_error.max(),
         1e-8,
+        basis="theory",
         why="gradient norm < 1e-12 over the smallest Hessian eigenvalue (>= 2(1 - alpha_bar_10) ~ 3e-3) bounds it by 3e-10",
         headline=True,
     )
@@ -204,6 +218,7 @@ def check_ridge_optimum(run: RunSpec, w_star=ld.linear_denoiser_weights) -> Verd
         f"Adam relative Frobenius error (ridge {ridge}, t={t}, N={n})",
         m.adam_error,
         0.02,
+        basis="spec",
         why="stochastic optimisation noise of Adam on a well-conditioned quadratic (spec 2%)",
     )
     ev.report("max|W_GD - W*| per case", m.gd_error.tolist(), f"cases (N, ridge, t): {list(m.cases)}")
@@ -242,12 +257,14 @@ def check_gradient_flow_solution(
         res == (0, 0, 0),
         measured=str(res),
         expected="(0, 0, 0)",
+        basis="theory",
         why="exact simplification",
     )
     ev.at_most(
         f"DOP853 ODE vs per-mode closed form W(tau), max abs over t x tau = {list(m.steps)} x {list(m.taus)}",
         m.ode_error.max(),
         1e-8,
+        basis="numerical",
         why="DOP853 at rtol 1e-12 / atol 1e-14 (spec 1e-8)",
         headline=True,
     )
@@ -255,18 +272,21 @@ def check_gradient_flow_solution(
         "scipy expm formula vs per-mode closed form W(tau), max abs",
         m.expm_error.max(),
         1e-10,
+        basis="numerical",
         why="two float64 evaluations of one matrix function (Pade expm, eigen-decomposition): rounding ~1e-13",
     )
     ev.at_most(
         "GD stability 2 eta lambda_max(C_t) per t",
         m.stability,
         2.0,
+        basis="theory",
         why="gradient descent on a quadratic is stable iff the step times the Hessian is < 2",
     )
     ev.at_most(
         "PyTorch GD vs discrete closed form, max abs per t",
         m.gd_error,
         1e-10,
+        basis="numerical",
         why="1000 float64 steps of a contraction: rounding ~1e-12",
     )
     return ev.verdict()
@@ -297,6 +317,7 @@ def check_bayes_optimal_linear(run: RunSpec, bayes_error=ld.bayes_error) -> Verd
         res == sp.zeros(3, 2),
         measured=str(res.tolist()),
         expected="0",
+        basis="theory",
         why="exact simplification",
     )
     within_four_se(
@@ -372,6 +393,7 @@ def check_deterministic_equivalent(run: RunSpec, de=ld.deterministic_equivalent_
         "max over cases (N, ridge, t) of |E_sim - E_DE| / (0.01 E_DE + 4 SE)",
         m.excess.max(),
         1.0,
+        basis="spec",
         why=f"spec: 1% finite-d allowance plus 4 SE over {sz.seeds} seeds",
         headline=True,
     )
@@ -409,14 +431,24 @@ def check_train_test_gap(run: RunSpec, weights=ld.mode_weights) -> Verdict:
     small, large = min(m.ns), max(m.ns)
     ev = Evidence("spec merger_goldt.md §3 row train-test-gap (abstract P3)", run.seed_for(1))
     why = "spec criterion (P3)"
-    ev.at_least(f"N={small} ridge=0 t=1: E_test/E_train", m.ratio(small, 0.0, 1), 100.0, why=why, headline=True)
-    ev.at_least(f"N={small} ridge=0 t=10: E_test/E_train", m.ratio(small, 0.0, 10), 10.0, why=why)
+    ev.at_least(
+        f"N={small} ridge=0 t=1: E_test/E_train", m.ratio(small, 0.0, 1), 100.0, basis="spec", why=why, headline=True
+    )
+    ev.at_least(f"N={small} ridge=0 t=10: E_test/E_train", m.ratio(small, 0.0, 10), 10.0, basis="spec", why=why)
     ev.at_most(
-        f"N={small} ridge=0.1 t=1: E_test/E_train", m.ratio(small, 0.1, 1), 1.05, why=why + ": ridge closes the gap"
+        f"N={small} ridge=0.1 t=1: E_test/E_train",
+        m.ratio(small, 0.1, 1),
+        1.05,
+        basis="spec",
+        why=why + ": ridge closes the gap",
     )
     for t in (1, 10):
         ev.at_most(
-            f"N={large} ridge=0 t={t}: E_test/E_train", m.ratio(large, 0.0, t), 1.05, why=why + ": small for N > d"
+            f"N={large} ridge=0 t={t}: E_test/E_train",
+            m.ratio(large, 0.0, t),
+            1.05,
+            basis="spec",
+            why=why + ": small for N > d",
         )
     ev.report(f"N={small} ridge=0.1 t=10: E_test/E_train", m.ratio(small, 0.1, 10))
     ev.report(f"N={small} E_test [ridge][t]", m.test[m.ns.index(small)].tolist())

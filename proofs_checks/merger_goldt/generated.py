@@ -127,6 +127,7 @@ def check_sampler_recursion(run: RunSpec, recursion=ld.mode_recursion) -> Verdic
             f"{tag}: mode variances, max over modes and variants (units of 4 SE)",
             float(z_var.max()),
             1.0,
+            basis="statistical",
             why=f"4 SE of a sample variance, sqrt(2/M) f relative (M = {n_samples})",
             headline=k == steep,
         )
@@ -134,9 +135,16 @@ def check_sampler_recursion(run: RunSpec, recursion=ld.mode_recursion) -> Verdic
             f"{tag}: off-diagonals in the eigenbasis (units of 4 SE)",
             float(z_off.max()),
             1.0,
+            basis="statistical",
             why="4 SE of a sample covariance, sqrt(f_i f_j / M)",
         )
-        ev.at_most(f"{tag}: mean (units of 4 SE)", float(z_mean.max()), 1.0, why="4 SE of a sample mean, sqrt(f / M)")
+        ev.at_most(
+            f"{tag}: mean (units of 4 SE)",
+            float(z_mean.max()),
+            1.0,
+            basis="statistical",
+            why="4 SE of a sample mean, sqrt(f / M)",
+        )
         ev.report(f"{tag}: smallest nonzero eigenvalue of Sigma_hat", float(m.lam_hat[j][m.lam_hat[j] > 0].min()))
     ev.detail("variants (sigma^2, final_noise, u_T mean)", m.variants)
     return ev.verdict()
@@ -169,13 +177,21 @@ def check_null_mode_variance(run: RunSpec, coefficient=None, schedule=ld.beta_sc
         res == 0,
         measured=str(res),
         expected="0",
+        basis="theory",
         why="exact simplification",
     )
-    ev.at_most("|a_1|", abs(float(m.a[0])), 1e-15, why="float64 with 1 - alpha_bar_t kept to full relative precision")
+    ev.at_most(
+        "|a_1|",
+        abs(float(m.a[0])),
+        1e-15,
+        basis="numerical",
+        why="float64 with 1 - alpha_bar_t kept to full relative precision",
+    )
     ev.at_most(
         "max over t of |a_t - sqrt(alpha_t)(1-abar_{t-1})/(1-abar_t)| / (1e-12 |closed form| + 1e-15)",
         float(np.max(np.abs(m.a - m.closed) / (1e-12 * np.abs(m.closed) + 1e-15))),
         1.0,
+        basis="numerical",
         why="float64 evaluation of two algebraically equal forms (rtol 1e-12, atol 1e-15)",
     )
     for (sig, fn), f0 in m.f0.items():
@@ -185,6 +201,7 @@ def check_null_mode_variance(run: RunSpec, coefficient=None, schedule=ld.beta_sc
             f0,
             expected,
             atol=1e-15,
+            basis="numerical",
             why="a_1 = 0 leaves only the last step's noise; float64",
             headline=(sig, fn) == ("beta", True),
         )
@@ -225,13 +242,21 @@ def check_population_optimum_kl(run: RunSpec, schedule=ld.beta_schedule) -> Verd
     m = exp.population_optimum(run, schedule)
     ev = Evidence("spec merger_goldt.md §1.6 and §3 row population-optimum-kl (derived)")
     res = sym.unit_mode_residual()
-    ev.holds("SymPy: lambda_hat = 1 gives a_t^2 + beta_t - 1", res == 0, measured=str(res), expected="0", why="exact")
+    ev.holds(
+        "SymPy: lambda_hat = 1 gives a_t^2 + beta_t - 1",
+        res == 0,
+        measured=str(res),
+        expected="0",
+        basis="theory",
+        why="exact",
+    )
     sigmas, ks = ld.SAMPLER_SIGMAS, m.ks
     fwd = m.forward[0]  # main T
     ev.at_most(
         "k=0 sigma^2=beta |KL/d|",
         abs(fwd[sigmas.index("beta"), ks.index(0.0)]),
         1e-12,
+        basis="numerical",
         why="v_t = 1 exactly; float64 rounding",
     )
     keys = [key for key in POPULATION_REFERENCE if key[1] in ks]
@@ -242,12 +267,14 @@ def check_population_optimum_kl(run: RunSpec, schedule=ld.beta_schedule) -> Verd
         bool(np.all((vals > 0) & (vals < 1e-3))),
         measured=[float(vals.min()), float(vals.max())],
         expected="(0, 1e-3)",
+        basis="spec",
         why="spec criterion",
     )
     ev.at_most(
         "max relative deviation of KL/d from the reference values",
         float(np.max(np.abs(vals / ref - 1))),
         0.02,
+        basis="spec",
         why="deterministic computation; references quoted to 2-3 digits (spec 2%)",
         headline=True,
     )
@@ -298,6 +325,7 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
         f"max |Q(N={n_max}) - 1/4|, per-dim cov excess, sigma^2=beta, both directions, k={list(m.ks)}",
         np.abs(q_cov[:, :, beta] - 0.25).max(),
         0.015,
+        basis="statistical",
         why=tol,
         headline=True,
     )
@@ -305,18 +333,21 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
         f"max |Q(N={n_max}) - 1/4|, per-dim cov excess, sigma^2=beta_tilde, both directions, k<=1",
         np.abs(q_cov[:, smooth, tilde] - 0.25).max(),
         0.015,
+        basis="statistical",
         why=tol,
     )
     ev.at_most(
         f"max |Q(N={n_max}) - 1/4|, per-dim cov excess, sigma^2=beta_tilde, both directions, k>1",
         np.abs(q_cov[:, ~smooth, tilde] - 0.25).max(),
         0.06,
+        basis="spec",
         why="discretisation-sensitive case (population KL/d ~5.5e-4 is not small against d/(4N)); spec 0.06",
     )
     ev.at_most(
         f"max |Q_full(N={n_max}) - (1/4 + 1/(2d))|, sigma^2=beta, and beta_tilde with k<=1",
         np.abs(np.concatenate([q_full[:, :, beta].ravel(), q_full[:, smooth, tilde].ravel()]) - 0.25 - 0.5 / m.d).max(),
         0.015,
+        basis="spec",
         why="kl_part=full adds the mean term 1/(2d); same tolerance",
     )
     ev.report(f"Q(N={n_max}) per-dim cov excess [dir][k][sigma]", q_cov.tolist())
@@ -328,6 +359,7 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
             bool(np.all(np.diff(series, axis=0) < 0)),
             measured=series.round(4).tolist(),
             expected=f"decreasing toward 0.25 over N={list(m.ns)}",
+            basis="spec",
             why="spec criterion",
         )
     ev.within(
@@ -335,6 +367,7 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
         m.mc_formula,
         m.dense_formula,
         rtol=1e-9,
+        basis="numerical",
         why="two float64 evaluations of the same closed form",
     )
     ev.within(
@@ -342,6 +375,7 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
         m.mc_formula,
         m.mc_estimate,
         atol=4 * m.mc_se,
+        basis="statistical",
         why=f"{FOUR_SE}; {sz.mc_samples} samples",
     )
     ev.report(
@@ -385,6 +419,7 @@ def check_kl_independent_of_sigma(run: RunSpec, draw=exp.common_draw) -> Verdict
             f"N={n}: max relative spread of KL(Sigma_hat, Sigma) across k (both directions)",
             float(spread),
             1e-10,
+            basis="numerical",
             why="identical in exact arithmetic; refined Cholesky KL rounding",
             headline=n == max(m.ns),
         )
@@ -393,6 +428,7 @@ def check_kl_independent_of_sigma(run: RunSpec, draw=exp.common_draw) -> Verdict
             f"N={sz.gen_n} Sigma_gen: relative spread of Q across k ({direction})",
             float(m.q_spread[i]),
             0.10,
+            basis="spec",
             why="spec criterion (< 10% at N >= 1000); the sampler's discretisation breaks exact invariance",
         )
         ev.report(f"N={sz.gen_n} Q per k ({direction})", m.q.mean(0)[i].tolist())
@@ -420,7 +456,14 @@ def check_kl_second_order(run: RunSpec, kl_mode=None) -> Verdict:
     ev = Evidence("spec merger_goldt.md §2 (second-order expansion, derived)", run.seed_for(66))
     n_sym, d_sym = sp.symbols("N d", positive=True, integer=True)
     moment = sp.simplify(sym.trace_moment_expr() - d_sym * (d_sym + 1) / n_sym)
-    ev.holds("SymPy: E tr(S-I)^2 - d(d+1)/N", moment == 0, measured=str(moment), expected="0", why="Isserlis moments")
+    ev.holds(
+        "SymPy: E tr(S-I)^2 - d(d+1)/N",
+        moment == 0,
+        measured=str(moment),
+        expected="0",
+        basis="theory",
+        why="Isserlis moments",
+    )
     r = sp.Symbol("r", positive=True)
     terms = [
         sp.simplify(e - (r - 1) ** 2 / 4) for e in (sym.kl_second_order_expr(), sym.kl_reverse_second_order_expr())
@@ -430,6 +473,7 @@ def check_kl_second_order(run: RunSpec, kl_mode=None) -> Verdict:
         terms == [0, 0],
         measured=str(terms),
         expected="[0, 0]",
+        basis="theory",
         why="exact series expansion",
     )
     mean, se = m.tr2.mean(1), m.tr2.std(1, ddof=1) / np.sqrt(m.tr2.shape[1])
@@ -449,6 +493,7 @@ def check_kl_second_order(run: RunSpec, kl_mode=None) -> Verdict:
                     value,
                     1.05,
                     atol=0.10,
+                    basis="spec",
                     why="spec interval [0.95, 1.15]: higher-order terms are O(d/N)",
                     headline=direction == "forward",
                 )

@@ -71,6 +71,7 @@ def check_hierarchy(run: RunSpec, spectrum=power_law_spectrum, kl=ld.kl_divergen
             strictly_decreasing(test[:, j]),
             measured=test[:, j].round(4).tolist(),
             expected=f"strictly decreasing over k={list(m.ks)}",
+            basis="spec",
             why=f"seed-averaged ({sz.test_seeds} seeds), common random numbers across k",
         )
     kl, se = exp.mean_and_se(m.kl)
@@ -79,6 +80,7 @@ def check_hierarchy(run: RunSpec, spectrum=power_law_spectrum, kl=ld.kl_divergen
         strictly_decreasing(kl),
         measured=kl.round(4).tolist(),
         expected="strictly decreasing",
+        basis="spec",
         why=f"seed-averaged ({sz.kl_seeds} seeds), common random numbers across k",
     )
     if tuple(m.ks) == exp.KS5:
@@ -87,6 +89,7 @@ def check_hierarchy(run: RunSpec, spectrum=power_law_spectrum, kl=ld.kl_divergen
             "|KL/d - reference| / (0.005 + 4 SE) per k, reference 2.22, 2.17, 2.00, 1.69, 1.27",
             np.abs(kl - ref) / (0.005 + 4 * se),
             1.0,
+            basis="statistical",
             why="reference quoted to 2 decimals (half a unit: 0.005) from an unstated draw of 10 training sets: "
             "plus 4 SE of the 10-seed mean",
             headline=True,
@@ -126,6 +129,7 @@ def check_transition(run: RunSpec, mean="estimated") -> Verdict:
         "null-mode count - max(d-N+1, 0), every set",
         np.abs(m.null_modes - expected).max(),
         0,
+        basis="theory",
         why="rank of a sample covariance centred on its mean: N - 1",
     )
     beta = ld.SAMPLER_SIGMAS.index("beta")
@@ -134,6 +138,7 @@ def check_transition(run: RunSpec, mean="estimated") -> Verdict:
         "KL/d(N/d=0.5) / KL/d(N/d=2) per k (sigma^2=beta)",
         kl[m.at(0.5)] / kl[m.at(2.0)],
         5.0,
+        basis="spec",
         why="spec criterion: sharp drop across N = d",
         headline=True,
     )
@@ -141,6 +146,7 @@ def check_transition(run: RunSpec, mean="estimated") -> Verdict:
         "Q(N/d=0.5) / Q(N/d=10) per k (sigma^2=beta)",
         q[m.at(0.5)] / q[m.at(10.0)],
         2.0,
+        basis="spec",
         why="spec criterion: super-linear regime below d",
     )
     ev.report("KL/d vs N/d, sigma^2=beta [ratio][k]", kl.tolist())
@@ -173,6 +179,7 @@ def check_optimal_ridge(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
         f"N={m.ns[small]}: min over lambda of KL / KL(lambda=0), per k={list(m.ks)}",
         kl.min(axis=1) / kl[:, 0],
         0.5,
+        basis="spec",
         why="spec criterion",
         headline=True,
     )
@@ -181,12 +188,14 @@ def check_optimal_ridge(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
         bool(np.all((best > 0) & (best < len(m.grid) - 1))),
         measured=[m.grid[i] for i in best],
         expected=f"0 < lambda* < {m.grid[-1]}",
+        basis="spec",
         why="spec criterion: optimal ridge > 0",
     )
     ev.at_least(
         f"N={m.ns[large]}: min over lambda of KL / KL(lambda=0), per k",
         m.kl[large].min(axis=1) / m.kl[large][:, 0],
         0.8,
+        basis="spec",
         why="spec criterion",
     )
     for name, i in (("small", small), ("large", large)):
@@ -222,12 +231,14 @@ def check_early_stopping(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
         bool(np.all(interior)),
         measured=taus[best].tolist(),
         expected="interior tau*",
+        basis="spec",
         why="spec criterion",
     )
     ev.at_most(
         f"N={m.ns[small]}: KL(tau*) / KL(tau_max), per k",
         kl.min(axis=1) / kl[:, -1],
         0.5,
+        basis="spec",
         why="spec criterion",
         headline=True,
     )
@@ -236,12 +247,14 @@ def check_early_stopping(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
         f"N={m.ns[small]}: KL non-decreasing after tau*, min relative step",
         after,
         -1e-12,
+        basis="spec",
         why="spec criterion; 1e-12 relative slack for float64 rounding on the plateau",
     )
     ev.at_least(
         f"N={m.ns[large]}: KL(tau*) / KL(tau_max), per k",
         m.kl[large].min(axis=1) / m.kl[large][:, -1],
         0.7,
+        basis="spec",
         why="spec criterion",
     )
     best_err = m.test_t1[small].argmin(axis=1)
@@ -250,6 +263,7 @@ def check_early_stopping(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
         bool(np.all((best_err > 0) & (best_err < taus.size - 1))),
         measured=taus[best_err].tolist(),
         expected="interior tau*",
+        basis="spec",
         why="spec criterion",
     )
     return ev.verdict()
@@ -304,18 +318,21 @@ def check_linear_vs_nonlinear(run: RunSpec, data_seed=exp.same_training_set, tra
                     f"N={r.n}: fraction of generated variance outside mu_hat + range(Sigma_hat), {name}",
                     frac,
                     0.2,
+                    basis="spec",
                     why="spec criterion: memorising models stay in the span of the training set",
                 )
         ev.at_most(
             f"N={r.n}: top-{top} generated eigenvalues, max |linear simulation / linear theory - 1|",
             np.abs(r.eig_linear[:top] / r.f_theory[:top] - 1).max(),
             4 * np.sqrt(2 / r.samples),
+            basis="statistical",
             why=f"4 SE of a sample eigenvalue, sqrt(2/M) relative (M = {r.samples}): the protocol's sampling noise",
         )
         ev.at_most(
             f"N={r.n}: top-{top} generated eigenvalues, max |MLP / linear theory - 1|",
             np.abs(r.eig_mlp[:top] / r.f_theory[:top] - 1).max(),
             np.sqrt(2 / r.n) + 4 * np.sqrt(2 / r.samples),
+            basis="statistical",
             why="similar quality: within the training set's own resolution of an eigenvalue, sqrt(2/N) relative, "
             "plus 4 SE of the MLP's sample eigenvalues",
             headline=r.n == max(sz.ns),

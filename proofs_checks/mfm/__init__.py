@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proofs_checks.claims import KnownFailure, Paper, claim
+from proofs_checks.claims import Paper, claim
 
 CLAIMS = (
     claim(
@@ -154,25 +154,6 @@ PAPER = Paper(
     "Our small-scale counterparts (8-Gaussians, 2-D) are the measured values of `mfm/variance-proxy-ordering`, "
     "`mfm/straighter-flows-consistency` and `mfm/gradient-variance-reduction` above; only orderings are compared.",
     claims=CLAIMS,
-    known_failures=(
-        KnownFailure(
-            "mfm/lower-transport-cost-high-dim",
-            "fast",
-            "*paired z of C_CondOT - C_BatchOT*",
-            "at d = 2 and the fast sizes (width 64, 1500 steps, batch 64, 5 seeds) C_CondOT - C_BatchOT = "
-            "1.48 ± 0.96 (per seed 0.66, 1.35, -1.38, 4.47, 2.29; paired z = 1.54 < 3): not shown. C(psi_1) of the "
-            "final iterate moves by about ±3 between checkpoints 75 steps apart on this target, which swamps the "
-            "difference; at d = 8 and 32 the ordering holds (z = 4.9, 7.8). The spec's sizes were not run here.",
-        ),
-        KnownFailure(
-            "mfm/theorem-4.2-variance-straightness-limit",
-            "fast",
-            "paired z of C_1 - C_64",
-            "at the fast sizes the decrease of C(psi_1) from k = 1 to k = 64 is not significant over 5 seeds "
-            "(C_1 - C_64 = 0.24 ± 0.14, per seed 0.63, 0.21, -0.24, 0.19, 0.42; paired z = 1.69 < 3); V and S fall "
-            "as the theorem says. The spec's sizes (k up to 256, width 256, 10k steps) were not run here.",
-        ),
-    ),
     check_modules=("proofs_checks.mfm.exact", "proofs_checks.mfm.learned"),
     order=2,
 )
