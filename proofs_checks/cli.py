@@ -144,7 +144,7 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
     from numerics.executor import make_executor
 
     try:
-        path = RunSpec(path=args.path).path if args.path else None  # refused before any work
+        path = RunSpec(path=args.path).path if args.path is not None else None  # refused before any work
         executor = make_executor(args.workers, args.scheduler, args.resources)
     except BaseException:
         bar.close()
