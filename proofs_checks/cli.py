@@ -145,6 +145,7 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
 
     try:
         path = RunSpec(path=args.path).path if args.path is not None else None  # refused before any work
+        cache = DiskCache()
         executor = make_executor(args.workers, args.scheduler, args.resources)
     except BaseException:
         bar.close()
@@ -153,7 +154,7 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
         tier="spec" if args.full else "fast",
         seed=args.seed,
         executor=executor,
-        cache=DiskCache(),
+        cache=cache,
         progress=bar.note,
         path=path,
     )
