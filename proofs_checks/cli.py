@@ -20,6 +20,7 @@ from typing import Any
 from numerics.experiments import RunSpec
 from proofs_checks.claims import all_claims, get_claim, get_paper
 from proofs_checks.evidence import RegistryError, Verdict, format_value
+from proofs_checks.outputs import check_folder, check_report_outputs, check_verify_outputs
 from proofs_checks.progress import Progress
 from proofs_checks.registry import check_spec_tiers
 
@@ -161,8 +162,21 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
     return executor, run
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def _write_verify_files(args: argparse.Namespace, verdicts: list[Verdict], writer: Any, record: dict) -> Path | None:
+    """``--markdown`` and the ledger beside ``--json``; returns the ledger's HTML page (``None`` without ``--json``)."""
     from numerics.cache import atomic_write_text
+    from proofs_checks.report import write_ledger
+
+    if args.markdown:
+        atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
+    if not args.json:
+        return None
+    meta = {**record, **writer.meta}
+    paths, _ = write_ledger(list(writer.records.values()), Path(args.json).parent, Path(args.figures_dir), meta)
+    return paths["html"]
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
     from proofs_checks import verdicts_file as vf
     from proofs_checks.evidence import verdict_from_json
     from proofs_checks.runner import run_claims, select_claims
@@ -172,9 +186,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print("no claim selected", file=sys.stderr)
         return 2
     # Output paths are checked before any work: a wrong path must not cost a whole run.
-    for path in (args.json, args.markdown):
-        if path:
-            vf.check_writable(path)
+    check_verify_outputs(args.json, args.markdown)
     if args.resume and not args.json:
         raise vf.VerdictsFileError("--resume needs --json PATH (the file of the run to resume)")
     tier = "spec" if args.full else "fast"
@@ -211,6 +223,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return 130
     writer.finish([c.id for c in claims])
+    ledger = _write_verify_files(args, verdicts, writer, record)  # files first: a closed stdout must not lose them
     con = _console()
     con.print(_verdicts_table(verdicts))
     for v in verdicts:
@@ -233,15 +246,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         f"{counts['verified-reduced']}; failing: {counts['fails'] + counts['fails-at-spec'] + counts['error']}"
     )
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
-    if args.markdown:
-        atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
-    if args.json:
-        from proofs_checks.report import write_ledger
-
-        paths, _ = write_ledger(
-            list(writer.records.values()), Path(args.json).parent, Path(args.figures_dir), {**record, **writer.meta}
-        )
-        con.print(f"ledger: {paths['html']}")
+    if ledger is not None:
+        con.print(f"ledger: {ledger}")
     if any(v.status == "error" for v in verdicts):
         return 3
     return 0 if n_pass == len(verdicts) else 1
@@ -261,6 +267,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
         if args.paper is not None:
             get_paper(args.paper)
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
+    check_folder(args.out, "--out")
     bar = Progress([f.id for f in specs], "figures", tier="spec" if args.full else "fast")
     executor, run = _start_run(args, bar)
 
@@ -292,12 +299,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from proofs_checks.report import write_ledger
 
     out = Path(args.out)
-    source = Path(args.from_json) if args.from_json else out / "verdicts.json"
+    source = Path(args.from_json) if args.from_json is not None else out / "verdicts.json"
+    check_report_outputs(args.out, source)
     if not source.exists() and not args.from_json:
         print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
         ns = build_parser().parse_args(["verify", "--json", str(source)])
         cmd_verify(ns)
-    vf.check_writable(out / "ledger.json")
     data = vf.load(source)
     meta = {**data.get("run", {}), **data.get("meta", {})}
     paths, ledger = write_ledger(data["claims"], out, Path(args.figures_dir), meta)
@@ -433,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"memgen: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # stdout closed early (memgen ... | head -1): the files are written already
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
 
 
 if __name__ == "__main__":
