@@ -177,6 +177,7 @@ def _write_verify_files(args: argparse.Namespace, verdicts: list[Verdict], write
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from numerics.executor import shutdown_now
     from proofs_checks import verdicts_file as vf
     from proofs_checks.evidence import verdict_from_json
     from proofs_checks.runner import run_claims, select_claims
@@ -213,7 +214,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         interrupted = True
     finally:
         bar.close()
-        executor.shutdown()
+        if interrupted:
+            shutdown_now(executor)
+        else:
+            executor.shutdown()
     verdicts = [verdict_from_json(writer.records[c.id]) for c in claims if c.id in writer.records]
     if interrupted:
         print(
@@ -432,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    restore = _interrupt_on_sigterm()
     try:
         return args.fn(args)
     except RegistryError as exc:
@@ -443,6 +448,24 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # stdout closed early (memgen ... | head -1): the files are written already
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
+    finally:
+        restore()
+
+
+def _interrupt_on_sigterm() -> Any:
+    """SIGTERM (a job scheduler, ``kill``) as Ctrl-C: the run stops through its ``finally`` blocks, so the
+    pool's workers are stopped and the finished verdicts kept. Returns what restores the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
