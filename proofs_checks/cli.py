@@ -143,10 +143,12 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
     """The executor (in-process, ``--workers`` pool or ``--scheduler`` cluster) and the run."""
     from numerics.cache import DiskCache
     from numerics.executor import make_executor
+    from theory.validation import max_dense_bytes
 
     try:
         path = RunSpec(path=args.path).path if args.path is not None else None  # refused before any work
         cache = DiskCache()
+        max_dense_bytes()  # MEMGEN_MAX_DENSE_GB read now: a bad value must not wait for a cache miss
         executor = make_executor(args.workers, args.scheduler, args.resources)
     except BaseException:
         bar.close()
