@@ -206,7 +206,8 @@ def _import_distributed() -> Any:
 
 
 def _check_address(scheduler: str) -> None:
-    """``tcp://host:port`` with both parts (without a port, ``distributed`` tries for half a minute)."""
+    """A network address (``tcp://``, ``tls://``, ``ws://``) with its host and port: without a port,
+    ``distributed`` tries for half a minute. Other transports (``inproc://``) pass as they are."""
     from urllib.parse import urlsplit
 
     try:
@@ -214,6 +215,8 @@ def _check_address(scheduler: str) -> None:
         port = parts.port
     except ValueError as exc:
         raise ExecutorError(f"--scheduler {scheduler!r}: {exc}") from None
+    if parts.scheme not in ("tcp", "tls", "ws", "wss"):
+        return
     if not parts.hostname or port is None or parts.path not in ("", "/"):
         raise ExecutorError(f"--scheduler {scheduler!r}: expected tcp://host:port, with the port (e.g. :8786)")
 
