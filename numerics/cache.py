@@ -6,12 +6,19 @@ package version and each configuration class's ``CODE_VERSION``), never from a h
 so no parameter can be forgotten. Each file holds
 
 ``MAGIC`` · one JSON header line (the full parameter record, the payload's length, when and by
-which package version it was written, and a SHA-256 over that header and the payload) · the
+which package version it was written, and an HMAC-SHA256 over that header and the payload) · the
 pickled payload,
 
 and is verified on load: wrong magic, a header that does not parse, a parameter record that is
-not the one asked for, or a payload whose hash or length differs is a miss — the value is
-recomputed and rewritten, with a one-line notice. Writes are atomic (temporary file in the
+not the one asked for, or a payload whose HMAC or length differs is a miss — the value is
+recomputed and rewritten, with a one-line notice.
+
+Unpickling runs code, so only entries this cache wrote are ever unpickled: the HMAC is keyed
+with the cache's own secret (:data:`SECRET_NAME`, 32 random bytes, mode 0600, created with the
+first entry), so an entry dropped into the folder by anyone without the secret is a miss and
+is recomputed, never loaded. ``memgen cache list`` and ``verify`` read and check headers only;
+they never unpickle. Whoever can read the secret can still write entries that will be loaded:
+a cache shared between users is trusted code. Writes are atomic (temporary file in the
 same folder, then :func:`os.replace`), so a reader — another process, another Dask worker on a
 shared filesystem — sees a complete entry or none; temporary files orphaned by a killed run
 are removed once they are old or their writer is gone.
@@ -22,10 +29,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import hmac
 import json
 import math
 import os
 import pickle
+import secrets
 import socket
 import sys
 import tempfile
@@ -41,8 +50,15 @@ T = TypeVar("T")
 
 MAGIC = b"MEMGEN-CACHE-1\n"
 SUFFIX = ".entry"
+SECRET_NAME = ".secret"
+"""The cache's HMAC key, in its root folder (mode 0600)."""
 ORPHAN_AGE_SECONDS = 6 * 3600.0
-DEFAULT_CACHE_DIR = Path(os.environ.get("MEMGEN_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
+CACHE_ENV = "MEMGEN_CACHE"
+DEFAULT_CACHE_DIR = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")
+
+
+class CacheSettingError(ValueError):
+    """A cache folder setting that cannot be used (``MEMGEN_CACHE`` set but empty)."""
 
 
 class Uncacheable(TypeError):
@@ -159,6 +175,10 @@ class DiskCache:
     def __init__(
         self, root: str | os.PathLike | None = DEFAULT_CACHE_DIR, notice: Callable[[str], None] | None = None
     ) -> None:
+        if root is DEFAULT_CACHE_DIR and os.environ.get(CACHE_ENV) == "":
+            raise CacheSettingError(
+                f"{CACHE_ENV} is set but empty: give a folder (or unset it for {DEFAULT_CACHE_DIR})"
+            )
         self.root = None if root is None else Path(root)
         self.notice = notice or (lambda msg: print(f"memgen cache: {msg}", file=sys.stderr, flush=True))
         self._cleaned = False
@@ -175,9 +195,17 @@ class DiskCache:
         return self.root / f"{name}-{param_hash(param_record(params))}{SUFFIX}"
 
     # ------------------------------------------------------------------ reading and writing
-    @staticmethod
-    def _read(path: Path, record: Any | None) -> tuple[Any, dict[str, Any]]:
-        """Load and verify one entry; raises ``ValueError`` naming the problem."""
+    def _read(self, path: Path, record: Any | None) -> tuple[Any, dict[str, Any]]:
+        """Load and verify one entry (:meth:`_verified`, then unpickled); raises ``ValueError`` naming the problem."""
+        header, payload = self._verified(path, record)
+        try:
+            value = pickle.loads(payload)
+        except Exception as exc:  # a verified payload that no longer unpickles: code moved on
+            raise ValueError(f"payload does not unpickle ({type(exc).__name__}: {exc})") from None
+        return value, header
+
+    def _verified(self, path: Path, record: Any | None) -> tuple[dict[str, Any], bytes]:
+        """Header and payload of one entry after every check but unpickling; raises ``ValueError``."""
         blob = path.read_bytes()
         if not blob.startswith(MAGIC):
             raise ValueError("not a memgen cache entry (bad magic)")
@@ -193,15 +221,39 @@ class DiskCache:
             raise ValueError("header is not an object")
         if len(payload) != header.get("length"):
             raise ValueError(f"payload length {len(payload)} != recorded {header.get('length')}")
-        if _checksum({k: v for k, v in header.items() if k != "sha256"}, payload) != header.get("sha256"):
-            raise ValueError("checksum mismatch (corrupted entry)")
+        key = self._secret(create=False)
+        if key is None:
+            raise ValueError(f"no {SECRET_NAME} key in {self.root}: the entry cannot be authenticated")
+        mac = header.get("hmac")
+        if not isinstance(mac, str) or not hmac.compare_digest(
+            _mac(key, {k: v for k, v in header.items() if k != "hmac"}, payload), mac
+        ):
+            raise ValueError("HMAC mismatch (corrupted, or not written by this cache)")
         if record is not None and header.get("params") != json.loads(json.dumps(record)):
             raise ValueError("parameter record differs from the one asked for")
+        return header, payload
+
+    def _secret(self, create: bool) -> bytes | None:
+        """The cache's HMAC key (``None`` when absent and not ``create``); created atomically with mode 0600."""
+        assert self.root is not None
+        path = self.root / SECRET_NAME
         try:
-            value = pickle.loads(payload)
-        except Exception as exc:  # a verified payload that no longer unpickles: code moved on
-            raise ValueError(f"payload does not unpickle ({type(exc).__name__}: {exc})") from None
-        return value, header
+            return path.read_bytes()
+        except FileNotFoundError:
+            if not create:
+                return None
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_tmp_name(path), suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+            try:
+                os.link(tmp, path)  # atomic and never replaces: concurrent creators agree on one key
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+        return path.read_bytes()
 
     def _write(self, path: Path, record: Any, value: Any) -> None:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -211,7 +263,8 @@ class DiskCache:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "version": package_version(),
         }
-        header["sha256"] = _checksum(header, payload)
+        assert self.root is not None
+        header["hmac"] = _mac(self._secret(create=True), header, payload)
         atomic_write_bytes(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
 
     def get_or_compute(self, name: str, params: Any, compute: Callable[[], T]) -> T:
@@ -253,7 +306,7 @@ class DiskCache:
             return removed
         host = socket.gethostname()
         now = time.time()
-        for p in self.root.glob(".*.tmp"):
+        for p in self.root.rglob(".*.tmp"):
             parts = p.name.split(".")
             try:
                 age = now - p.stat().st_mtime
@@ -269,15 +322,16 @@ class DiskCache:
 
     def _files(self) -> Iterator[Path]:
         if self.root is not None and self.root.is_dir():
-            yield from sorted(self.root.glob(f"*{SUFFIX}"))
+            yield from sorted(self.root.rglob(f"*{SUFFIX}"))  # ids with '/' live in sub-folders
 
     def entries(self) -> list[EntryInfo]:
-        """Every entry with its verification result (``memgen cache list`` / ``verify``)."""
+        """Every entry with its verification result (``memgen cache list`` / ``verify``); headers only,
+        nothing is unpickled."""
         out = []
         for p in self._files():
-            name = p.name[: -len(SUFFIX)].rsplit("-", 1)[0]
+            name = str(p.relative_to(self.root))[: -len(SUFFIX)].rsplit("-", 1)[0]
             try:
-                _, header = self._read(p, None)
+                header, _ = self._verified(p, None)
                 out.append(EntryInfo(p, name, p.stat().st_size, True, "", header["created"], header["version"]))
             except (OSError, ValueError) as exc:
                 out.append(EntryInfo(p, name, p.stat().st_size if p.exists() else 0, False, str(exc), "", ""))
@@ -286,7 +340,7 @@ class DiskCache:
     def clear(self) -> int:
         """Delete every entry and temporary file; returns the number of files removed."""
         n = 0
-        for p in list(self._files()) + (list(self.root.glob(".*.tmp")) if self.root and self.root.is_dir() else []):
+        for p in list(self._files()) + (list(self.root.rglob(".*.tmp")) if self.root and self.root.is_dir() else []):
             p.unlink(missing_ok=True)
             n += 1
         return n
@@ -299,9 +353,10 @@ class DiskCache:
         return bad
 
 
-def _checksum(header: dict[str, Any], payload: bytes) -> str:
-    """SHA-256 over the header (without its checksum) and the payload: any flipped bit is caught."""
-    return hashlib.sha256(json.dumps(header, sort_keys=True).encode() + b"\n" + payload).hexdigest()
+def _mac(key: bytes, header: dict[str, Any], payload: bytes) -> str:
+    """HMAC-SHA256 over the header (without its HMAC) and the payload: any flipped bit is caught, and
+    only a writer holding ``key`` can produce it."""
+    return hmac.new(key, json.dumps(header, sort_keys=True).encode() + b"\n" + payload, hashlib.sha256).hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1227,6 +1227,8 @@ def plan_from_pairing(idx: np.ndarray, k: int) -> np.ndarray:
 def pairing_cost(x0: Any, x1: Any, idx: np.ndarray) -> float:
     r"""Mean squared distance of the pairs, :math:`\frac1k\sum_n\|x_0^{i_n}-x_1^{j_n}\|^2`."""
     a, b = validate_batches(x0, x1)
+    if np.ndim(idx) == 1 and np.size(idx) != a.shape[0]:
+        raise ValueError(f"a pairing of a batch of {a.shape[0]} has {a.shape[0]} entries, got {np.size(idx)}")
     i, j = pair_indices(idx, a.shape[0])
     return float(((a[i] - b[j]) ** 2).sum(1).mean())
 

@@ -47,7 +47,7 @@ from numerics.integrators import (
 )
 from numerics.paths import AffinePath, CondOTPath, PathLike, as_path
 from theory.paths import TAU_AT_T_ONE  # noqa: F401 - public here since the OT-only version
-from theory.validation import dense_guard, integer, real_array, real_scalar
+from theory.validation import check_range, dense_guard, integer, real_array, real_scalar
 
 DEFAULT_CHUNK = 512
 _EXP_FLOOR = -700.0
@@ -81,6 +81,8 @@ def _check_data(data: np.ndarray) -> np.ndarray:
         raise ValueError(f"data must have shape (N, d), got shape {y.shape}")
     if y.shape[0] == 0:
         raise ValueError("data is empty: need at least one training point")
+    if y.shape[1] == 0:
+        raise ValueError("data has d = 0 coordinates: need d >= 1")
     return y
 
 
@@ -143,7 +145,9 @@ def _check_times(t: float | np.ndarray, m: int, path: AffinePath, allow_end: boo
 def sigma_t(t: float | np.ndarray, sigma_min: PathLike = 0.0) -> float | np.ndarray:
     """Standard deviation :math:`\\sigma_t` of the path (a number: the OT path,
     :math:`1-(1-\\sigma_{\\min})\\,t`; :meth:`numerics.paths.AffinePath.sigma`)."""
-    return _path(sigma_min, None).sigma(real_array(t, "t"))
+    tt = real_array(t, "t")
+    check_range(tt, "t", 0.0, 1.0)
+    return _path(sigma_min, None).sigma(tt)
 
 
 # ----------------------------------------------------------------------------- core kernels
@@ -160,7 +164,7 @@ def unique_points(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     softmax once, multiplied by its count after the max shift (adding :math:`\\log c` to a
     logit of size :math:`10^{30}` would be lost).
     """
-    rows = np.ascontiguousarray(real_array(data, "data", ndim=2, finite=False))
+    rows = np.ascontiguousarray(real_array(data, "data", ndim=2))  # NaN rows would never merge
     # Rows compared as raw bytes (one sort of N keys; np.unique(axis=0) is several times slower).
     # The only rows this fails to merge are +0.0 / -0.0 variants, whose logits agree anyway.
     keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
@@ -440,6 +444,8 @@ def distinct_points(data: torch.Tensor) -> DistinctPoints:
     otherwise ``torch.unique(dim=0)`` merges them.
     """
     data = data.detach()
+    if not bool(torch.isfinite(data).all()):
+        raise ValueError("data contains NaN or inf")
     if data.shape[0] < 2:
         return DistinctPoints(data, None)
     gen = torch.Generator(device="cpu").manual_seed(0x6A09E667)
@@ -601,6 +607,12 @@ def optimal_velocity_torch(
         )
     if pts.shape[0] == 0:
         raise ValueError("data is empty: need at least one training point")
+    if x.shape[1] == 0:
+        raise ValueError("x and data have d = 0 coordinates: need d >= 1")
+    if chunk is not None:
+        chunk = integer(chunk, "chunk", 1)
+    if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(pts).all())):
+        raise ValueError("x or data contains NaN or inf")
     tt = torch.as_tensor(t, dtype=torch.float64, device=x.device)
     if tt.ndim == 0:
         tt = tt.expand(x.shape[0])
@@ -609,6 +621,13 @@ def optimal_velocity_torch(
     sig = p.sigma(tt)
     if bool(torch.any(~((sig > 0) & (tt >= 0) & (tt <= 1)))):  # one device sync; NaN times included
         raise ValueError("t must lie in [0, 1], and t = 1 needs a path with sigma_1 > 0 (sigma_t = 0 is singular)")
+    alpha = p.alpha(tt)
+    _check_scales(
+        float(torch.linalg.vector_norm(x.detach().double(), dim=1).max()),
+        float(torch.linalg.vector_norm(pts.detach().double(), dim=1).max()),
+        float((alpha / (sig * sig)).max()),
+        float(alpha.max()),
+    )
     reduced = x.dtype != torch.float64
     if reduced and not allow_reduced_precision:
         raise ValueError(
@@ -770,6 +789,11 @@ def integrate_flow(
     ts = min(p.t_switch, te)
     tau_end = _tau_end(te, p)
     tau_s = float(p.tau(ts)) if ts > 0 else 0.0
+    if te > ts and not tau_end > tau_s:
+        raise ValueError(
+            f"t_end = {te:g} is too close to 0: sigma_t does not move from sigma_0 in float64 before it "
+            "(the log-time is 0), so there is no flow to integrate; use a larger t_end"
+        )
     if te > ts:
         a_end, s_end = (float(v[0]) for v in p.in_tau(np.array([tau_end])))
         g_bound = float(np.max(p.forcing(np.array([ts, float(p.time_from_tau(np.array([tau_end]))[0])]))))

@@ -34,6 +34,12 @@ TASK_THREADS = 1
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = "10s"
+CONNECT_DEADLINE = 20.0
+"""Seconds after which connecting to ``--scheduler`` gives up whatever answers there: ``distributed``'s
+own timeout does not cover a server that accepts the connection and never speaks Dask."""
+WORKER_WAIT = 30.0
+"""Seconds to wait for a first worker of a scheduler that has none before saying so (the run then
+keeps waiting: tasks start when a worker joins)."""
 INSTALL_HINT = "pip install 'memgen-theory[dask]' (or: pip install 'dask[distributed]')"
 
 ACCELERATOR_TASKS = frozenset({"numerics.training.train_task"})
@@ -162,6 +168,18 @@ def make_executor(
     return cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=pin_threads)
 
 
+def shutdown_now(executor: cf.Executor) -> None:
+    """Stop at once (Ctrl-C, SIGTERM): queued tasks cancelled, the worker processes of a local pool
+    terminated rather than waited for, a Dask client closed."""
+    # ProcessPoolExecutor has no public way to stop running workers before Python 3.14.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(5.0)
+
+
 def sweep(executor: cf.Executor | None, fn: Callable[..., Any], tasks: Iterable[dict[str, Any]]) -> list[Any]:
     """Run ``fn(**task)`` for every task through ``executor`` and return results in task order.
 
@@ -185,6 +203,45 @@ def _import_distributed() -> Any:
             f"--scheduler needs Dask's 'distributed' package, which is not installed: {INSTALL_HINT}"
         ) from exc
     return distributed
+
+
+def _check_address(scheduler: str) -> None:
+    """A network address (``tcp://``, ``tls://``, ``ws://``) with its host and port: without a port,
+    ``distributed`` tries for half a minute. Other transports (``inproc://``) pass as they are."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(scheduler)
+        port = parts.port
+    except ValueError as exc:
+        raise ExecutorError(f"--scheduler {scheduler!r}: {exc}") from None
+    if parts.scheme not in ("tcp", "tls", "ws", "wss"):
+        return
+    if not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ExecutorError(f"--scheduler {scheduler!r}: expected tcp://host:port, with the port (e.g. :8786)")
+
+
+def _client_within_deadline(distributed: Any, address: Any) -> Any:
+    """A ``distributed.Client`` of ``address``, or ``TimeoutError`` after :data:`CONNECT_DEADLINE` seconds.
+
+    The client is built on a daemon thread: a handshake that never completes is left behind
+    there, not waited for."""
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="memgen-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_DEADLINE)
+    if thread.is_alive():
+        raise TimeoutError(f"no Dask handshake within {CONNECT_DEADLINE:g} s (is it a Dask scheduler?)")
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
 
 
 def parse_resources(text: str | dict[str, float] | None) -> dict[str, float]:
@@ -317,6 +374,8 @@ class DaskExecutor(cf.Executor):
         kind, _, rest = scheduler.partition(":")
         if kind != "local" and not rest.startswith("//"):
             raise ExecutorError(f"--scheduler {scheduler!r}: expected tcp://host:port or local:N")
+        if kind != "local":
+            _check_address(scheduler)
         if kind == "local":
             try:
                 n = int(rest)
@@ -337,15 +396,26 @@ class DaskExecutor(cf.Executor):
                     dashboard_address="127.0.0.1:0",  # loopback, any free port
                     resources=res or None,
                 )
-            client = distributed.Client(cluster or scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            client = _client_within_deadline(distributed, cluster or scheduler)
         except (OSError, TimeoutError) as exc:
             if cluster is not None:
                 cluster.close()
             raise ExecutorError(f"could not reach the Dask scheduler at {scheduler}: {exc}") from None
         ex = cls(client, resources=res, cluster=cluster)
+        ex._wait_for_a_worker(notice)
         ex._check_code(notice)
         ex._check_resources()
         return ex
+
+    def _wait_for_a_worker(self, notice: Callable[[str], None]) -> None:
+        """Say so when the scheduler has no worker after :data:`WORKER_WAIT` seconds (tasks would wait silently)."""
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except TimeoutError:
+            notice(
+                f"no worker has joined the scheduler {self.address} within {WORKER_WAIT:g} s; tasks wait until one "
+                f"does (start workers with: dask worker {self.address})"
+            )
 
     def _check_code(self, notice: Callable[[str], None]) -> None:
         """Every worker imports memgen, and the same code as this process (else a notice)."""

@@ -40,9 +40,23 @@ def rotation(d: int, phi: float) -> np.ndarray:
 
 
 def sym_sqrt(sigma: np.ndarray) -> np.ndarray:
-    """Symmetric square root of an SPD matrix (eigendecomposition)."""
-    w, v = np.linalg.eigh(_square(sigma, "sigma"))
-    return (v * np.sqrt(w)) @ v.T
+    """Symmetric square root of a symmetric positive semi-definite matrix (eigendecomposition).
+
+    Raises
+    ------
+    ValueError
+        A matrix that is not symmetric, has a negative eigenvalue, or whose entries overflow.
+    """
+    m = _square(sigma, "sigma")
+    scale = float(np.abs(m).max())
+    if not np.allclose(m, m.T, rtol=0, atol=1e-12 * scale):
+        raise ValueError("sigma must be symmetric (its square root is defined by the eigendecomposition)")
+    w, v = np.linalg.eigh(0.5 * m + 0.5 * m.T)  # halves first: m + m.T may overflow
+    if not np.isfinite(w).all():
+        raise ValueError("sigma's eigenvalues overflow float64; rescale it")
+    if w.min() < -1e-12 * max(scale, 1e-300):
+        raise ValueError(f"sigma must be positive semi-definite, got the eigenvalue {w.min():.3g}")
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
 def _square(a: np.ndarray, name: str) -> np.ndarray:
@@ -114,7 +128,7 @@ class GaussianCoupling:
         matrices (e.g. ``(n, 1, 1)`` for one block per row).
         """
         if np.ndim(t) == 0:
-            t = real_scalar(t, "t")
+            t = real_scalar(t, "t", 0.0, 1.0)
         else:
             t = real_array(t, "t")
             if np.any(t < 0) or np.any(t > 1):

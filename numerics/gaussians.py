@@ -29,6 +29,16 @@ def random_spd(d: int, rng: np.random.Generator, cond: float = 10.0, scale: floa
     return (c + c.T) / 2
 
 
+def _check_spd(c: np.ndarray, name: str) -> None:
+    """Refuse a covariance that is not symmetric positive definite (the KL is undefined, not a number)."""
+    if not np.allclose(c, c.T, rtol=0, atol=1e-12 * float(np.abs(c).max())):
+        raise ValueError(f"{name} must be symmetric")
+    try:
+        np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name} must be positive definite") from None
+
+
 def gaussian_kl_mp(mean0, cov0, mean1, cov1, dps: int = 50) -> mp.mpf:
     """KL(N0 || N1) evaluated with mpmath at ``dps`` digits (explicit inverse and determinants,
     which is fine at that precision)."""
@@ -40,6 +50,8 @@ def gaussian_kl_mp(mean0, cov0, mean1, cov1, dps: int = 50) -> mp.mpf:
             f"shapes do not match: means {mean0.shape}, {mean1.shape}, covariances {cov0.shape}, {cov1.shape}"
         )
     dps = integer(dps, "dps", 15)
+    for name, c in (("cov0", cov0), ("cov1", cov1)):
+        _check_spd(c, name)
     with mp.workdps(dps):
         m0, m1 = mp.matrix(list(map(float, mean0))), mp.matrix(list(map(float, mean1)))
         c0 = mp.matrix([[float(v) for v in row] for row in cov0])

@@ -354,7 +354,10 @@ def solve_rows(
                 rec[r].append((s[r], y[r].copy(), fcur[r] - y[r] if semilinear else fcur[r].copy()))
         active = active[nxt[active] < targets.size]
     else:
-        raise RuntimeError(f"solve_rows did not finish within {max_steps} steps")
+        raise RuntimeError(
+            f"solve_rows did not finish within its budget of {max_steps} steps: the field is too stiff for "
+            f"rtol={rtol:g}, atol={atol:g} (or varies faster than float64 resolves); loosen them or raise max_steps"
+        )
     steps = None
     if record:
         steps = [(np.array([p[0] for p in r]), np.array([p[1] for p in r]), np.array([p[2] for p in r])) for r in rec]
@@ -365,6 +368,11 @@ def hermite_dense(s_pts: np.ndarray, y_pts: np.ndarray, dy_pts: np.ndarray, s_qu
     """Cubic Hermite dense output between recorded points ``(s, y, dy/ds)`` of :func:`solve_rows` (plain mode)."""
     s_pts, y_pts, dy_pts = (real_array(a, n, finite=False) for a, n in ((s_pts, "s"), (y_pts, "y"), (dy_pts, "dy")))
     sq = real_array(s_query, "s_query", finite=False)
+    if s_pts.ndim != 1 or s_pts.size < 2 or y_pts.shape[:1] != s_pts.shape or dy_pts.shape != y_pts.shape:
+        raise ValueError(
+            f"hermite_dense needs at least 2 recorded points with matching y and dy, got s {s_pts.shape}, "
+            f"y {y_pts.shape}, dy {dy_pts.shape}"
+        )
     j = np.clip(np.searchsorted(s_pts, sq, side="right") - 1, 0, s_pts.size - 2)
     h = (s_pts[j + 1] - s_pts[j])[:, None]
     return _hermite((sq - s_pts[j])[:, None] / h, h, y_pts[j], dy_pts[j], y_pts[j + 1], dy_pts[j + 1])

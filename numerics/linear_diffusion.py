@@ -175,7 +175,9 @@ def eigen_modes(cov: np.ndarray, rel_cut: float = NULL_MODE_RTOL) -> tuple[np.nd
     scale = max(float(np.abs(c).max()), 1e-300)
     if not np.allclose(c, np.swapaxes(c, -1, -2), rtol=0, atol=1e-12 * scale):
         raise ValueError("covariance is not symmetric")
-    lam, u = np.linalg.eigh((c + np.swapaxes(c, -1, -2)) / 2)
+    lam, u = np.linalg.eigh(0.5 * c + 0.5 * np.swapaxes(c, -1, -2))  # halves first: c + c.T may overflow
+    if not np.isfinite(lam).all():
+        raise ValueError("covariance eigenvalues overflow float64; rescale the data")
     lam, u = lam[..., ::-1], u[..., ::-1]
     top = lam[..., :1]
     if np.any(lam < -1e-8 * np.maximum(top, 1e-300)):
@@ -252,7 +254,21 @@ def mode_weights(
     lam_hat = _check_eigenvalues(lam_hat, "lam_hat")
     s = _check_noise_level(one_minus_abar)
     ridge, train_time, lr, gd_steps = _check_training(ridge, train_time, lr, gd_steps, ridge_scaling)
-    return _mode_weights(lam_hat, s, ridge, train_time, lr, gd_steps, loss_half, ridge_scaling)
+    try:
+        np.broadcast_shapes(lam_hat.shape, np.shape(s), np.shape(train_time))
+    except ValueError:
+        raise ValueError(
+            f"lam_hat {lam_hat.shape}, one_minus_abar {np.shape(s)} and train_time {np.shape(train_time)} "
+            "do not broadcast together"
+        ) from None
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = _mode_weights(lam_hat, s, ridge, train_time, lr, gd_steps, loss_half, ridge_scaling)
+    if not np.isfinite(w).all():
+        raise ValueError(
+            f"gradient descent with lr = {lr:g} diverges over {gd_steps} steps on a mode whose curvature "
+            "(1 - s) lam_hat + s + ridge exceeds 1/lr (|1 - 2 lr c| > 1); lower lr or the ridge"
+        )
+    return w
 
 
 def _mode_weights(
@@ -409,8 +425,8 @@ def kl_divergence(
     TypeError
         Complex or non-numeric input.
     ValueError
-        Shape mismatch, ``d = 0``, non-SPD target, generated variances not finite and >= 0,
-        non-finite means, or an unknown variant.
+        Shape mismatch, ``d = 0``, ``U`` not orthogonal, non-SPD target, generated variances not
+        finite and >= 0, non-finite means, or an unknown variant.
     """
     f = real_array(f, "f", finite=False)
     u = real_array(u, "U")
@@ -427,6 +443,12 @@ def kl_divergence(
     if direction not in KL_DIRECTIONS or part not in ("cov", "full") or norm not in ("per_dim", "total"):
         raise ValueError(f"bad variant: direction={direction!r}, part={part!r}, norm={norm!r}")
     u2 = u * u  # u2[..., nu, i] = U_{nu i}^2
+    # The eigenvectors must be orthonormal: every row and column of U has unit norm (an O(d^2) test
+    # that catches a matrix that is not an eigenbasis, e.g. ones((d, d)), whose KL would be wrong).
+    if not (
+        np.allclose(u2.sum(axis=-1), 1.0, rtol=0, atol=1e-6) and np.allclose(u2.sum(axis=-2), 1.0, rtol=0, atol=1e-6)
+    ):
+        raise ValueError("U must be orthogonal (the eigenvectors of the generated covariance, as columns)")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_ratio = np.sum(np.log(lam), axis=-1) - np.sum(np.log(f), axis=-1)  # ln det Sigma - ln det Sigma_gen
         if direction == "forward":
@@ -615,6 +637,9 @@ def deterministic_equivalent_test_error(lam: np.ndarray, n: int, one_minus_abar:
     """
     ridge = _check_ridge(ridge)
     lam = _check_eigenvalues(lam, "lam")
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"lam must be a non-empty 1-D array of eigenvalues, got shape {lam.shape}")
+    n = integer(n, "n", 1)
     s = _noise_level_scalar(one_minus_abar)
     if s == 1.0:
         raise ValueError("one_minus_abar must be < 1 here (the data signal abar vanishes at 1)")

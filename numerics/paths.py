@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from theory import paths as sym
-from theory.validation import real_array, real_scalar
+from theory.validation import check_range, real_array, real_scalar
 
 Array = Any  # numpy.ndarray or torch.Tensor
 BISECTION_STEPS = 64
@@ -160,8 +160,10 @@ class AffinePath:
     # -- the log-time
     def tau(self, t: Array) -> np.ndarray:
         r""":math:`\tau=-\ln(\sigma_t/\sigma_0)` (infinite at :math:`t=1` when :math:`\sigma_1=0`)."""
+        t = real_array(t, "t")
+        check_range(t, "t", 0.0, 1.0)
         with np.errstate(divide="ignore"):
-            return -np.log(self.sigma(real_array(t, "t")) / self.sigma0)
+            return -np.log(self.sigma(t) / self.sigma0)
 
     def in_tau(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r""":math:`(\alpha,\sigma)` at log-time ``tau`` (:math:`\sigma=\sigma_0e^{-\tau}`)."""
@@ -253,14 +255,16 @@ class CondOTPath(AffinePath):
 
     def tau(self, t: Array) -> Array:
         r""":math:`\tau=-\ln\sigma_t` (infinite at :math:`t=1` when :math:`\sigma_{\min}=0`)."""
+        t = real_array(t, "t")
+        check_range(t, "t", 0.0, 1.0)
         with np.errstate(divide="ignore"):
-            return -np.log(self.sigma(real_array(t, "t")))
+            return -np.log(self.sigma(t))
 
     def time_from_tau(self, tau: Array) -> Array:
         r""":math:`t(\tau)=(1-e^{-\tau})/(1-\sigma_{\min})` (``tau = inf`` allowed: the end of the path)."""
         tau = real_array(tau, "tau", finite=False)
-        if np.any(np.isnan(tau)):
-            raise ValueError("tau contains NaN")
+        if np.any(np.isnan(tau)) or np.any(tau < 0):
+            raise ValueError("tau must be >= 0 (NaN refused)")
         return -np.expm1(-tau) / (1.0 - self.sigma_min)
 
     def in_tau(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from typing import Any
 from numerics.experiments import RunSpec
 from proofs_checks.claims import all_claims, get_claim, get_paper
 from proofs_checks.evidence import PASSING, RegistryError, Verdict, describe_failure, format_value, status_summary
+from proofs_checks.outputs import check_folder, check_report_outputs, check_verify_outputs
 from proofs_checks.progress import Progress
 from proofs_checks.registry import check_spec_tiers
 
@@ -143,9 +144,12 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
     """The executor (in-process, ``--workers`` pool or ``--scheduler`` cluster) and the run."""
     from numerics.cache import DiskCache
     from numerics.executor import make_executor
+    from theory.validation import max_dense_bytes
 
     try:
-        path = RunSpec(path=args.path).path if args.path else None  # refused before any work
+        path = RunSpec(path=args.path).path if args.path is not None else None  # refused before any work
+        cache = DiskCache()
+        max_dense_bytes()  # MEMGEN_MAX_DENSE_GB read now: a bad value must not wait for a cache miss
         executor = make_executor(args.workers, args.scheduler, args.resources)
     except BaseException:
         bar.close()
@@ -154,15 +158,29 @@ def _start_run(args: argparse.Namespace, bar: Progress) -> tuple[Any, RunSpec]:
         tier="spec" if args.full else "fast",
         seed=args.seed,
         executor=executor,
-        cache=DiskCache(),
+        cache=cache,
         progress=bar.note,
         path=path,
     )
     return executor, run
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def _write_verify_files(args: argparse.Namespace, verdicts: list[Verdict], writer: Any, record: dict) -> Path | None:
+    """``--markdown`` and the ledger beside ``--json``; returns the ledger's HTML page (``None`` without ``--json``)."""
     from numerics.cache import atomic_write_text
+    from proofs_checks.report import write_ledger
+
+    if args.markdown:
+        atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
+    if not args.json:
+        return None
+    meta = {**record, **writer.meta}
+    paths, _ = write_ledger(list(writer.records.values()), Path(args.json).parent, Path(args.figures_dir), meta)
+    return paths["html"]
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from numerics.executor import shutdown_now
     from proofs_checks import verdicts_file as vf
     from proofs_checks.evidence import verdict_from_json
     from proofs_checks.runner import run_claims, select_claims
@@ -172,9 +190,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print("no claim selected", file=sys.stderr)
         return 2
     # Output paths are checked before any work: a wrong path must not cost a whole run.
-    for path in (args.json, args.markdown):
-        if path:
-            vf.check_writable(path)
+    check_verify_outputs(args.json, args.markdown)
     if args.resume and not args.json:
         raise vf.VerdictsFileError("--resume needs --json PATH (the file of the run to resume)")
     tier = "spec" if args.full else "fast"
@@ -201,7 +217,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         interrupted = True
     finally:
         bar.close()
-        executor.shutdown()
+        if interrupted:
+            shutdown_now(executor)
+        else:
+            executor.shutdown()
     verdicts = [verdict_from_json(writer.records[c.id]) for c in claims if c.id in writer.records]
     if interrupted:
         print(
@@ -211,6 +230,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return 130
     writer.finish([c.id for c in claims])
+    ledger = _write_verify_files(args, verdicts, writer, record)  # files first: a closed stdout must not lose them
     con = _console()
     con.print(_verdicts_table(verdicts))
     for v in verdicts:
@@ -227,15 +247,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     con.print(status_summary(Counter(v.status for v in verdicts), len(verdicts)))
     # "passed" counts verified claims only: an inconclusive or refuted claim is not a pass
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
-    if args.markdown:
-        atomic_write_text(args.markdown, _verdicts_markdown(verdicts))
-    if args.json:
-        from proofs_checks.report import write_ledger
-
-        paths, _ = write_ledger(
-            list(writer.records.values()), Path(args.json).parent, Path(args.figures_dir), {**record, **writer.meta}
-        )
-        con.print(f"ledger: {paths['html']}")
+    if ledger is not None:
+        con.print(f"ledger: {ledger}")
     if any(v.status == "error" for v in verdicts):
         return 3
     return 0 if n_pass == len(verdicts) else 1
@@ -255,6 +268,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
         if args.paper is not None:
             get_paper(args.paper)
         specs = [f for f in figs.values() if args.paper is None or f.paper == args.paper]
+    check_folder(args.out, "--out")
     bar = Progress([f.id for f in specs], "figures", tier="spec" if args.full else "fast")
     executor, run = _start_run(args, bar)
 
@@ -286,12 +300,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from proofs_checks.report import write_ledger
 
     out = Path(args.out)
-    source = Path(args.from_json) if args.from_json else out / "verdicts.json"
+    source = Path(args.from_json) if args.from_json is not None else out / "verdicts.json"
+    check_report_outputs(args.out, source)
     if not source.exists() and not args.from_json:
         print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
         ns = build_parser().parse_args(["verify", "--json", str(source)])
         cmd_verify(ns)
-    vf.check_writable(out / "ledger.json")
     data = vf.load(source)
     meta = {**data.get("run", {}), **data.get("meta", {})}
     paths, ledger = write_ledger(data["claims"], out, Path(args.figures_dir), meta)
@@ -419,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    restore = _interrupt_on_sigterm()
     try:
         return args.fn(args)
     except RegistryError as exc:
@@ -427,6 +442,27 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"memgen: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # stdout closed early (memgen ... | head -1): the files are written already
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
+    finally:
+        restore()
+
+
+def _interrupt_on_sigterm() -> Any:
+    """SIGTERM (a job scheduler, ``kill``) as Ctrl-C: the run stops through its ``finally`` blocks, so the
+    pool's workers are stopped and the finished verdicts kept. Returns what restores the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,11 @@ from proofs_checks.claims import CLAIMS, load_catalog
 from proofs_checks.evidence import STATUSES, RegistryError
 
 RESUMABLE = ("verified", "verified-reduced")
-REQUIRED = {"id": str, "passed": bool, "status": str, "comparisons": list}
+REQUIRED = {"id": str, "passed": bool, "status": str, "comparisons": list, "seconds": (int, float)}
+OPTIONAL = {"details": dict, "sizes": dict, "spec_sizes": dict, "short_of_spec": list, "where": dict, "tag": str}
+COMPARISON = {"name": str, "passed": bool, "tolerance": str}
+STATUS_WHEN_PASSED = {True: ("verified", "verified-reduced"), False: ("inconclusive", "refuted", "error")}
+"""The statuses a record's ``passed`` allows (:attr:`proofs_checks.evidence.Verdict.status`)."""
 
 
 class VerdictsFileError(RegistryError):
@@ -32,26 +35,6 @@ class VerdictsFileError(RegistryError):
 def run_record(tier: str, seed: int | None) -> dict[str, Any]:
     """What makes two runs' verdicts interchangeable for ``--resume``."""
     return {"tier": tier, "seed": seed, "commit": git_commit(), "version": package_version()}
-
-
-def check_writable(path: str | os.PathLike) -> Path:
-    """Refuse an output path that cannot be written, before any check runs.
-
-    Creates missing parent folders; raises :class:`VerdictsFileError` naming the path and the reason.
-    """
-    p = Path(path)
-    if p.exists() and p.is_dir():
-        raise VerdictsFileError(f"output path {p} is a directory")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise VerdictsFileError(f"cannot write {p}: {exc.strerror or exc}") from None
-    if p.exists() and not os.access(p, os.W_OK):
-        raise VerdictsFileError(f"cannot write {p}: permission denied")
-    return p
 
 
 def validate(data: Any, source: str) -> list[dict[str, Any]]:
@@ -74,13 +57,7 @@ def validate(data: Any, source: str) -> list[dict[str, Any]]:
         if not isinstance(rec, dict):
             problems.append(f"claims[{i}] is a {type(rec).__name__}, not an object")
             continue
-        for key, typ in REQUIRED.items():
-            if key not in rec:
-                problems.append(f"claims[{i}] has no '{key}'")
-            elif not isinstance(rec[key], typ):
-                problems.append(f"claims[{i}].{key} is a {type(rec[key]).__name__}, not a {typ.__name__}")
-        if isinstance(rec.get("status"), str) and rec["status"] not in STATUSES:
-            problems.append(f"claims[{i}].status {rec['status']!r} is not one of {', '.join(STATUSES)}")
+        problems += _record_problems(rec, f"claims[{i}]")
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise VerdictsFileError(f"{source}: " + "; ".join(problems[:5]) + more)
@@ -92,6 +69,44 @@ def validate(data: Any, source: str) -> list[dict[str, Any]]:
     if dup:
         raise VerdictsFileError(f"{source}: claim ids listed twice: {', '.join(dup)}")
     return claims
+
+
+def _type_problem(value: Any, typ: type | tuple[type, ...], where: str) -> list[str]:
+    names = " or ".join(t.__name__ for t in (typ if isinstance(typ, tuple) else (typ,)))
+    if isinstance(value, bool) and bool not in (typ if isinstance(typ, tuple) else (typ,)):
+        return [f"{where} is a bool, not a {names}"]
+    return [] if isinstance(value, typ) else [f"{where} is a {type(value).__name__}, not a {names}"]
+
+
+def _record_problems(rec: dict[str, Any], where: str) -> list[str]:
+    """What is wrong with one verdict record: missing or mistyped fields, a status its ``passed`` contradicts."""
+    problems = []
+    for key, typ in REQUIRED.items():
+        if key not in rec:
+            problems.append(f"{where} has no '{key}'")
+        else:
+            problems += _type_problem(rec[key], typ, f"{where}.{key}")
+    for key, typ in OPTIONAL.items():
+        if key in rec:
+            problems += _type_problem(rec[key], typ, f"{where}.{key}")
+    if "error" in rec and rec["error"] is not None:
+        problems += _type_problem(rec["error"], str, f"{where}.error")
+    for j, c in enumerate(rec.get("comparisons") if isinstance(rec.get("comparisons"), list) else []):
+        if not isinstance(c, dict):
+            problems.append(f"{where}.comparisons[{j}] is a {type(c).__name__}, not an object")
+            continue
+        for key, typ in COMPARISON.items():
+            problems += _type_problem(c.get(key), typ, f"{where}.comparisons[{j}].{key}")
+    status, passed = rec.get("status"), rec.get("passed")
+    if isinstance(status, str) and status not in STATUSES:
+        problems.append(f"{where}.status {status!r} is not one of {', '.join(STATUSES)}")
+    elif (
+        isinstance(passed, bool)
+        and status in STATUSES
+        and status not in STATUS_WHEN_PASSED[passed] + ("not-run-at-spec",)
+    ):
+        problems.append(f"{where}.status {status!r} contradicts passed = {passed}")
+    return problems
 
 
 def load(path: str | os.PathLike) -> dict[str, Any]:
@@ -132,7 +147,13 @@ class VerdictsWriter:
         if self.path is not None:
             self.meta["seconds"] = sum(r.get("seconds", 0.0) for r in self.records.values())
             payload = {"run": self.run, "meta": self.meta, "complete": complete, "claims": list(self.records.values())}
-            atomic_write_text(self.path, json.dumps(payload, indent=2))
+            try:
+                atomic_write_text(self.path, json.dumps(payload, indent=2))
+            except OSError as exc:  # a full disk: stop the run; the file keeps the verdicts written before
+                raise VerdictsFileError(
+                    f"cannot write {self.path} ({exc.strerror or exc}): the run stops here; the verdicts that "
+                    "finished before are kept in it, rerun with --resume when there is room"
+                ) from None
 
 
 def resumable(path: str | os.PathLike, run: dict[str, Any]) -> list[dict[str, Any]]:

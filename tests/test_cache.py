@@ -111,3 +111,75 @@ def test_cache_command_lists_verifies_and_clears(tmp_path, capsys):
     assert len(cache.entries()) == 1
     assert main(["cache", "clear", "--dir", str(tmp_path)]) == 0
     assert cache.entries() == []
+
+
+class _Marker:
+    """A pickle payload that creates a file when unpickled."""
+
+    def __init__(self, path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _forged_entry(path, payload: bytes, key: bytes | None) -> None:
+    """An entry written without the cache: a plain SHA-256 (the old unkeyed checksum) or an HMAC
+    under ``key``."""
+    import hashlib
+    import hmac
+    import json
+
+    header = {"params": None, "length": len(payload), "created": "2024", "version": "x"}
+    blob = json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+    header["sha256"] = hashlib.sha256(blob).hexdigest()
+    if key is not None:
+        header["hmac"] = hmac.new(key, blob, hashlib.sha256).hexdigest()
+    path.write_bytes(MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
+
+
+@pytest.mark.parametrize("key", [None, b"k" * 32])
+def test_an_entry_written_by_someone_else_never_runs(tmp_path, capsys, key):
+    import pickle
+
+    cache, notices = _cache(tmp_path)
+    cache.get_or_compute("model", Config(), lambda: "ours")  # creates the cache's secret
+    marker = tmp_path.parent / f"ran-{tmp_path.name}"
+    payload = pickle.dumps(_Marker(marker))
+    _forged_entry(tmp_path / "dropped-0123.entry", payload, key)
+    path = cache.path("model", Config())
+    _forged_entry(path, payload, key)
+    assert main(["cache", "list", "--dir", str(tmp_path)]) == 0
+    assert main(["cache", "verify", "--dir", str(tmp_path)]) == 1
+    assert "not written by this cache" in capsys.readouterr().out
+    assert cache.get_or_compute("model", Config(), lambda: "recomputed") == "recomputed"
+    assert not marker.exists()
+    assert any("HMAC mismatch" in n for n in notices)
+
+
+def test_the_secret_is_private_and_listing_reads_headers_only(tmp_path, monkeypatch):
+    import pickle
+
+    cache, _ = _cache(tmp_path)
+    cache.get_or_compute("model", Config(), lambda: [1, 2])
+    assert (tmp_path / ".secret").stat().st_mode & 0o777 == 0o600
+    monkeypatch.setattr(pickle, "loads", lambda *_: pytest.fail("listing unpickled an entry"))
+    assert [e.ok for e in cache.entries()] == [True]
+
+
+def test_entries_in_sub_folders_are_listed_and_cleared(tmp_path, capsys):
+    cache, _ = _cache(tmp_path)
+    for name in ("gao-li/ensemble", "mfm/plans", "top"):
+        cache.get_or_compute(name, Config(), lambda: 1)
+    assert sorted(e.name for e in cache.entries()) == ["gao-li/ensemble", "mfm/plans", "top"]
+    assert main(["cache", "list", "--dir", str(tmp_path)]) == 0
+    assert "3 entries" in capsys.readouterr().out
+    assert main(["cache", "clear", "--dir", str(tmp_path)]) == 0
+    assert cache.entries() == [] and "removed 3 files" in capsys.readouterr().out
+
+
+def test_an_empty_cache_setting_is_refused(monkeypatch, capsys):
+    monkeypatch.setenv("MEMGEN_CACHE", "")
+    assert main(["cache", "list"]) == 2
+    assert main(["verify", "common/gaussian-kl-closed-form"]) == 2
+    assert capsys.readouterr().err.count("MEMGEN_CACHE is set but empty") == 2

@@ -136,7 +136,9 @@ def test_report_validates_its_input(tmp_path, capsys):
         "list": [],
         "string": "hello",
         "no-id": {"claims": [{"passed": True, "status": "verified", "comparisons": []}]},
-        "unknown-id": {"claims": [{"id": "mfm/nope", "passed": True, "status": "verified", "comparisons": []}]},
+        "unknown-id": {
+            "claims": [{"id": "mfm/nope", "passed": True, "status": "verified", "comparisons": [], "seconds": 0.1}]
+        },
     }
     for name, payload in bad.items():
         f = tmp_path / f"{name}.json"

@@ -31,7 +31,11 @@ Validation (:meth:`AffinePath.validate`): :math:`\sigma_0>0`, :math:`\alpha_1>0`
 run forward), and :math:`\alpha_0=0` — or :math:`\alpha_0>0` explicitly accepted as an approximation
 (VP schedules), whose effect on the source is stated: the flow then starts from
 :math:`\frac1N\sum_i\mathcal N(\alpha_0x^{(i)},\sigma_0^2I)` instead of :math:`\mathcal N(0,\sigma_0^2I)`.
-A violated condition raises :class:`PathError` naming it.
+A violated condition raises :class:`PathError` naming it. Path text is read by the whitelisting
+parser of :mod:`theory.expressions` (never run as Python); an expression must have a derivative
+(no ``floor``, ``sign``) and be real; :math:`\dot\sigma_t\le0` and :math:`\dot\lambda_t\ge0` are
+proved by SymPy where it can, else searched densely (:mod:`theory.monotonicity`), and
+:math:`\alpha_t` may not underflow to 0 inside :math:`(0,1)`.
 
 Built-in paths (each derived once per process): :func:`ot` (conditional OT, :math:`\sigma_{\min}`),
 :func:`cosine`, :func:`vp` (linear :math:`\beta` schedule), :func:`ve` (a variance-exploding
@@ -63,9 +67,15 @@ from scipy.optimize import brentq
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.pytorch import TorchPrinter
 
+from theory.expressions import ExpressionError, parse_expression
+from theory.monotonicity import symbolic_sign, worst_violation
+
 t = sp.Symbol("t", real=True)
 tau = sp.Symbol("tau", nonnegative=True)
 GRID = 4001  # points of [0, 1] on which monotonicity is checked where SymPy cannot prove it
+MONOTONE_RTOL = 1e-9
+"""A derivative of the wrong sign by at most this fraction of its largest size is rounding of a zero
+(a flat point, as :math:`\\dot\\sigma_t=0` at ``t = 0`` on the cosine path), not a violation."""
 TAU_AT_T_ONE = 40.0
 """Smallest log-time at which a path with :math:`\\sigma_1=0` is integrated to its end:
 :math:`\\sigma_t/\\sigma_0=e^{-40}\\approx4\\times10^{-18}`; later where ``t`` has not yet reached 1
@@ -82,16 +92,26 @@ class PathError(ValueError):
     """A path that is not a valid data-to-noise affine Gaussian path (the condition is named)."""
 
 
-def _sympify(expr: Any, name: str) -> sp.Expr:
-    try:
-        e = sp.sympify(expr, locals={"t": t, "pi": sp.pi, "tau": tau})
-    except (sp.SympifyError, TypeError, SyntaxError) as exc:
-        raise PathError(f"cannot parse {name} = {expr!r}: {exc}") from None
+def _sympify(expr: Any, name: str, symbols: dict[str, sp.Symbol] | None = None) -> sp.Expr:
+    """``expr`` as a SymPy expression: text through the whitelisting parser of :mod:`theory.expressions`
+    (never ``sympify``, which runs its input as Python), SymPy objects and real numbers as they are."""
+    symbols = {"t": t} if symbols is None else symbols
+    if isinstance(expr, str):
+        try:
+            e = parse_expression(expr, symbols)
+        except ExpressionError as exc:
+            raise PathError(f"cannot parse {name} = {expr[:80]!r}: {exc}") from None
+    elif isinstance(expr, sp.Basic):
+        e = expr
+    elif isinstance(expr, int | float) and not isinstance(expr, bool):
+        e = sp.sympify(expr)  # a Python number: nothing to run
+    else:
+        raise PathError(f"{name} must be a SymPy expression or its text, got {type(expr).__name__}")
     if not isinstance(e, sp.Expr):
-        raise PathError(f"{name} must be an expression in t, got {expr!r}")
-    extra = e.free_symbols - {t}
+        raise PathError(f"{name} must be an expression in {', '.join(symbols)}, got {expr!r}")
+    extra = e.free_symbols - set(symbols.values())
     if extra:
-        raise PathError(f"{name} may depend on t only, got symbols {sorted(map(str, extra))}")
+        raise PathError(f"{name} may depend on {', '.join(symbols)} only, got symbols {sorted(map(str, extra))}")
     return e
 
 
@@ -148,7 +168,7 @@ class AffinePath:
         object.__setattr__(self, "alpha", _sympify(self.alpha, "alpha"))
         object.__setattr__(self, "sigma", _sympify(self.sigma, "sigma"))
         if self.inverse is not None:
-            object.__setattr__(self, "inverse", sp.sympify(self.inverse))
+            object.__setattr__(self, "inverse", _sympify(self.inverse, "inverse", {"tau": tau}))
         self.validate()
 
     # Derived quantities are cached on the instance; a pickled path (sent to a worker) carries its
@@ -329,12 +349,24 @@ class AffinePath:
                 f"{self.name}: alpha_0 = {self.alpha0:.3g} > 0, so x_0 is not pure noise; pass accept_alpha0=True to "
                 "accept the approximation (the flow then starts from the mixture of N(alpha_0 x_i, sigma_0^2 I))"
             )
+        self._check_smooth_and_real()
         grid = np.linspace(0.0, 1.0, GRID)[1:-1]
-        with np.errstate(all="ignore"):
-            a = sp.lambdify(t, self.alpha, "numpy")(grid) * np.ones_like(grid)
-            s = sp.lambdify(t, self.sigma, "numpy")(grid) * np.ones_like(grid)
+        try:
+            with np.errstate(all="ignore"):
+                a = sp.lambdify(t, self.alpha, "numpy")(grid) * np.ones_like(grid)
+                s = sp.lambdify(t, self.sigma, "numpy")(grid) * np.ones_like(grid)
+        except (TypeError, ValueError, NameError, AttributeError) as exc:
+            raise PathError(f"{self.name}: alpha_t, sigma_t cannot be evaluated in NumPy ({exc})") from None
+        if np.iscomplexobj(a) or np.iscomplexobj(s):
+            raise PathError(f"{self.name}: alpha_t and sigma_t must be real on (0, 1)")
         if not (np.all(np.isfinite(a)) and np.all(np.isfinite(s)) and np.all(s > 0) and np.all(a >= 0)):
             raise PathError(f"{self.name}: alpha_t must be >= 0 and sigma_t > 0 and finite on (0, 1)")
+        if np.any(a == 0):
+            k = int(np.argmax(a == 0))
+            raise PathError(
+                f"{self.name}: alpha_t is 0 in float64 at t={grid[k]:.4g} inside (0, 1), so the log-SNR "
+                "ln(alpha_t/sigma_t) cannot increase there (a power of t that underflows?)"
+            )
         with np.errstate(divide="ignore"):
             lam = np.log(a) - np.log(s)
         if np.any(np.diff(lam) <= 0):
@@ -344,10 +376,41 @@ class AffinePath:
             )
         if np.any(np.diff(s) >= 0):
             k = int(np.argmax(np.diff(s) >= 0))
-            raise PathError(
-                f"{self.name}: sigma_t must decrease on (0, 1) (the log-time -ln(sigma_t/sigma_0) must run forward); "
-                f"it does not near t={grid[k]:.4g}"
-            )
+            raise _not_decreasing(self.name, grid[k])
+        self._check_monotone_derivatives()
+
+    def _check_smooth_and_real(self) -> None:
+        """Refuse expressions without a usable derivative (``floor``, ``sign``: SymPy leaves a ``Derivative``
+        or a ``DiracDelta``) or with imaginary parts, before the numerical checks."""
+        for label, e, de in (("alpha", self.alpha, self.d_alpha), ("sigma", self.sigma, self.d_sigma)):
+            if de.has(sp.Derivative, sp.Subs, sp.DiracDelta):
+                raise PathError(f"{self.name}: {label}_t = {e} is not differentiable on (0, 1)")
+            if e.has(sp.I) and not is_zero(sp.im(e.subs(t, sp.Rational(1, 3)))):
+                raise PathError(f"{self.name}: {label}_t = {e} is not real")
+
+    def _check_monotone_derivatives(self) -> None:
+        r""":math:`\dot\sigma_t\le0` and :math:`\dot\lambda_t\ge0` on (0, 1): proved by SymPy where it can, else
+        searched densely (:mod:`theory.monotonicity`); values on the grid alone miss fast oscillations."""
+        d_lam = self.d_alpha / self.alpha - self.d_sigma / self.sigma
+        da, ds = (sp.lambdify(t, e, "numpy") for e in (self.d_alpha, self.d_sigma))
+        a, s = (sp.lambdify(t, e, "numpy") for e in (self.alpha, self.sigma))
+        checks = (
+            (self.d_sigma, -1, ds, lambda where: _not_decreasing(self.name, where)),
+            (
+                d_lam,
+                1,
+                lambda x: da(x) / a(x) - ds(x) / s(x),
+                lambda where: PathError(
+                    f"{self.name}: log-SNR ln(alpha_t/sigma_t) must increase on (0, 1); it does not near t={where:.6g}"
+                ),
+            ),
+        )
+        for expr, sign, fn, error in checks:
+            if symbolic_sign(expr, t) == sign:
+                continue
+            worst, where = worst_violation(fn, sign)
+            if worst > MONOTONE_RTOL:
+                raise error(where)
 
     @property
     def source_note(self) -> str:
@@ -387,6 +450,13 @@ class AffinePath:
                 out["time_of_tau"] = _broadcasting(_lambdify(tau, self.time_of_tau, module))
             cache[module] = out
         return cache[module]
+
+
+def _not_decreasing(name: str, where: float) -> PathError:
+    return PathError(
+        f"{name}: sigma_t must decrease on (0, 1) (the log-time -ln(sigma_t/sigma_0) must run forward); "
+        f"it does not near t={where:.4g}"
+    )
 
 
 def _last_crossing(fn: Callable[..., Any], level: float) -> float:
@@ -562,7 +632,11 @@ def parse_path(spec: str) -> AffinePath:
     PathError
         Unknown name, unparsable expression, or an invalid path (the condition is named).
     """
+    if not isinstance(spec, str):
+        raise PathError(f"a path text must be a string, got {type(spec).__name__}")
     s = spec.strip()
+    if not s:
+        raise PathError(f"--path is empty: give one of {', '.join(BUILT_IN)} or 'alpha=<expr in t>; sigma=<expr in t>'")
     if s in BUILT_IN:
         return BUILT_IN[s]()
     call = _CALL.match(s)
@@ -575,9 +649,13 @@ def parse_path(spec: str) -> AffinePath:
             return BUILT_IN[call.group(1)](*args)
         except TypeError as exc:
             raise PathError(f"{call.group(1)}: {exc}") from None
-    parts = dict(p.split("=", 1) for p in s.split(";") if "=" in p)
-    parts = {k.strip(): v.strip() for k, v in parts.items()}
-    if set(parts) - {"alpha", "sigma"} or "alpha" not in parts or "sigma" not in parts:
+    pieces = [p.split("=", 1) for p in s.split(";") if p.strip()]
+    names = [p[0].strip() for p in pieces]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PathError(f"--path names {', '.join(twice)} more than once: {spec!r}")
+    parts = {p[0].strip(): p[1].strip() for p in pieces if len(p) == 2}
+    if len(parts) != len(pieces) or set(parts) != {"alpha", "sigma"}:
         raise PathError(
             f"--path must be one of {', '.join(BUILT_IN)} (optionally with arguments, e.g. ot(0.01)) or "
             f"'alpha=<expr in t>; sigma=<expr in t>', got {spec!r}"

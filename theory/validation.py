@@ -181,7 +181,10 @@ def integer(x: Any, name: str, lo: int | None = None, hi: int | None = None) -> 
 def max_dense_bytes() -> float:
     """The cap on one dense request in bytes (``MEMGEN_MAX_DENSE_GB`` GiB, default 4)."""
     raw = os.environ.get(MAX_DENSE_ENV)
-    gb = DEFAULT_MAX_DENSE_GB if raw in (None, "") else float(raw)
+    try:
+        gb = DEFAULT_MAX_DENSE_GB if raw in (None, "") else float(raw)
+    except ValueError:
+        gb = math.nan
     if not gb > 0:
         raise ValueError(f"{MAX_DENSE_ENV} must be a positive number of GiB, got {raw!r}")
     return gb * 2.0**30
