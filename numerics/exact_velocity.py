@@ -168,7 +168,11 @@ class ExactVelocity(torch.nn.Module):
         tt = tt.reshape(-1).expand(batch) if tt.numel() == 1 else tt.reshape(batch)
         sig = self.path.sigma(tt)
         if not bool(((tt >= 0) & (tt <= 1)).all()):
-            raise ValueError(f"t must lie in [0, 1] (noise at 0, data at 1), got values in [{tt.min()}, {tt.max()}]")
+            raise ValueError(
+                f"t must lie in [0, 1] (noise at 0, data at 1), got values in [{float(tt.min())}, {float(tt.max())}]; "
+                "adaptive solvers (torchdiffeq's dopri5) step past the end of the interval and interpolate back: "
+                "use a fixed-step method (with a time grid or step size ending at 1) to integrate to t = 1"
+            )
         if not bool((sig > 0).all()):
             raise ValueError(
                 f"t = 1 on the path {self.path.label}, where sigma_1 = 0: the exact field is singular there (on the OT "
