@@ -443,9 +443,13 @@ def as_path(path: PathLike = None, sigma_min: float | None = None) -> AffinePath
         raise TypeError("path must be a path, a path name or a sigma_min, got a bool")
     if isinstance(path, int | float | np.floating | np.integer):
         return CondOTPath(float(path))
+    if isinstance(getattr(path, "memgen_path", None), AffinePath):
+        return path.memgen_path  # a scheduler made from a memgen path (numerics.schedulers.to_scheduler)
     if isinstance(path, str):
         path = _parse(path)
-    elif not isinstance(path, sym.AffinePath) and type(path).__module__.startswith("flow_matching"):
+    elif not isinstance(path, sym.AffinePath) and (
+        type(path).__module__.startswith("flow_matching") or _has_base(path, "flow_matching.", "Scheduler")
+    ):
         path = from_scheduler(path)
     if isinstance(path, sym.AffinePath):
         return _numeric(path)

@@ -11,6 +11,7 @@ import torch
 
 import memgen
 from numerics.empirical_field import integrate_flow, optimal_velocity
+from numerics.paths import as_path
 from numerics.tabulated_path import TabulatedPath
 
 fm_scheduler = pytest.importorskip("flow_matching.path.scheduler")
@@ -91,6 +92,9 @@ def test_a_scheduler_without_closed_form_is_tabulated():
     np.testing.assert_allclose(got, optimal_velocity(x, 0.6, data, path), rtol=0, atol=1e-12)
     with pytest.raises(memgen.PathError, match="log-time integrator"):
         integrate_flow(x, data, path)
+    # The engines' own path argument points a scheduler without closed form to the tabulation.
+    with pytest.raises(memgen.PathError, match=r"memgen.path\(scheduler\)"):
+        optimal_velocity(x, 0.6, data, SmoothstepScheduler())
 
 
 @pytest.mark.parametrize(
@@ -111,6 +115,7 @@ def test_to_scheduler_round_trip(spec):
     scheduler = memgen.to_scheduler(path)
     assert isinstance(scheduler, fm_scheduler.Scheduler)
     assert memgen.path(scheduler) is path
+    assert as_path(scheduler) is path  # every engine takes it as its path
     assert _gap(path, scheduler) == 0.0
     assert memgen.path(pickle.loads(pickle.dumps(scheduler))).record() == path.record()
     # flow_matching trains on memgen's path: x_t and its velocity are memgen's.
