@@ -22,6 +22,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
 	# the dask extra too, so the cluster tests (tests/test_dask.py) run
 	$(PY) -m pip install -q -e ".[test,dask]"
+	# the interop extra's libraries too (tqdm: flow_matching.solver imports it without declaring it), so the flow_matching / torchcfm tests (tests/test_interop_*.py) run,
+	# pinned to the torch installed above (their unpinned torch would replace it with a CUDA build); torchcfm
+	# without its dependencies: its matchers and models need only torch, numpy and POT, while its torchdyn
+	# dependency pulls torchvision, a CUDA build that does not load with a CPU torch
+	$(PY) -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/torch-pin.txt
+	$(PY) -m pip install -q -c $(VENV)/torch-pin.txt "flow_matching>=1.0.10" tqdm
+	$(PY) -m pip install -q --no-deps "torchcfm>=1.0.7"
 	touch $@
 
 install: $(VENV)/.installed

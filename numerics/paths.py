@@ -353,22 +353,33 @@ class DerivedPath(AffinePath):
         return out
 
 
+def _has_base(obj: Any, module_prefix: str, name: str) -> bool:
+    """Whether a class of ``obj``'s type (its own or a base) is ``name`` from a module under ``module_prefix``
+    (recognises another library's classes without importing it)."""
+    return any(c.__name__ == name and c.__module__.startswith(module_prefix) for c in type(obj).__mro__)
+
+
 def from_scheduler(scheduler: Any) -> sym.AffinePath:
     r"""The SymPy path of a Meta ``flow_matching`` scheduler (``flow_matching.path.scheduler``).
 
-    The scheduler classes with closed forms are mapped to their SymPy paths (``CondOTScheduler``,
-    ``CosineScheduler``, ``VPScheduler``, ``LinearVPScheduler``, ``PolynomialConvexScheduler``),
-    then the scheduler's own :math:`\alpha_t,\sigma_t,\dot\alpha_t,\dot\sigma_t` (float64 tensors)
+    An ``AffineProbPath`` stands for its ``.scheduler``. The library's scheduler classes with
+    closed forms are mapped to their SymPy paths (``CondOTScheduler``, ``CosineScheduler``,
+    ``VPScheduler``, ``LinearVPScheduler``, ``PolynomialConvexScheduler``), then the scheduler's own :math:`\alpha_t,\sigma_t,\dot\alpha_t,\dot\sigma_t` (float64 tensors)
     are compared with the lambdified SymPy ones on a grid of ``(0, 1)``.
 
     Raises
     ------
     PathError
         For a scheduler class without a known closed form (write its :math:`\alpha_t`,
-        :math:`\sigma_t` as SymPy expressions instead), or if the scheduler disagrees with the
+        :math:`\sigma_t` as SymPy expressions instead, or tabulate it:
+        :func:`numerics.schedulers.path_from_scheduler`), or if the scheduler disagrees with the
         SymPy path by more than 1e-12 relative.
     """
+    if _has_base(scheduler, "flow_matching.", "AffineProbPath"):
+        scheduler = scheduler.scheduler
     kind = type(scheduler).__name__
+    if not type(scheduler).__module__.startswith("flow_matching."):
+        kind = f"{type(scheduler).__module__}.{kind}"  # a user's class: no closed form is known
     if kind == "CondOTScheduler":
         path = sym.ot(0.0)
     elif kind == "CosineScheduler":
@@ -384,7 +395,7 @@ def from_scheduler(scheduler: Any) -> sym.AffinePath:
     else:
         raise sym.PathError(
             f"no closed form is known for the scheduler {kind}: give its alpha_t and sigma_t as SymPy "
-            "expressions, theory.paths.AffinePath(alpha=..., sigma=...)"
+            "expressions, theory.paths.AffinePath(alpha=..., sigma=...), or tabulate it with memgen.path(scheduler)"
         )
     import torch
 
@@ -436,9 +447,13 @@ def as_path(path: PathLike = None, sigma_min: float | None = None) -> AffinePath
         raise TypeError("path must be a path, a path name or a sigma_min, got a bool")
     if isinstance(path, int | float | np.floating | np.integer):
         return CondOTPath(float(path))
+    if isinstance(getattr(path, "memgen_path", None), AffinePath):
+        return path.memgen_path  # a scheduler made from a memgen path (numerics.schedulers.to_scheduler)
     if isinstance(path, str):
         path = _parse(path)
-    elif not isinstance(path, sym.AffinePath) and type(path).__module__.startswith("flow_matching"):
+    elif not isinstance(path, sym.AffinePath) and (
+        type(path).__module__.startswith("flow_matching") or _has_base(path, "flow_matching.", "Scheduler")
+    ):
         path = from_scheduler(path)
     if isinstance(path, sym.AffinePath):
         return _numeric(path)

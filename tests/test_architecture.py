@@ -1,8 +1,9 @@
 """The layers point one way and no module imports itself back.
 
-``theory`` (SymPy) <- ``numerics`` (engines and measurements) <- {``proofs_checks``, ``figures``}.
+``theory`` (SymPy) <- ``numerics`` (engines and measurements) <- {``proofs_checks``, ``figures``, ``memgen``}.
 Figures never import checks and checks never import figures; the one exception is the ``memgen``
-command (``proofs_checks.cli``), the composition root that draws figures on request.
+command (``proofs_checks.cli``), the composition root that draws figures on request. The ``memgen``
+package (the library surface) re-exports ``theory`` and ``numerics`` and nothing imports it back.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("theory", "numerics", "proofs_checks", "figures")
+PACKAGES = ("theory", "numerics", "proofs_checks", "figures", "memgen")
 ALLOWED = {
     "theory": {"theory"},
     "numerics": {"theory", "numerics"},
     "proofs_checks": {"theory", "numerics", "proofs_checks"},
     "figures": {"theory", "numerics", "figures"},
+    "memgen": {"theory", "numerics", "memgen"},
 }
 COMPOSITION_ROOT = {"proofs_checks.cli": {"figures"}}
 
@@ -62,6 +64,12 @@ def test_imports_point_down(module: str) -> None:
     allowed = ALLOWED[layer] | COMPOSITION_ROOT.get(module, set())
     bad = sorted(r for r in GRAPH[module] if r.split(".")[0] not in allowed)
     assert not bad, f"{module} ({layer}) must not import {bad}"
+
+
+def test_library_surface_is_a_top_layer() -> None:
+    # The layering rule above must see the surface: it is scanned, and no other layer may import it.
+    assert "memgen" in MODULES
+    assert all("memgen" not in allowed for layer, allowed in ALLOWED.items() if layer != "memgen")
 
 
 def test_no_import_cycle() -> None:
