@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from proofs_checks.meter_command import add_meter_parser
 
-    add_meter_parser(sub)
+    add_meter_parser(sub, _non_negative_int)
     return p
 
 

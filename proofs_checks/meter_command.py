@@ -29,6 +29,7 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,18 +244,8 @@ def _positive(text: str) -> int:
     return n
 
 
-def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return n
-
-
-def add_meter_parser(sub: Any) -> None:
-    """Register ``memgen meter`` on the sub-command parsers ``sub``."""
+def add_meter_parser(sub: Any, seed_type: Callable[[str], int]) -> None:
+    """Register ``memgen meter`` on the sub-command parsers ``sub`` (``seed_type``: the CLI's parser of ``--seed``)."""
     p = sub.add_parser(
         "meter",
         help="meter a velocity model trained elsewhere (imports and runs the named module's code)",
@@ -272,5 +263,5 @@ def add_meter_parser(sub: Any) -> None:
     p.add_argument("--html", metavar="PATH", help="one self-contained page with the plots")
     p.add_argument("--samples", type=_positive, default=1000, help="samples drawn from the model (default 1000)")
     p.add_argument("--steps", type=_positive, default=100, help="RK4 steps of the sampler (default 100)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of every random draw (default 0)")
     p.set_defaults(fn=cmd_meter)
