@@ -102,6 +102,14 @@ class MemorizationRatio:
     ratios: np.ndarray
 
 
+def _check_options(threshold: float, level: float, n_boot: int) -> tuple[float, float, int]:
+    return (
+        real_scalar(threshold, "threshold", 0.0, 1.0, lo_open=True),
+        real_scalar(level, "level", 0.0, 1.0, lo_open=True, hi_open=True),
+        integer(n_boot, "n_boot", 1),
+    )
+
+
 def memorization_ratio(
     samples: np.ndarray,
     train: np.ndarray,
@@ -121,10 +129,28 @@ def memorization_ratio(
     threshold : the copy criterion, :data:`COPY_RATIO` = 1/3 by default
     n_boot, level, seed : percentile bootstrap over samples (``n_boot`` resamples, seeded)
     """
-    threshold = real_scalar(threshold, "threshold", 0.0, 1.0, lo_open=True)
-    level = real_scalar(level, "level", 0.0, 1.0, lo_open=True, hi_open=True)
-    n_boot = integer(n_boot, "n_boot", 1)
+    _check_options(threshold, level, n_boot)  # before any work
     nn = nearest_two(samples, train, chunk)
+    return ratio_of_nearest(
+        nn, int(distinct_rows(train).shape[0]), threshold=threshold, n_boot=n_boot, level=level, seed=seed
+    )
+
+
+def ratio_of_nearest(
+    nn: NearestTwo,
+    n_train: int,
+    *,
+    threshold: float = COPY_RATIO,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int | list[int] = 0,
+) -> MemorizationRatio:
+    """:func:`memorization_ratio` from nearest distances already computed (``n_train`` distinct training points).
+
+    For callers that need the distances for more than the ratio (a meter at large ``N`` computes
+    them once).
+    """
+    threshold, level, n_boot = _check_options(threshold, level, n_boot)
     if nn.first.size == 0:
         raise ValueError("no samples to meter")
     copies = (nn.ratio < threshold).astype(np.float64)
@@ -138,7 +164,7 @@ def memorization_ratio(
         level,
         threshold,
         int(copies.size),
-        int(distinct_rows(train).shape[0]),
+        int(n_train),
         n_boot,
         seed,
         nn.ratio,

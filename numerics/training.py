@@ -282,6 +282,20 @@ def conditional_objective(
     return loss_fn
 
 
+def conditional_draws(data: np.ndarray, batch: int, seed_data: list[int], seed_noise: list[int]) -> Draw:
+    """The minibatches :func:`conditional_objective` draws, as tensors ``(x0, x1, t)`` on ``gen``'s device.
+
+    ``conditional_flow_matching_loss(model, *draw(step, gen), sigma_min)`` is that objective's
+    loss (the draw of a member of a seed ensemble, :func:`train_ensemble`).
+    """
+    mb = _Minibatches(data, batch, seed_data, seed_noise)
+
+    def draw(step: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        return mb.draw(gen, gen.device)
+
+    return draw
+
+
 def teacher_student_terms(
     model: nn.Module, x: torch.Tensor, t: torch.Tensor, data: torch.Tensor, basis: torch.Tensor, sigma_min: float
 ) -> tuple[torch.Tensor, torch.Tensor]:

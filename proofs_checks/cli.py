@@ -424,6 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--dir", help="cache folder (default: MEMGEN_CACHE or .cache/)")
     pc.add_argument("--remove-damaged", action="store_true", help="with verify: delete entries that fail verification")
     pc.set_defaults(fn=cmd_cache)
+
+    from proofs_checks.meter_command import add_meter_parser
+
+    add_meter_parser(sub, _non_negative_int)
     return p
 
 
