@@ -185,13 +185,6 @@ class TrainedMemorization:
     off_span: np.ndarray
     threshold: float
 
-    def paired_test(self, small: int = 0, large: int = -1) -> tuple[float, float, tuple[float, float]]:
-        """One-sided paired t-test over seeds of ratio(N_small) - ratio(N_large) > 0: ``(mean, p, 95% CI)``."""
-        diff = self.ratio[small] - self.ratio[large]
-        res = stats.ttest_rel(self.ratio[small], self.ratio[large], alternative="greater")
-        half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
-        return float(diff.mean()), float(res.pvalue), (float(diff.mean() - half), float(diff.mean() + half))
-
 
 TRAINED_MEMORIZATION = Tier(
     "digits/trained-memorization-falls-with-n",
