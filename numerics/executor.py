@@ -177,7 +177,11 @@ def shutdown_now(executor: cf.Executor) -> None:
     for p in processes:
         p.terminate()
     for p in processes:
-        p.join(5.0)
+        p.join(2.0)
+    for p in processes:  # a worker that handles SIGTERM (a handler inherited through fork) is killed
+        if p.is_alive():
+            p.kill()
+            p.join(5.0)
 
 
 def sweep(executor: cf.Executor | None, fn: Callable[..., Any], tasks: Iterable[dict[str, Any]]) -> list[Any]:

@@ -42,7 +42,7 @@ class Control:
         formula, law, input or coupling)
     breaks : the name of the comparison that must fail (``fnmatch`` pattern: ``*`` and ``?``)
     sizes : optional size changes of the claim's tier for the control (the positive case is then
-        also run at these sizes, so the fault is shown to be the cause)
+        also run at these sizes and must pass the named comparison, so the fault is shown to be the cause)
     why : what the fault is, in words
     """
 
