@@ -87,8 +87,9 @@ def load_all() -> dict[str, FigureSpec]:
     """
     import figures
 
-    for info in pkgutil.iter_modules(figures.__path__, "figures."):
-        if info.name != __name__ and info.name not in LOAD_ERRORS:
+    # every module, in sub-packages too (figures/<paper>/<topic>.py)
+    for info in pkgutil.walk_packages(figures.__path__, "figures."):
+        if not info.ispkg and info.name != __name__ and info.name not in LOAD_ERRORS:
             try:
                 importlib.import_module(info.name)
             except Exception as exc:

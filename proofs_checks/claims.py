@@ -1,13 +1,14 @@
 """Papers and claims: the catalog the suite checks.
 
 A :class:`Paper` is one record: id (the claim prefix), title, what the source is, the numbers
-out of reach (spec §5), the findings the suite could not reproduce, its claims, and the modules
-that register their checks. Each paper is one package under ``proofs_checks/`` whose
-``__init__`` defines ``PAPER``; the catalog finds every such package (nothing else to edit), and
-a test can register a paper of its own with :func:`register_paper`.
+out of reach (spec §5) and the findings the suite could not reproduce. Each paper is one package
+under ``proofs_checks/`` whose ``__init__`` defines ``PAPER``; every other module of that package is
+a judge module, imported by the catalog, whose ``@check(...)`` decorators declare the paper's
+claims (:func:`proofs_checks.registry.check`). Nothing else is edited to add a claim or a paper.
 
 A :class:`Claim` is one statement with a stable id such as ``gao-li/off-subspace-decay``, its
-confidence tag (``paper`` / ``reported`` / ``derived``, spec README) and kinds.
+confidence tag (``paper`` / ``reported`` / ``derived``, spec README) and kinds, declared once, on
+the check that judges it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from proofs_checks.evidence import RegistryError
 
 TAGS = ("paper", "reported", "derived")
 KINDS = ("symbolic", "high-precision-ode", "monte-carlo", "training")
-TIERS = ("fast", "full")
+TIERS = ("fast", "spec")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*/[a-z0-9.\-]+$")
 
 DERIVED_SENTENCE = "derived for this project; the paper's exact form is not confirmed"
@@ -36,8 +37,9 @@ class Claim:
     """One claim of the suite.
 
     ``kinds`` may hold several kinds (``"symbolic + Monte Carlo"`` in the spec); the first is the
-    primary kind. ``tier`` is ``fast`` (default ``memgen verify`` and ``pytest``) or ``full``
-    (only with ``--full`` / ``-m slow``). ``models`` names the trained models a claim shares with
+    primary kind. ``tier`` is ``fast`` (run by default ``memgen verify`` and ``pytest``, at the fast
+    sizes) or ``spec`` (run only at the spec's sizes: ``--full`` / ``-m slow``), the two tiers of
+    :class:`numerics.experiments.Tier`. ``models`` names the trained models a claim shares with
     others: claims with one name run in one worker, which trains them once (default for a claim of
     kind ``training``: ``<paper>/training``, every training claim of the paper).
     """
@@ -132,18 +134,16 @@ class Paper:
     title : full reference line
     source_note : what of the paper is available and what is reconstructed (the ledger says so)
     out_of_reach : the paper's reported numbers that are never asserted (spec §5), Markdown
-    claims : the paper's claims, in ledger order
-    check_modules : modules that register the checks (imported on first use)
     findings : recorded spec-size results (:class:`SpecFinding`) and "not reproduced" notes
-    known_failures : claims that fail at a tier's sizes (:class:`KnownFailure`)
+    known_failures : claims not verified at a tier's sizes (:class:`KnownFailure`)
     order : position in listings and the ledger
+
+    Its claims (:attr:`claims`) are those its judge modules declare.
     """
 
     id: str
     title: str
     source_note: str
-    claims: tuple[Claim, ...]
-    check_modules: tuple[str, ...]
     out_of_reach: str = ""
     findings: tuple[SpecFinding, ...] = ()
     known_failures: tuple[KnownFailure, ...] = ()
@@ -153,12 +153,15 @@ class Paper:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):
             raise RegistryError(f"paper id {self.id!r} must be lowercase words joined by '-'")
-        for c in self.claims:
-            if c.paper != self.id:
-                raise RegistryError(f"claim {c.id} does not start with its paper's prefix '{self.id}/'")
-        ids = [c.id for c in self.claims]
-        if len(set(ids)) != len(ids):
-            raise RegistryError(f"paper {self.id}: duplicate claim ids")
+
+    @property
+    def claims(self) -> tuple[Claim, ...]:
+        """The claims its judge modules declared, in the order declared (modules by name)."""
+        return tuple(_BY_PAPER.get(self.id, ()))
+
+    def validate(self) -> None:
+        """Every finding and known failure names a declared claim."""
+        ids = {c.id for c in self.claims}
         for f in (*self.findings, *self.known_failures):
             if f.claim_id not in ids:
                 raise RegistryError(f"paper {self.id}: finding for unknown claim {f.claim_id}")
@@ -172,40 +175,67 @@ class Paper:
 
 PAPERS: dict[str, Paper] = {}
 CLAIMS: dict[str, Claim] = {}
+_BY_PAPER: dict[str, list[Claim]] = {}
+LOAD_ERRORS: dict[str, str] = {}
+"""Judge modules that failed to import, with the error: their claims are missing from the catalog, and
+``memgen`` reports them (a broken module of one paper never hides the others)."""
 _LOADED = False
 
 
-def register_paper(paper: Paper) -> Paper:
-    """Add ``paper`` and its claims to the catalog (a paper package, or a test's own paper).
+def declare(claim: Claim) -> Claim:
+    """Add one claim to the catalog (called by ``@check``).
 
     Raises
     ------
     RegistryError
-        If the paper id or one of its claim ids is already registered by another paper.
+        If another claim has this id.
+    """
+    if claim.id in CLAIMS and CLAIMS[claim.id] != claim:
+        raise RegistryError(f"duplicate claim id {claim.id!r}")
+    if claim.id not in CLAIMS:
+        CLAIMS[claim.id] = claim
+        _BY_PAPER.setdefault(claim.paper, []).append(claim)
+    return claim
+
+
+def register_paper(paper: Paper) -> Paper:
+    """Add ``paper`` to the catalog (a paper package, or a test's own paper).
+
+    Raises
+    ------
+    RegistryError
+        If another paper has this id.
     """
     if paper.id in PAPERS and PAPERS[paper.id] is not paper:
         raise RegistryError(f"paper {paper.id!r} is registered twice")
-    for c in paper.claims:
-        if c.id in CLAIMS and CLAIMS[c.id] is not c:
-            raise RegistryError(f"duplicate claim id {c.id!r}")
     PAPERS[paper.id] = paper
-    for c in paper.claims:
-        CLAIMS[c.id] = c
     return paper
 
 
 def unregister_paper(paper_id: str) -> None:
-    """Remove a paper registered by a test."""
-    paper = PAPERS.pop(paper_id, None)
-    for c in paper.claims if paper else ():
+    """Remove a paper registered by a test, with its claims."""
+    PAPERS.pop(paper_id, None)
+    for c in _BY_PAPER.pop(paper_id, []):
         CLAIMS.pop(c.id, None)
 
 
+def import_judges(package: Any) -> None:
+    """Import every module of a paper package (its judges declare the claims); errors kept in :data:`LOAD_ERRORS`."""
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        if info.name in LOAD_ERRORS:
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            LOAD_ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
+
+
 def load_catalog() -> None:
-    """Import every paper package under ``proofs_checks`` (each defines ``PAPER``) once."""
+    """Import every paper package under ``proofs_checks`` (each defines ``PAPER``) and its judge modules, once."""
     global _LOADED
     if _LOADED:
         return
+    _LOADED = True  # judges import the registry, which asks for the catalog: no second pass
     import proofs_checks
 
     for info in pkgutil.iter_modules(proofs_checks.__path__, "proofs_checks."):
@@ -214,7 +244,8 @@ def load_catalog() -> None:
             paper = getattr(module, "PAPER", None)
             if isinstance(paper, Paper):
                 register_paper(paper)
-    _LOADED = True
+                import_judges(module)
+                paper.validate()
 
 
 def papers() -> list[Paper]:
@@ -256,10 +287,3 @@ def all_claims(paper: str | None = None) -> list[Claim]:
     if paper is not None:
         return list(get_paper(paper).claims)
     return [c for p in papers() for c in p.claims]
-
-
-def claim(
-    cid: str, title: str, tag: str, kinds: tuple[str, ...], tier: str = "fast", statement: str = "", models: str = ""
-) -> Claim:
-    """Shorthand for a catalog row."""
-    return Claim(cid, title, tag, tuple(kinds), tier, statement, models)

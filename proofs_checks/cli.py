@@ -89,7 +89,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if args.paper is None or f.paper == args.paper:
             ft.add_row(f.id, ", ".join(f.claims), "yes" if f.slow else "no")
     con.print(ft)
-    return 0
+    return 3 if _report_load_errors() else 0
 
 
 def _verdicts_table(verdicts: list[Verdict]):
@@ -179,6 +179,16 @@ def _write_verify_files(args: argparse.Namespace, verdicts: list[Verdict], write
     return paths["html"]
 
 
+def _report_load_errors() -> bool:
+    """Print the judge modules that failed to import (their claims are missing): a bug, exit 3."""
+    from proofs_checks.registry import load_errors
+
+    errors = load_errors()
+    for module, error in errors.items():
+        print(f"judge module {module} failed to import (its claims are missing): {error}", file=sys.stderr)
+    return bool(errors)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from numerics.executor import shutdown_now
     from proofs_checks import verdicts_file as vf
@@ -186,6 +196,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from proofs_checks.runner import run_claims, select_claims
 
     claims = select_claims(args.ids, args.paper, args.full)
+    if _report_load_errors():
+        return 3
     if not claims:
         print("no claim selected", file=sys.stderr)
         return 2

@@ -267,6 +267,18 @@ class Evidence:
         self.comparisons: list[Comparison] = []
         self.details: dict[str, Any] = {}
 
+    @classmethod
+    def of(cls, source: str, measurement: Any) -> Evidence:
+        """Evidence about a :class:`~numerics.experiments.Measurement`: its seeds are the verdict's seeds,
+        its sizes and solver settings its details."""
+        ev = cls(source, dict(measurement.seeds))
+        prov = measurement.provenance()
+        if prov["settings"]:
+            ev.details["settings"] = prov["settings"]
+        if prov["sizes"] is not None:
+            ev.details["measured_at"] = prov["sizes"]
+        return ev
+
     def _add(self, c: Comparison) -> bool:
         if any(o.name == c.name for o in self.comparisons):
             raise RegistryError(f"comparison names must be unique within a check: {c.name!r} twice")

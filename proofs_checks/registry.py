@@ -4,6 +4,7 @@ A *check* is a function registered for a claim id with :func:`check`. It receive
 :class:`~numerics.experiments.RunSpec`, takes its measurement from :mod:`numerics.experiments`,
 and judges it with :class:`~proofs_checks.evidence.Evidence`. The decorator declares, as data:
 
+- the claim itself (title, tag, kinds): declared here, once;
 - ``tier``: the claim's :class:`~numerics.experiments.Tier` (fast and spec sizes, spec section),
   from which the verdict records the sizes it ran at and its status;
 - ``controls``: its negative controls, each a :class:`Control` — one fault (keyword arguments
@@ -16,7 +17,6 @@ on the comparison it names; a claim without a control fails that test.
 from __future__ import annotations
 
 import fnmatch
-import importlib
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -26,7 +26,7 @@ from typing import Any
 
 from numerics.experiments import RunSpec, Tier
 from numerics.provenance import host, jsonable
-from proofs_checks.claims import get_claim, get_paper, load_catalog, papers
+from proofs_checks.claims import LOAD_ERRORS, Claim, declare, get_claim, get_paper, load_catalog
 from proofs_checks.evidence import RegistryError, Verdict
 
 CheckFn = Callable[..., Verdict]
@@ -75,21 +75,31 @@ _CHECKS: dict[str, CheckSpec] = {}
 def check(
     claim_id: str,
     *,
+    title: str,
+    tag: str,
+    kinds: tuple[str, ...],
     tier: Tier[Any] | None = None,
     controls: Mapping[str, Control] | None = None,
     follows_path: bool = False,
+    statement: str = "",
+    models: str = "",
+    spec_only: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
-    """Register ``fn(run, **fault) -> Verdict`` as the check of ``claim_id``.
+    """Declare the claim ``claim_id`` and register ``fn(run, **fault) -> Verdict`` as its check.
 
-    ``follows_path``: the check runs on ``run.path`` (``memgen verify --path``) when one is given.
+    The claim is declared here, once: ``title``, ``tag`` (``paper`` / ``reported`` / ``derived``),
+    ``kinds``, ``statement`` (default: the title), ``models`` (the trained models it shares with
+    other claims, :class:`~proofs_checks.claims.Claim`) and ``spec_only`` (run only at the spec's
+    sizes, with ``--full``). ``tier``: its sizes (:class:`~numerics.experiments.Tier`); ``controls``:
+    its negative controls; ``follows_path``: the check runs on ``run.path`` (``memgen verify --path``).
 
     Raises
     ------
     RegistryError
-        Unknown claim id, a second check for the same claim, or a control whose fault is not a
-        keyword argument of the check.
+        A malformed claim, a claim id declared twice, or a control whose fault is not a keyword
+        argument of the check.
     """
-    get_claim(claim_id)
+    claim = Claim(claim_id, title, tag, tuple(kinds), "spec" if spec_only else "fast", statement, models)
 
     def deco(fn: CheckFn) -> CheckFn:
         if claim_id in _CHECKS and _CHECKS[claim_id].fn is not fn:
@@ -102,6 +112,7 @@ def check(
             unknown = set(c.fault) - set(params)
             if unknown:
                 raise RegistryError(f"control {name!r} of {claim_id}: {sorted(unknown)} are not arguments of the check")
+        declare(claim)
         _CHECKS[claim_id] = CheckSpec(claim_id, fn, tier, MappingProxyType(dict(controls or {})), follows_path)
         fn.claim_id = claim_id  # type: ignore[attr-defined]
         return fn
@@ -109,24 +120,10 @@ def check(
     return deco
 
 
-_LOAD_ERRORS: dict[str, str] = {}
-
-
-def _load_checks(paper_id: str) -> None:
-    """Import the check modules of a paper; an import error is kept (and raised again on use) so a
-    broken module of one paper never hides the checks of the others."""
-    for name in get_paper(paper_id).check_modules:
-        if name in _LOAD_ERRORS:
-            continue
-        try:
-            importlib.import_module(name)
-        except Exception as exc:
-            _LOAD_ERRORS[name] = f"{type(exc).__name__}: {exc}"
-
-
 def load_errors() -> dict[str, str]:
-    """Check modules that failed to import, with the error (after :func:`checked_ids`)."""
-    return dict(_LOAD_ERRORS)
+    """Judge modules that failed to import, with the error."""
+    load_catalog()
+    return dict(LOAD_ERRORS)
 
 
 def get_check_spec(claim_id: str) -> CheckSpec | None:
@@ -135,21 +132,17 @@ def get_check_spec(claim_id: str) -> CheckSpec | None:
     Raises
     ------
     RegistryError
-        If a check module of the claim's paper failed to import (the error is named).
+        For an unknown claim id (a judge module that failed to import is named).
     """
-    paper = get_paper(get_claim(claim_id).paper)
-    _load_checks(paper.id)
-    if claim_id not in _CHECKS:
-        broken = {m: e for m, e in _LOAD_ERRORS.items() if m in paper.check_modules}
-        if broken:
-            raise RegistryError(f"check module(s) of {paper.id} failed to import: {broken}")
+    load_catalog()
+    if claim_id not in _CHECKS and LOAD_ERRORS:
+        raise RegistryError(f"{claim_id}: judge module(s) failed to import: {LOAD_ERRORS}")
+    get_claim(claim_id)
     return _CHECKS.get(claim_id)
 
 
 def checked_ids() -> set[str]:
     load_catalog()
-    for p in papers():
-        _load_checks(p.id)
     return set(_CHECKS)
 
 

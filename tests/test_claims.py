@@ -17,20 +17,24 @@ import pytest
 from numerics.experiments import RunSpec
 from proofs_checks.claims import all_claims, get_claim, get_paper
 from proofs_checks.evidence import BASES, PASSING, describe_failure
-from proofs_checks.registry import check_spec_tiers, controls_of, run_check, run_control
+from proofs_checks.registry import check_spec_tiers, controls_of, load_errors, run_check, run_control
 from proofs_checks.runner import group_key
 
 TIERS = check_spec_tiers()
 CLAIM_IDS = [c.id for c in all_claims()]
-FULL_TIER = {c.id for c in all_claims() if c.tier == "full"}
+SPEC_ONLY = {c.id for c in all_claims() if c.tier == "spec"}
 
 
 def _marks(cid: str) -> list[pytest.MarkDecorator]:
     # one xdist worker per group: the training claims of a paper share their trained models in-process
     marks = [pytest.mark.claim(cid), pytest.mark.xdist_group(group_key(get_claim(cid)))]
-    if cid in FULL_TIER:
+    if cid in SPEC_ONLY:
         marks.append(pytest.mark.slow)
     return marks
+
+
+def test_every_judge_module_imports() -> None:
+    assert not load_errors(), f"judge modules that failed to import (their claims are missing): {load_errors()}"
 
 
 def test_every_claim_has_a_check_with_a_tier_and_a_control() -> None:

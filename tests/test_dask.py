@@ -24,7 +24,7 @@ from numerics.executor import (  # noqa: E402
     sweep,
 )
 from numerics.experiments import RunSpec  # noqa: E402
-from proofs_checks.claims import PAPERS, Paper, claim, register_paper, unregister_paper  # noqa: E402
+from proofs_checks.claims import PAPERS, Paper, register_paper, unregister_paper  # noqa: E402
 from proofs_checks.cli import main  # noqa: E402
 from proofs_checks.evidence import Evidence, Verdict  # noqa: E402
 from proofs_checks.registry import check  # noqa: E402
@@ -90,16 +90,9 @@ def register_toy_paper() -> None:
     if "toy-sweep" in PAPERS:
         return
     register_paper(
-        Paper(
-            id="toy-sweep",
-            title="a paper whose claim sweeps",
-            source_note="registered by a test",
-            claims=(claim(TOY_CLAIM, "draws are finite", "derived", ("monte-carlo",)),),
-            check_modules=(),
-            order=999,
-        )
+        Paper(id="toy-sweep", title="a paper whose claim sweeps", source_note="registered by a test", order=999)
     )
-    check(TOY_CLAIM)(check_sum_of_draws)
+    check(TOY_CLAIM, title="draws are finite", tag="derived", kinds=("monte-carlo",))(check_sum_of_draws)
 
 
 _FIGURE_SWEEPS: list[dict] = []

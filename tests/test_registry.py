@@ -30,22 +30,28 @@ def test_unknown_id_names_closest():
 def test_bad_catalog_rows_are_refused():
     with pytest.raises(RegistryError, match="tag"):
         Claim("toy/x", "t", "rumour", ("symbolic",))
-    with pytest.raises(RegistryError, match="prefix"):
-        Paper("toy", "T", "s", (Claim("other/x", "t", "derived", ("symbolic",)),), ())
+    with pytest.raises(RegistryError, match="look like"):
+        Claim("no-prefix", "t", "derived", ("symbolic",))
+    with pytest.raises(RegistryError, match="lowercase"):
+        Paper("Toy", "T", "s")
 
 
-def test_cannot_register_unknown_duplicate_or_unknown_fault():
-    with pytest.raises(RegistryError, match="unknown claim id"):
-        check("common/not-a-claim")
+def test_claims_are_declared_once_on_their_check():
+    c = get_claim("common/gaussian-kl-closed-form")
+    assert get_check_spec(c.id).fn.claim_id == c.id and c.tag == "derived" and c.kinds == ("symbolic",)
     spec = get_check_spec("common/gaussian-kl-closed-form")
+    meta = dict(title=c.title, tag=c.tag, kinds=c.kinds)
     with pytest.raises(RegistryError, match="duplicate check"):
 
-        @check("common/gaussian-kl-closed-form")
+        @check("common/gaussian-kl-closed-form", **meta)
         def another(run):  # pragma: no cover - never runs
             raise AssertionError
 
+    with pytest.raises(RegistryError, match="duplicate claim id"):  # one id, two statements
+        check("common/gaussian-kl-closed-form", **{**meta, "title": "another statement"})(spec.fn)
+
     with pytest.raises(RegistryError, match="not arguments of the check"):
-        check("common/gaussian-kl-closed-form", controls={"x": Control(fault={"nope": 1}, breaks="*")})(spec.fn)
+        check("common/gaussian-kl-closed-form", **meta, controls={"x": Control(fault={"nope": 1}, breaks="*")})(spec.fn)
     with pytest.raises(RegistryError, match="fault"):
         Control(fault={}, breaks="x")
 
@@ -155,3 +161,23 @@ def test_run_spec_seed_streams_and_validation():
         RunSpec(seed=-1)
     with pytest.raises(ValueError, match="tier"):
         RunSpec(tier="huge")
+
+
+def test_evidence_of_a_measurement_carries_its_seeds_sizes_and_settings():
+    from dataclasses import dataclass
+
+    from numerics.experiments import Measurement, Sizes
+
+    @dataclass(frozen=True)
+    class Steps(Sizes):
+        steps: int = 10
+
+    @dataclass(frozen=True)
+    class Toy(Measurement):
+        value: float
+
+    m = Toy(1.0, seeds={"starts": 52}, sizes=Steps(), settings={"rtol": 1e-9})
+    ev = Evidence.of("toy", m)
+    ev.within("value", m.value, 1.0, why="r", basis="numerical")
+    v = ev.verdict()
+    assert v.seed == {"starts": 52} and v.details == {"settings": {"rtol": 1e-9}, "measured_at": {"steps": 10}}

@@ -10,6 +10,7 @@ only when it was.
   that fall short of the spec's.
 - :class:`Tier`: ``fast`` and ``spec`` sizes of one claim and the spec section they come from.
 - :class:`RunSpec`: tier, ``--seed``, executor, disk cache, progress callback and size overrides.
+- :class:`Measurement`: base of the results, carrying the seeds, sizes and solver settings they were made with.
 - :func:`measured`: an in-process memo plus the disk cache around a measurement, keyed by its
   parameter record, so a check and a figure that need the same numbers compute them once.
 """
@@ -104,6 +105,30 @@ class Tier(Generic[S]):
     def reduced_fields(self) -> list[str]:
         """Fields in which the fast tier falls short of the spec."""
         return self.fast.below(self.spec)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """Base of every measurement's result: what it measured with, carried with what it measured.
+
+    ``seeds``: the random streams it drew from, by name (``{"starts": 52, "train": [0, 1, 2]}``);
+    ``sizes``: the :class:`Sizes` it ran at; ``settings``: solver and estimator settings (tolerances,
+    step counts, quadrature orders) that are not sizes. A check builds its evidence from it
+    (``Evidence.of(source, measurement)``) and a figure plots it, so both say the same thing about
+    how the numbers were made. The fields are keyword-only, so a subclass lists its own values first.
+    """
+
+    seeds: Mapping[str, Any] = field(default_factory=dict)
+    sizes: Sizes | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def provenance(self) -> dict[str, Any]:
+        """Seeds, sizes and settings as plain data (JSON-ready)."""
+        return {
+            "seeds": dict(self.seeds),
+            "sizes": None if self.sizes is None else self.sizes.as_dict(),
+            "settings": dict(self.settings),
+        }
 
 
 def _quiet(msg: str) -> None:

@@ -55,6 +55,10 @@ def kl_explicit_inverse(m0, c0, m1, c1) -> float:
 # -------------------------------------------------------------------------- checks
 @check(
     "common/gaussian-w2-closed-form",
+    title="Bures–Wasserstein closed form $W_2^2=\\|m_0-m_1\\|^2+\\operatorname{tr}(\\Sigma_0+\\Sigma_1"
+    "-2(\\Sigma_1^{1/2}\\Sigma_0\\Sigma_1^{1/2})^{1/2})$: SymPy in the commuting case, POT in general",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.W2_CLOSED_FORM,
     controls={
         "cross-term-halved": Control(
@@ -96,6 +100,9 @@ def check_w2_closed_form(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
 
 @check(
     "common/gaussian-w2-empirical-1d",
+    title="in 1-D the Gaussian $W_2^2$ equals the limit of the empirical OT cost of sorted samples",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.W2_EMPIRICAL_1D,
     controls={
         "no-mean-term": Control(
@@ -130,6 +137,10 @@ def check_w2_empirical_1d(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
 
 @check(
     "common/gaussian-kl-closed-form",
+    title="$\\mathrm{KL}(\\mathcal N_0\\|\\mathcal N_1)=\\frac12[\\operatorname{tr}(\\Sigma_1^{-1}\\Sigma_0)-d"
+    "+(m_1-m_0)^\\top\\Sigma_1^{-1}(m_1-m_0)+\\ln\\frac{\\det\\Sigma_1}{\\det\\Sigma_0}]$ (Cholesky), SymPy in the diagonal case",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.KL_CLOSED_FORM,
     controls={
         "arguments-swapped": Control(
@@ -160,6 +171,9 @@ def check_kl_closed_form(run: RunSpec, kl=gaussian_kl) -> Verdict:
 
 @check(
     "common/gaussian-kl-monte-carlo",
+    title="the Gaussian KL equals $\\mathbb E_{\\mathcal N_0}[\\ln p_0-\\ln p_1]$",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.KL_MONTE_CARLO,
     controls={
         "arguments-swapped": Control(
@@ -184,6 +198,9 @@ def check_kl_monte_carlo(run: RunSpec, kl=gaussian_kl) -> Verdict:
 
 @check(
     "common/gaussian-kl-zero-iff-equal",
+    title="the Gaussian KL is $\\ge 0$ and vanishes iff the two Gaussians are equal",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.KL_ZERO_IFF_EQUAL,
     controls={"offset": Control(fault={"kl": kl_offset}, breaks="KL(N, N)", why="a KL that never vanishes")},
 )
@@ -219,6 +236,9 @@ EXTENDED_MANTISSA = np.finfo(np.longdouble).nmant >= 63
 
 @check(
     "common/gaussian-kl-high-precision",
+    title="float64 Cholesky KL agrees with a 50-digit mpmath evaluation on ill-conditioned pairs (condition number $10^8$)",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.KL_HIGH_PRECISION,
     controls={
         "explicit-inverse": Control(

@@ -23,6 +23,9 @@ K_SE = 4.0
 
 @check(
     "digits/exact-flow-memorizes",
+    title="the exact flow of $N$ digits lands on a training point (memorization ratio 1), each with mass $1/N$",
+    tag="derived",
+    kinds=("high-precision-ode", "monte-carlo"),
     tier=exp.EXACT_FLOW,
     controls={
         "duplicates-kept": Control(
@@ -75,6 +78,9 @@ def check_exact_flow_memorizes(run: RunSpec, repeats: int = 1, t_end: float = 1.
 
 @check(
     "digits/trained-memorization-falls-with-n",
+    title="a trained velocity MLP's memorization ratio falls as $N$ grows at fixed width (seed ensembles)",
+    tag="derived",
+    kinds=("training",),
     tier=exp.TRAINED_MEMORIZATION,
     controls={
         "every-sample-a-copy": Control(
@@ -110,6 +116,10 @@ def check_trained_memorization(run: RunSpec, threshold: float = COPY_RATIO) -> V
 
 @check(
     "digits/kl-d-over-4n",
+    title="with the digits as population, the linear model's excess KL per dimension is "
+    "$\\kappa\\,d/(4N)$ ($\\kappa$ the digits' fourth-moment factor), not the Gaussian $d/(4N)$",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.DIGITS_KL_LAW,
     controls={
         "gaussian-fourth-moment": Control(
@@ -164,6 +174,9 @@ def check_digits_kl_law(run: RunSpec, kappa: float | None = None) -> Verdict:
 
 @check(
     "digits/transition-at-n-equals-d",
+    title="on the digits spectrum the KL per dimension drops sharply as $N$ crosses $d=61$",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.DIGITS_TRANSITION,
     controls={
         "mean-known": Control(
@@ -224,6 +237,10 @@ def off_span_without_null_variance(modes, law) -> float:
 
 @check(
     "digits/bridge",
+    title="memorization ratio and off-span variance vs $N/d$: exact flow, linear denoiser (matches its closed form), "
+    "trained MLPs",
+    tag="derived",
+    kinds=("training", "monte-carlo"),
     tier=exp.BRIDGE,
     controls={
         "null-variance-dropped": Control(

@@ -87,6 +87,9 @@ def bound_times_ten(a: np.ndarray, eps: float, n: int) -> np.ndarray:
 # -------------------------------------------------------------------------- symbolic claims
 @check(
     "gao-li/cond-ot-field",
+    title="OT conditional path and its field $u_t(x\\mid x_1)=(x_1-(1-\\sigma_{\\min})x)/\\sigma_t$",
+    tag="reported",
+    kinds=("symbolic",),
     tier=exp.COND_OT_FIELD,
     controls={
         "unit-coefficient": Control(
@@ -117,6 +120,9 @@ def check_cond_ot_field(
 
 @check(
     "gao-li/cfm-minimizer-conditional-expectation",
+    title="the CFM minimiser is $\\mathbb E[u_t(x\\mid x_1)\\mid x_t=x]$",
+    tag="paper",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.CFM_MINIMIZER,
     controls={
         "prior-weights": Control(
@@ -163,6 +169,9 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
 
 @check(
     "gao-li/optimal-velocity",
+    title="Theorem D.1: closed-form softmax-weighted optimal field for the empirical target (OT path)",
+    tag="reported",
+    kinds=("symbolic",),
     tier=exp.OPTIMAL_VELOCITY,
     controls={
         "logits-without-t": Control(
@@ -194,6 +203,9 @@ def check_optimal_velocity(run: RunSpec, field=optimal_velocity) -> Verdict:
 
 @check(
     "gao-li/optimal-velocity-gaussian-path",
+    title="general Gaussian path: weights are the Bayes posterior incl. $\\sigma_t(x_1)^{-d}$",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.GAUSSIAN_PATH,
     controls={
         "no-log-term": Control(
@@ -246,6 +258,9 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
 
 @check(
     "gao-li/continuity-equation",
+    title="the Gaussian-mixture path and $v^*$ satisfy the continuity equation",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.CONTINUITY,
     controls={
         "scaled-field": Control(
@@ -298,6 +313,9 @@ def check_continuity(run: RunSpec, field=optimal_velocity) -> Verdict:
 # -------------------------------------------------------------------------- ODE / Monte Carlo claims
 @check(
     "gao-li/marginal-path-pushforward",
+    title="the flow of $v^*$ has law $\\frac1N\\sum\\mathcal N(tx^{(i)},\\sigma_t^2I)$",
+    tag="derived",
+    kinds=("high-precision-ode", "monte-carlo"),
     tier=exp.PUSHFORWARD,
     controls={
         "wide-prior": Control(
@@ -332,6 +350,9 @@ def check_pushforward(run: RunSpec, prior_scale: float = 1.0) -> Verdict:
 
 @check(
     "gao-li/memorization",
+    title="with $\\sigma_{\\min}=0$ samples end exactly on training points, at rate $O(1-t)$",
+    tag="paper",
+    kinds=("high-precision-ode",),
     tier=exp.MEMORIZATION,
     controls={
         "flow-sigma-min": Control(
@@ -401,6 +422,9 @@ def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
 
 @check(
     "gao-li/terminal-law",
+    title="terminal law is uniform over points ($\\sigma_{\\min}=0$) or a Gaussian mixture of width $\\sigma_{\\min}$",
+    tag="derived",
+    kinds=("high-precision-ode", "monte-carlo"),
     tier=exp.TERMINAL_LAW,
     controls={
         "shifted-prior": Control(
@@ -482,6 +506,9 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | 
 # -------------------------------------------------------------------------- structural facts (a)-(e)
 @check(
     "gao-li/weights-blind-off-subspace",
+    title="softmax weights do not depend on the component orthogonal to the data span",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.WEIGHTS_BLIND,
     controls={
         "unprojected": Control(
@@ -531,6 +558,9 @@ def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
 
 @check(
     "gao-li/velocity-orthogonal-split",
+    title="$P_\\perp v^*=-(1-\\sigma_{\\min})x_\\perp/\\sigma_t$; in/off-subspace dynamics decouple",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.VELOCITY_SPLIT,
     controls={
         "unit-coefficient": Control(
@@ -588,6 +618,9 @@ def check_velocity_split(run: RunSpec, off_coefficient=exp.off_subspace_rate) ->
 
 @check(
     "gao-li/off-subspace-decay",
+    title="$x_\\perp(t)=\\sigma_tx_\\perp(0)$ along the exact flow",
+    tag="derived",
+    kinds=("high-precision-ode",),
     tier=exp.OFF_SUBSPACE_DECAY,
     controls={
         "off-coefficient": Control(
@@ -640,6 +673,9 @@ def check_off_subspace_decay(run: RunSpec, field=optimal_velocity) -> Verdict:
 
 @check(
     "gao-li/jacobian",
+    title="$\\nabla v^*=\\sigma_t^{-1}[t\\sigma_t^{-2}\\mathrm{Cov}_w-(1-\\sigma_{\\min})I]$",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.JACOBIAN,
     controls={
         "without-t": Control(
@@ -684,6 +720,9 @@ def check_jacobian(run: RunSpec, formula=exp.jacobian_formula) -> Verdict:
 
 @check(
     "gao-li/direction-near-one",
+    title="as $t\\to1$, $v^*$ blows up like $1/(1-t)$ and points to the nearest point",
+    tag="reported",
+    kinds=("symbolic",),
     tier=exp.DIRECTION_NEAR_ONE,
     controls={
         "t-far-from-one": Control(
@@ -722,6 +761,9 @@ def check_direction_near_one(run: RunSpec, t: float = 1.0 - 1e-4) -> Verdict:
 
 @check(
     "gao-li/softmax-concentration",
+    title="stand-in for Theorem D.2: exact law of weight log-ratios and a union bound on $\\Pr[w_j<1-\\varepsilon]$",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.SOFTMAX_CONCENTRATION,
     controls={
         "no-log-n": Control(
@@ -803,6 +845,9 @@ def check_softmax_concentration(run: RunSpec, bound=exp.concentration_bound) -> 
 
 @check(
     "gao-li/pair-resolution-time",
+    title="a pair at distance $\\Delta$ is resolved at $t_{0.99}=a_*/(\\Delta+a_*(1-\\sigma_{\\min}))$",
+    tag="derived",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.PAIR_RESOLUTION,
     controls={
         "wrong-threshold": Control(
@@ -857,6 +902,9 @@ def check_pair_resolution(run: RunSpec, a_star: float | None = None) -> Verdict:
 
 @check(
     "gao-li/hierarchical-refinement",
+    title="clustered data: cluster resolved before point; sparse data resolve early",
+    tag="reported",
+    kinds=("high-precision-ode",),
     tier=exp.HIERARCHICAL,
     controls={
         "swapped-data": Control(
@@ -895,6 +943,9 @@ def check_hierarchical(run: RunSpec, clustered: str = "clustered", sparse: str =
 
 @check(
     "gao-li/dimension-independence",
+    title="in-subspace dynamics identical for $d\\in\\{20,200,2000\\}$",
+    tag="reported",
+    kinds=("high-precision-ode",),
     tier=exp.DIMENSION_INDEPENDENCE,
     controls={
         "perturbed-coordinates": Control(
@@ -957,6 +1008,10 @@ def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, 
 
 @check(
     "gao-li/memorization-any-path",
+    title="on every built-in path with $\\sigma_1=0$ (OT, cosine, VP) the exact flow lands on a training point "
+    "and each basin has mass $1/N$",
+    tag="derived",
+    kinds=("high-precision-ode", "monte-carlo"),
     tier=exp.MEMORIZATION_ANY_PATH,
     controls={
         "end-width": Control(

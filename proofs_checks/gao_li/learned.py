@@ -39,6 +39,9 @@ def _per_step(steps: np.ndarray, values: np.ndarray) -> dict[int, float]:
 # ---------------------------------------------------------------------------------------- exact off head
 @check(
     "gao-li/osdnet-exact-off-head",
+    title="with the closed-form off-subspace head, $\\|x_\\perp(1)\\|=\\sigma_{\\min}\\|x_\\perp(0)\\|$ for any subspace head",
+    tag="derived",
+    kinds=("high-precision-ode",),
     tier=exp.EXACT_HEAD,
     controls={
         "head-sigma-min-doubled": Control(
@@ -81,6 +84,9 @@ def check_osdnet_exact_off_head(run: RunSpec, head_sigma_min: float = exp.SIGMA_
 # ---------------------------------------------------------------------------------------- identity
 @check(
     "gao-li/osdnet-off-subspace-identity",
+    title="variation-of-constants identity and bound for a learned off-subspace head",
+    tag="derived",
+    kinds=("high-precision-ode", "training"),
     tier=exp.IDENTITY,
     controls={
         "kernel-sigma-min-doubled": Control(
@@ -171,6 +177,9 @@ def _decay(ev: Evidence, trend: exp.CheckpointTrend, label: str = "") -> None:
 
 @check(
     "gao-li/osdnet-off-subspace-decays-in-training",
+    title="the off-subspace part of OSDNet samples shrinks during training",
+    tag="paper",
+    kinds=("training",),
     tier=exp.DECAY,
     controls={
         "off-head-frozen-at-init": Control(
@@ -264,6 +273,9 @@ def _generalization(
 
 @check(
     "gao-li/osdnet-generalizes-in-subspace",
+    title="OSDNet samples stay in the data subspace without copying points; closeness tracks the excess loss",
+    tag="paper",
+    kinds=("training",),
     tier=exp.GENERALIZES,
     controls={
         "exact-field-samples": Control(
@@ -311,6 +323,9 @@ def check_osdnet_generalizes(run: RunSpec, field: exp.FieldOfRun = exp.trained_c
 # ---------------------------------------------------------------------------------------- bound
 @check(
     "gao-li/generation-error-bound",
+    title="pathwise Grönwall bound on the learned-vs-exact sample distance; falls with the excess loss",
+    tag="derived",
+    kinds=("training", "high-precision-ode"),
     tier=exp.BOUND,
     controls={
         "rate-shifted": Control(

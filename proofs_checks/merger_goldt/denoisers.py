@@ -92,6 +92,9 @@ def mode_weights_without_ridge(lam_hat: np.ndarray, s: float, ridge: float = 0.0
 # -------------------------------------------------------------------------- checks
 @check(
     "merger-goldt/beta-schedule",
+    title="linear $\\beta_t$ schedule values, $\\bar\\alpha_T=6.2705\\times10^{-3}$ at $T=1000$",
+    tag="reported",
+    kinds=("symbolic",),
     tier=exp.BETA_SCHEDULE,
     controls={
         "ho-schedule": Control(fault={"schedule": ho_schedule}, breaks="beta_T", why="beta_max = 0.02 (Ho et al.)"),
@@ -140,6 +143,9 @@ def check_beta_schedule(run: RunSpec, schedule=ld.beta_schedule) -> Verdict:
 
 @check(
     "merger-goldt/loss-depends-on-moments",
+    title="noise-averaged loss is a closed form in $(\\hat\\mu,\\hat\\Sigma)$",
+    tag="derived",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.LOSS_MOMENTS,
     controls={
         "bias-term-dropped": Control(
@@ -178,6 +184,9 @@ def check_loss_depends_on_moments(run: RunSpec, loss=exp.noise_averaged_loss) ->
 
 @check(
     "merger-goldt/ridge-optimum",
+    title="ridge-regularised optimal linear denoiser $W^\\star=\\sqrt{1-\\bar\\alpha}(\\bar\\alpha\\hat\\Sigma+(1-\\bar\\alpha+\\lambda))^{-1}$",
+    tag="derived",
+    kinds=("symbolic", "training"),
     tier=exp.RIDGE_OPTIMUM,
     controls={
         "ridge-ignored": Control(
@@ -228,6 +237,9 @@ def check_ridge_optimum(run: RunSpec, w_star=ld.linear_denoiser_weights) -> Verd
 
 @check(
     "merger-goldt/gradient-flow-solution",
+    title="closed-form gradient-flow / gradient-descent trajectories of $W_t$",
+    tag="derived",
+    kinds=("high-precision-ode", "training"),
     tier=exp.GRADIENT_FLOW,
     controls={
         "half-rate": Control(
@@ -294,6 +306,9 @@ def check_gradient_flow_solution(
 
 @check(
     "merger-goldt/bayes-optimal-linear",
+    title="linear denoiser is Bayes-optimal for Gaussian data; Bayes error formula",
+    tag="derived",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.BAYES_OPTIMAL,
     controls={
         "abar-dropped": Control(
@@ -329,6 +344,9 @@ def check_bayes_optimal_linear(run: RunSpec, bayes_error=ld.bayes_error) -> Verd
 
 @check(
     "merger-goldt/test-train-error-formulas",
+    title="closed forms of test and train denoising errors",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.ERROR_FORMULAS,
     controls={
         "mean-term-dropped": Control(
@@ -369,6 +387,9 @@ def check_test_train_error_formulas(run: RunSpec, test_error=ld.denoising_error,
 
 @check(
     "merger-goldt/deterministic-equivalent",
+    title="random-matrix deterministic equivalent predicts the test error",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.DETERMINISTIC_EQUIVALENT,
     controls={
         "fluctuation-term-dropped": Control(
@@ -408,6 +429,9 @@ def check_deterministic_equivalent(run: RunSpec, de=ld.deterministic_equivalent_
 
 @check(
     "merger-goldt/train-test-gap",
+    title="large train–test gap for $N<d$ at small $t$; ridge closes it; small for $N>d$",
+    tag="paper",
+    kinds=("monte-carlo",),
     tier=exp.TRAIN_TEST_GAP,
     controls={
         "null-modes-dropped": Control(

@@ -79,6 +79,9 @@ def kl_mode_log_sign_flipped(r: np.ndarray) -> np.ndarray:
 # -------------------------------------------------------------------------- checks
 @check(
     "merger-goldt/sampler-gaussian-recursion",
+    title="the DDPM sampler with a linear denoiser outputs the Gaussian of the per-mode recursion",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.SAMPLER_RECURSION,
     controls={
         "weight-index-lagged": Control(
@@ -152,6 +155,9 @@ def check_sampler_recursion(run: RunSpec, recursion=ld.mode_recursion) -> Verdic
 
 @check(
     "merger-goldt/null-mode-variance",
+    title="unseen directions get variance $\\sigma_1^2$ (linear memorisation)",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.NULL_MODES,
     controls={
         "coefficient-wrong-sign": Control(
@@ -225,6 +231,9 @@ POPULATION_REFERENCE = {
 
 @check(
     "merger-goldt/population-optimum-kl",
+    title="with exact moments the generated KL is small but nonzero (zero for $k=0$, $\\sigma^2=\\beta$)",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.POPULATION_KL,
     controls={
         "ho-schedule": Control(
@@ -289,6 +298,9 @@ def check_population_optimum_kl(run: RunSpec, schedule=ld.beta_schedule) -> Verd
 
 @check(
     "merger-goldt/kl-d-over-4n",
+    title="for $N\\gg d$, per-dimension excess KL $\\approx d/(4N)$, for every spectrum",
+    tag="reported",
+    kinds=("monte-carlo",),
     tier=exp.KL_LAW,
     controls={
         "kl-not-per-dimension": Control(
@@ -394,6 +406,9 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
 
 @check(
     "merger-goldt/kl-independent-of-sigma",
+    title="the sample-covariance KL depends only on the whitened sample covariance",
+    tag="paper",
+    kinds=("symbolic",),
     tier=exp.KL_INDEPENDENT,
     controls={
         "independent-draws": Control(
@@ -437,6 +452,9 @@ def check_kl_independent_of_sigma(run: RunSpec, draw=exp.common_draw) -> Verdict
 
 @check(
     "merger-goldt/kl-second-order",
+    title="$\\mathbb E\\operatorname{tr}(S-I)^2=d(d+1)/N$ and KL $\\approx\\frac14$ of it",
+    tag="derived",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.KL_SECOND_ORDER,
     controls={
         "log-sign-flipped": Control(

@@ -41,6 +41,9 @@ def strictly_decreasing(values: np.ndarray) -> bool:
 # -------------------------------------------------------------------------- checks
 @check(
     "merger-goldt/hierarchy-reduces-overfitting",
+    title="faster spectral decay lowers test error and KL at fixed $N<d$",
+    tag="paper",
+    kinds=("monte-carlo",),
     tier=exp.HIERARCHY,
     controls={
         "kl-directions-swapped": Control(
@@ -105,6 +108,9 @@ def check_hierarchy(run: RunSpec, spectrum=power_law_spectrum, kl=ld.kl_divergen
 
 @check(
     "merger-goldt/transition-at-n-equals-d",
+    title="KL per dimension drops sharply as $N$ crosses $d$",
+    tag="paper",
+    kinds=("monte-carlo",),
     tier=exp.TRANSITION,
     controls={
         "mean-known": Control(
@@ -156,6 +162,9 @@ def check_transition(run: RunSpec, mean="estimated") -> Verdict:
 
 @check(
     "merger-goldt/optimal-ridge",
+    title="ridge strongly reduces KL for $N<d$, barely for $N\\gg d$",
+    tag="paper",
+    kinds=("monte-carlo",),
     tier=exp.OPTIMAL_RIDGE,
     controls={
         "ridge-ignored": Control(
@@ -205,6 +214,9 @@ def check_optimal_ridge(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
 
 @check(
     "merger-goldt/early-stopping",
+    title="interior optimal training time for $N<d$, little gain for $N\\gg d$",
+    tag="paper",
+    kinds=("monte-carlo",),
     tier=exp.EARLY_STOPPING,
     controls={
         "training-time-ignored": Control(
@@ -276,6 +288,9 @@ def another_training_set(seeds: tuple[int, ...], n: int) -> tuple[int, ...]:
 
 @check(
     "merger-goldt/linear-vs-nonlinear",
+    title="nonlinear denoiser behaves like the linear one qualitatively; leading directions compared",
+    tag="reported",
+    kinds=("training",),
     tier=exp.LINEAR_VS_NONLINEAR,
     controls={
         "other-training-set": Control(

@@ -91,6 +91,9 @@ OTHER_COUPLING_RHO = 0.5  # the field of the rho = 0.5 member integrated against
 # -------------------------------------------------------------------------- checks
 @check(
     "mfm/condot-conditional-field",
+    title="CondOT conditional flow has constant velocity $x_1-(1-\\sigma_{\\min})x_0$",
+    tag="reported",
+    kinds=("symbolic",),
     tier=exp.CONDOT_FIELD,
     controls={
         "no-sigma-min-in-denominator": Control(
@@ -130,6 +133,9 @@ def check_condot_conditional_field(run: RunSpec, field=condot_field) -> Verdict:
 
 @check(
     "mfm/lemma-3.1-gradient-equivalence",
+    title="any marginal-preserving coupling gives the FM gradient",
+    tag="reported",
+    kinds=("monte-carlo",),
     tier=exp.LEMMA_31,
     controls={
         "field-of-another-coupling": Control(
@@ -177,6 +183,9 @@ def check_lemma_31(run: RunSpec, field=exp.marginal_field) -> Verdict:
 
 @check(
     "mfm/marginal-field-pushforward",
+    title="the coupling's marginal field transports $q_0$ to $q_1$",
+    tag="reported",
+    kinds=("high-precision-ode",),
     tier=exp.PUSHFORWARD,
     controls={
         "field-scaled": Control(
@@ -210,6 +219,9 @@ def check_marginal_pushforward(run: RunSpec, family=GaussianCoupling) -> Verdict
 
 @check(
     "mfm/gaussian-condot-is-ot",
+    title="for Gaussian targets the independent-coupling flow map is already the OT map",
+    tag="derived",
+    kinds=("high-precision-ode",),
     tier=exp.CONDOT_IS_OT,
     controls={
         "rotated-coupling": Control(
@@ -233,6 +245,9 @@ def check_gaussian_condot_is_ot(run: RunSpec, phi: float = 0.0) -> Verdict:
 
 @check(
     "mfm/lemma-3.2-loss-decomposition",
+    title="$\\mathcal L_{\\rm JCFM}=\\mathcal L_{\\rm FM}+\\mathbb E\\sigma_t^2$; optimum = conditional spread",
+    tag="reported",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.LEMMA_32_LOSS,
     controls={
         "unconditional-spread": Control(
@@ -295,6 +310,9 @@ def check_lemma_32_loss(run: RunSpec, spread=exp.conditional_spread) -> Verdict:
 
 @check(
     "mfm/lemma-3.2-gradient-covariance",
+    title="per-$(x,t)$ gradient covariance $=4J^\\top\\mathrm{Cov}(u\\mid x)J$, trace $\\le4\\|J\\|^2\\sigma_t^2$",
+    tag="derived",
+    kinds=("monte-carlo",),
     tier=exp.LEMMA_32_COV,
     controls={
         "half-covariance": Control(
@@ -344,6 +362,9 @@ def check_lemma_32_covariance(run: RunSpec, formula=exp.gradient_covariance_form
 
 @check(
     "mfm/lemma-4.1-marginals",
+    title="minibatch couplings preserve both marginals",
+    tag="reported",
+    kinds=("monte-carlo",),
     tier=exp.LEMMA_41,
     controls={
         "nearest-neighbour-pairing": Control(
@@ -401,6 +422,9 @@ def check_lemma_41(run: RunSpec, batchot=batch_ot_coupling) -> Verdict:
 
 @check(
     "mfm/batchot-permutation-optimal",
+    title="minibatch OT optimum is a permutation; solvers agree",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.PERMUTATION_OPTIMAL,
     controls={
         "stable-matching-solver": Control(
@@ -451,6 +475,9 @@ def check_batchot_permutation_optimal(run: RunSpec, solver=exp.scipy_assignment)
 
 @check(
     "mfm/batchot-1d-sorting",
+    title="in 1-D BatchOT matches order statistics",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.SORTING_1D,
     controls={
         "independent-pairs": Control(
@@ -478,6 +505,9 @@ def check_batchot_1d_sorting(run: RunSpec, coupling=batch_ot_coupling) -> Verdic
 
 @check(
     "mfm/coupling-cost-ordering",
+    title="per batch, BatchOT cost ≤ every other coupling's cost",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.COST_ORDERING,
     controls={
         "stable-as-batchot": Control(
@@ -511,6 +541,9 @@ def check_cost_ordering(run: RunSpec, batchot=batch_ot_coupling) -> Verdict:
 
 @check(
     "mfm/batcheot-limits",
+    title="entropic OT interpolates between BatchOT ($\\varepsilon\\to0$) and uniform ($\\varepsilon\\to\\infty$); excess ≤ $\\varepsilon\\ln k$",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.EOT_LIMITS,
     controls={
         "eps-ignored": Control(
@@ -576,6 +609,9 @@ def check_batcheot_limits(run: RunSpec, plan=exp.sinkhorn_plan) -> Verdict:
 
 @check(
     "mfm/stable-matching-properties",
+    title="Gale–Shapley output is stable, unique, equal to global greedy",
+    tag="derived",
+    kinds=("symbolic",),
     tier=exp.STABLE_MATCHING,
     controls={
         "assignment-matcher": Control(
@@ -613,6 +649,9 @@ def _d8_note(run: RunSpec, tier) -> str:
 
 @check(
     "mfm/theorem-d.8-monotone-cost",
+    title="expected minibatch OT cost is non-increasing in $k$",
+    tag="reported",
+    kinds=("monte-carlo",),
     tier=exp.THEOREM_D8,
     controls={
         "anti-matching": Control(
@@ -657,6 +696,9 @@ def check_theorem_d8(run: RunSpec, matcher: str = "ot") -> Verdict:
 
 @check(
     "mfm/theorem-4.2-cost-limit",
+    title="minibatch OT cost tends to $W_2^2$, more slowly in higher $d$",
+    tag="reported",
+    kinds=("monte-carlo",),
     tier=exp.THEOREM_42_COST,
     controls={
         "independent-pairs": Control(
@@ -708,6 +750,9 @@ def check_theorem_42_cost(run: RunSpec, matcher: str = "ot") -> Verdict:
 
 @check(
     "mfm/sandwich",
+    title="$W_2^2\\le C(\\psi_1)\\le\\mathrm{KE}\\le$ coupling cost for exact marginal fields",
+    tag="derived",
+    kinds=("high-precision-ode",),
     tier=exp.SANDWICH,
     controls={
         "independent-cost-as-w2": Control(
@@ -775,6 +820,9 @@ def check_sandwich(run: RunSpec, w2=exp.bures_w2) -> Verdict:
 
 @check(
     "mfm/condot-gaussian-reference-values",
+    title="1-D Gaussian, independent coupling: min loss, KE, $C$, $S$ computed symbolically, by quadrature, ODE and Monte Carlo, all agreeing",
+    tag="derived",
+    kinds=("symbolic", "monte-carlo"),
     tier=exp.REFERENCE_VALUES,
     controls={
         "field-of-another-coupling": Control(

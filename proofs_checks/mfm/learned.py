@@ -66,6 +66,10 @@ def _transports(ev: Evidence, name: str, lower: np.ndarray, other: np.ndarray, f
 
 @check(
     "mfm/straightness-identity",
+    title="straightness (Eq. 18) equals KE minus transport cost (Eq. 19)",
+    tag="reported",
+    kinds=("high-precision-ode",),
+    models="mfm/training",
     tier=exp.STRAIGHTNESS_IDENTITY,
     controls={
         "unresolved-quadrature": Control(
@@ -107,6 +111,9 @@ def check_straightness_identity(run: RunSpec, rk4_steps: int = 1000) -> Verdict:
 
 @check(
     "mfm/theorem-4.2-variance-straightness-limit",
+    title="under BatchOT, variance proxy and straightness fall as $k$ grows",
+    tag="reported",
+    kinds=("training",),
     tier=exp.K_SWEEP,
     controls={
         "off-by-one-pairing-every-k": Control(
@@ -175,6 +182,9 @@ def check_theorem_42_variance_straightness(run: RunSpec, coupling: str = "batcho
 
 @check(
     "mfm/gradient-variance-reduction",
+    title="BatchOT training has lower gradient variance than CondOT",
+    tag="paper",
+    kinds=("training",),
     tier=exp.GRADIENT_VARIANCE,
     controls={
         "batchot-off-by-one": Control(
@@ -218,6 +228,9 @@ def check_gradient_variance_reduction(run: RunSpec, batchot_coupling: str = "bat
 
 @check(
     "mfm/straighter-flows-consistency",
+    title="BatchOT flows are straighter; few-step samples closer to the reference",
+    tag="paper",
+    kinds=("training",),
     tier=exp.CONSISTENCY,
     controls={
         "batchot-off-by-one": Control(
@@ -273,6 +286,9 @@ REPORTED_TOY_V = {"condot": 10.72, "stable": 1.60, "heuristic": 1.56, "batcheot"
 
 @check(
     "mfm/variance-proxy-ordering",
+    title="variance proxy ordering BatchOT < BatchEOT < CondOT, Stable < CondOT",
+    tag="reported",
+    kinds=("training",),
     tier=exp.VARIANCE_PROXY,
     controls={
         "batchot-off-by-one": Control(
@@ -323,6 +339,10 @@ def check_variance_proxy_ordering(
 
 @check(
     "mfm/lower-transport-cost-high-dim",
+    title="BatchOT learned maps have lower transport cost than CondOT",
+    tag="paper",
+    kinds=("training",),
+    models="mfm/training-mixture",
     tier=exp.COST_VS_DIM,
     controls={
         "batchot-off-by-one": Control(
