@@ -104,7 +104,7 @@ def build_ledger(
         ]
         known = {f.claim_id: f for f in paper.known_failures}
         for item in not_reproduced:
-            if item["claim"] in known:
+            if item["claim"] in known and item["status"] in NOT_VERIFIED:  # the run's verdict, not a study
                 item["text"] += f" — recorded: {known[item['claim']].summary}"
         not_reproduced += [{"claim": "", "status": "finding", "text": t} for t in paper.not_reproduced]
         all_counts += counts
