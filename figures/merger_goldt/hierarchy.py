@@ -17,8 +17,8 @@ from numerics.experiments.merger_goldt import hierarchy as exp
 )
 def fig_hierarchy(run: RunSpec) -> FigureOutput:
     m = exp.hierarchy(run)
-    sz = run.sizes(exp.HIERARCHY)
-    kl, se = exp.mean_and_se(m.kl)
+    sz = m.sizes
+    kl, se = m.kl_mean_and_se()
     err = m.test[:, :, 0].mean(0)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.errorbar(m.ks, kl, yerr=se, fmt="o-", label="measured (10 seeds)")
@@ -34,5 +34,5 @@ def fig_hierarchy(run: RunSpec) -> FigureOutput:
         {"ks": np.array(m.ks), "kl": kl, "kl_se": se, "test_t1": err},
         sz.as_dict(),
         "merger-goldt/hierarchy-reduces-overfitting: faster decay lowers KL and test error at N<d.",
-        seed={"test": exp.seed_list(run, range(1, 1 + sz.test_seeds)), "kl": exp.seed_list(run, range(sz.kl_seeds))},
+        seed=m.seeds,
     )

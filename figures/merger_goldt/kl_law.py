@@ -14,7 +14,7 @@ from numerics.experiments.merger_goldt import kl_law as exp
 @figure(
     "merger-goldt/fig-kl-vs-n",
     "Excess KL per dimension vs N/d (d=100)",
-    claims=("merger-goldt/kl-d-over-4n", "merger-goldt/transition-at-n-equals-d"),
+    claims=("merger-goldt/kl-d-over-4n",),
 )
 def fig_kl_vs_n(run: RunSpec) -> FigureOutput:
     m = exp.kl_law(run)
@@ -34,12 +34,11 @@ def fig_kl_vs_n(run: RunSpec) -> FigureOutput:
     ax2.set_xlabel("N/d")
     ax2.set_ylabel("Q = (N/d) excess KL / d")
     ax1.legend(fontsize=6)
-    sz = run.sizes(exp.KL_LAW)
     return FigureOutput(
         fig,
         {"n_over_d": ratios, "excess_forward": excess[:, 0], "excess_reverse": excess[:, 1], "q": q},
-        {"d": m.d, "ks": m.ks, "ns": m.ns, "seeds": sz.seeds, "sampler_sigma": "beta"},
+        {**m.sizes.as_dict(), "sampler_sigma": "beta"},
         "merger-goldt/kl-d-over-4n: per-dimension excess KL approaches d/(4N) for every spectrum; "
         "the reverse direction converges more slowly.",
-        seed=exp.seed_list(run, range(100, 100 + sz.seeds)),
+        seed=m.seeds,
     )

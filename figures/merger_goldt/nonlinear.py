@@ -17,8 +17,8 @@ from numerics.experiments.merger_goldt import nonlinear as exp
     slow=True,
 )
 def fig_linear_vs_nonlinear(run: RunSpec) -> FigureOutput:
-    spectra = exp.linear_vs_nonlinear(run)
-    sz = run.sizes(exp.LINEAR_VS_NONLINEAR)
+    m = exp.linear_vs_nonlinear(run)
+    spectra, sz = m.spectra, m.sizes
     fig, axes = plt.subplots(1, len(spectra) + 1, figsize=(14, 4))
     data = {}
     for b, r in enumerate(spectra):
@@ -45,5 +45,5 @@ def fig_linear_vs_nonlinear(run: RunSpec) -> FigureOutput:
         sz.as_dict(),
         "merger-goldt/linear-vs-nonlinear: eigenvalues of the generated covariance and principal "
         "angles between leading eigenvectors.",
-        seed=run.seed_for(67),
+        seed=m.seeds,
     )

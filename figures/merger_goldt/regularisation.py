@@ -34,9 +34,9 @@ def fig_ridge(run: RunSpec) -> FigureOutput:
     return FigureOutput(
         fig,
         {"ridges": np.asarray(m.grid), "kl": m.kl, "test_t1": m.test_t1},
-        {"ns": m.ns, "ks": m.ks},
+        m.sizes.as_dict(),
         "merger-goldt/optimal-ridge: an interior ridge minimises the KL for N<d; little gain for N>>d.",
-        seed=run.seed_for(0),
+        seed=m.seeds,
     )
 
 
@@ -52,7 +52,7 @@ def fig_early_stopping(run: RunSpec) -> FigureOutput:
     return FigureOutput(
         fig,
         {"taus": np.asarray(m.grid), "kl": m.kl, "test_t1": m.test_t1, "test_t10": m.test_t10},
-        {"ns": m.ns, "ks": m.ks, "eta": 1.0},
+        {**m.sizes.as_dict(), "eta": 1.0},
         "merger-goldt/early-stopping: interior optimal training time for N<d (dotted: test error at t=10).",
-        seed=run.seed_for(0),
+        seed=m.seeds,
     )

@@ -6,7 +6,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from figures.registry import FigureOutput, figure
-from numerics import linear_diffusion as ld
 from numerics.experiments import RunSpec
 from numerics.experiments.merger_goldt import schedule as exp
 
@@ -14,7 +13,7 @@ from numerics.experiments.merger_goldt import schedule as exp
 @figure("merger-goldt/fig-schedule", "Linear beta schedule, T=1000", claims=("merger-goldt/beta-schedule",))
 def fig_schedule(run: RunSpec) -> FigureOutput:
     m = exp.schedule_values(run)
-    sch = ld.beta_schedule(m.beta.size)
+    sch = m.schedule
     t = np.arange(1, sch.T + 1)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.semilogy(t, sch.beta, label=r"$\beta_t$")
@@ -27,6 +26,6 @@ def fig_schedule(run: RunSpec) -> FigureOutput:
     return FigureOutput(
         fig,
         {"t": t, "beta": sch.beta, "abar": sch.abar, "one_minus_abar": sch.one_minus_abar},
-        {"T": sch.T, "beta_min": 1e-4, "beta_max": 1e-2},
+        {**m.sizes.as_dict(), **m.settings},
         "merger-goldt/beta-schedule: schedule values; alpha_bar_T is not negligible.",
     )

@@ -40,7 +40,7 @@ def check_bayes_optimal_linear(run: RunSpec, bayes_error=ld.bayes_error) -> Verd
     """
     m = exp.bayes_optimal(run, bayes_error)
     sz = run.sizes(exp.BAYES_OPTIMAL)
-    ev = Evidence("spec merger_goldt.md §1.4 (Bayes error, derived)", run.seed_for(63))
+    ev = Evidence.of("spec merger_goldt.md §1.4 (Bayes error, derived)", m)
     res = sym.bayes_conditioning_residual()
     ev.holds(
         "SymPy: Gaussian conditioning gives W* and the Bayes error (d=2)",

@@ -43,9 +43,8 @@ def check_deterministic_equivalent(run: RunSpec, de=ld.deterministic_equivalent_
     """
     m = exp.deterministic_equivalent(run, de)
     sz = run.sizes(exp.DETERMINISTIC_EQUIVALENT)
-    ev = Evidence(
-        "spec merger_goldt.md §1.5 (deterministic equivalent, derived; stands in for the replica formulas)",
-        exp.seed_list(run, range(1, 1 + sz.seeds)),
+    ev = Evidence.of(
+        "spec merger_goldt.md §1.5 (deterministic equivalent, derived; stands in for the replica formulas)", m
     )
     ev.at_most(
         "max over cases (N, ridge, t) of |E_sim - E_DE| / (0.01 E_DE + 4 SE)",

@@ -38,7 +38,7 @@ def check_test_train_error_formulas(run: RunSpec, test_error=ld.denoising_error,
     """
     m = exp.error_formulas(run, test_error, train_error)
     sz = run.sizes(exp.ERROR_FORMULAS)
-    ev = Evidence("spec merger_goldt.md §1.4 (test/train errors, derived)", run.seed_for(64))
+    ev = Evidence.of("spec merger_goldt.md §1.4 (test/train errors, derived)", m)
     within_four_se(
         ev,
         "max over cases (N, ridge, t) of |MC - E_test| / SE",

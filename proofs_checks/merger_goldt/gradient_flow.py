@@ -48,7 +48,7 @@ def check_gradient_flow_solution(
     Controls: the flow at half rate; the discrete formula one step short.
     """
     m = exp.gradient_flow(run, flow, descent)
-    ev = Evidence("spec merger_goldt.md §1.3 (gradient flow / descent, derived)", run.seed_for(62))
+    ev = Evidence.of("spec merger_goldt.md §1.3 (gradient flow / descent, derived)", m)
     res = sym.gradient_flow_residuals()
     ev.holds(
         "SymPy: per-mode GF ODE, w(0) and GD-step residuals",

@@ -50,8 +50,7 @@ def check_hierarchy(run: RunSpec, spectrum=power_law_spectrum, kl=ld.kl_divergen
     """
     m = exp.hierarchy(run, spectrum, kl)
     sz = run.sizes(exp.HIERARCHY)
-    seeds = {"test": exp.seed_list(run, range(1, 1 + sz.test_seeds)), "kl": exp.seed_list(run, range(sz.kl_seeds))}
-    ev = Evidence("spec merger_goldt.md §3 row hierarchy-reduces-overfitting (abstract P3, v2)", seeds)
+    ev = Evidence.of("spec merger_goldt.md §3 row hierarchy-reduces-overfitting (abstract P3, v2)", m)
     test = m.test.mean(0)
     for j, t in enumerate(m.steps):
         ev.holds(

@@ -39,9 +39,7 @@ def check_kl_independent_of_sigma(run: RunSpec, draw=exp.common_draw) -> Verdict
     """
     m = exp.kl_independent(run, draw)
     sz = run.sizes(exp.KL_INDEPENDENT)
-    ev = Evidence(
-        "spec merger_goldt.md §2 (abstract P4; S-only dependence derived)", exp.seed_list(run, range(sz.seeds))
-    )
+    ev = Evidence.of("spec merger_goldt.md §2 (abstract P4; S-only dependence derived)", m)
     for n, spread in zip(m.ns, m.spread):
         ev.at_most(
             f"N={n}: max relative spread of KL(Sigma_hat, Sigma) across k (both directions)",

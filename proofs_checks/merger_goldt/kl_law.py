@@ -45,10 +45,7 @@ def check_kl_d_over_4n(run: RunSpec, kl=ld.kl_divergence) -> Verdict:
     """
     m = exp.kl_law(run, kl)
     sz = run.sizes(exp.KL_LAW)
-    seeds = exp.seed_list(run, range(100, 100 + sz.seeds))
-    ev = Evidence(
-        "spec merger_goldt.md §2 (second-order KL law) and §3 row kl-d-over-4n; 'd/(4N)' is [reported]", seeds
-    )
+    ev = Evidence.of("spec merger_goldt.md §2 (second-order KL law) and §3 row kl-d-over-4n; 'd/(4N)' is [reported]", m)
     n_max, ks = m.ns[-1], np.array(m.ks)
     q_cov, q_full = m.q("cov")[-1].mean(0), m.q("full")[-1].mean(0)  # (direction, k, sigma)
     beta, tilde = ld.SAMPLER_SIGMAS.index("beta"), ld.SAMPLER_SIGMAS.index("beta_tilde")

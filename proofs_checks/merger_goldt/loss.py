@@ -36,7 +36,7 @@ def check_loss_depends_on_moments(run: RunSpec, loss=exp.noise_averaged_loss) ->
     """
     m = exp.loss_moments(run, loss)
     sz = run.sizes(exp.LOSS_MOMENTS)
-    ev = Evidence("spec merger_goldt.md §1.3 (noise-averaged loss, derived)", run.seed_for(61))
+    ev = Evidence.of("spec merger_goldt.md §1.3 (noise-averaged loss, derived)", m)
     residual = sym.loss_moment_residual()
     ev.holds(
         "SymPy: E_eps[loss] - closed form (d=2, two data points)",

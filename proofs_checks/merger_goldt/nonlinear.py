@@ -48,11 +48,11 @@ def check_linear_vs_nonlinear(run: RunSpec, data_seed=exp.same_training_set, tra
     the spec asks, without pass/fail. Controls: the MLP trained on another training set; the MLP
     trained with another noise schedule than it is sampled with.
     """
-    spectra = exp.linear_vs_nonlinear(run, data_seed, train_beta_max)
+    m = exp.linear_vs_nonlinear(run, data_seed, train_beta_max)
+    spectra = m.spectra
     sz = run.sizes(exp.LINEAR_VS_NONLINEAR)
-    ev = Evidence(
-        "spec merger_goldt.md §3 row linear-vs-nonlinear ([reported] summary; protocol proposed by the spec)",
-        run.seed_for(67),
+    ev = Evidence.of(
+        "spec merger_goldt.md §3 row linear-vs-nonlinear ([reported] summary; protocol proposed by the spec)", m
     )
     top = sz.top
     for r in spectra:

@@ -48,7 +48,7 @@ def check_null_mode_variance(run: RunSpec, coefficient=None, schedule=ld.beta_sc
     Controls: a_t with the wrong sign; 1 - alpha_bar_t formed by subtraction.
     """
     m = exp.null_modes(run, coefficient, schedule)
-    ev = Evidence("spec merger_goldt.md §1.6 (null modes, derived)")
+    ev = Evidence.of("spec merger_goldt.md §1.6 (null modes, derived)", m)
     res = sym.null_mode_residual()
     ev.holds(
         "SymPy: a_t - sqrt(alpha_t)(1-abar_{t-1})/(1-abar_t) at lambda_hat = 0",

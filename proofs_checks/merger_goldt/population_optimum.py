@@ -43,7 +43,7 @@ def check_population_optimum_kl(run: RunSpec, schedule=ld.beta_schedule) -> Verd
     Control: Ho et al.'s schedule.
     """
     m = exp.population_optimum(run, schedule)
-    ev = Evidence("spec merger_goldt.md §1.6 and §3 row population-optimum-kl (derived)")
+    ev = Evidence.of("spec merger_goldt.md §1.6 and §3 row population-optimum-kl (derived)", m)
     res = sym.unit_mode_residual()
     ev.holds(
         "SymPy: lambda_hat = 1 gives a_t^2 + beta_t - 1",

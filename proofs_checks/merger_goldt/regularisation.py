@@ -42,7 +42,7 @@ def check_optimal_ridge(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
     """
     m = exp.optimal_ridge(run, recursion)
     small, large = m.ns.index(min(m.ns)), m.ns.index(max(m.ns))
-    ev = Evidence("spec merger_goldt.md §3 row optimal-ridge (abstract P3)", run.seed_for(0))
+    ev = Evidence.of("spec merger_goldt.md §3 row optimal-ridge (abstract P3)", m)
     kl = m.kl[small]  # (k, ridge)
     best = kl.argmin(axis=1)
     ev.at_most(
@@ -94,7 +94,7 @@ def check_early_stopping(run: RunSpec, recursion=ld.mode_recursion) -> Verdict:
     """
     m = exp.early_stopping(run, recursion)
     small, large = m.ns.index(min(m.ns)), m.ns.index(max(m.ns))
-    ev = Evidence("spec merger_goldt.md §3 row early-stopping (abstract P3); GF weights of §1.3", run.seed_for(0))
+    ev = Evidence.of("spec merger_goldt.md §3 row early-stopping (abstract P3); GF weights of §1.3", m)
     taus = np.array(m.grid)
     kl = m.kl[small]  # (k, tau)
     best = kl.argmin(axis=1)

@@ -37,7 +37,7 @@ def check_ridge_optimum(run: RunSpec, w_star=ld.linear_denoiser_weights) -> Verd
     """
     m = exp.ridge_optimum(run, w_star)
     sz = run.sizes(exp.RIDGE_OPTIMUM)
-    ev = Evidence("spec merger_goldt.md §1.3 (ridge optimum, derived)", run.seed_for(62))
+    ev = Evidence.of("spec merger_goldt.md §1.3 (ridge optimum, derived)", m)
     grad = sym.ridge_gradient_residual()
     ev.holds(
         "SymPy: gradient at W* (d=2)",

@@ -64,7 +64,7 @@ def check_sampler_recursion(run: RunSpec, recursion=ld.mode_recursion) -> Verdic
     final-noise flag ignored by the recursion.
     """
     m = exp.sampler_recursion(run, recursion)
-    ev = Evidence("spec merger_goldt.md §1.6 (per-mode recursion, derived)", run.seed_for(65))
+    ev = Evidence.of("spec merger_goldt.md §1.6 (per-mode recursion, derived)", m)
     n_samples = m.samples
     # The dense sampler leaves float64 residue in each eigen-coordinate: terms of size |W_1 mu_hat|
     # ~ 300 (null-mode weight 1/sqrt(1 - abar_1) ~ 95) cancel in the last step, so the residue is

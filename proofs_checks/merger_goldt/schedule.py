@@ -36,7 +36,7 @@ def check_beta_schedule(run: RunSpec, schedule=ld.beta_schedule) -> Verdict:
     Controls: Ho et al.'s schedule; the step index off by one.
     """
     m = exp.schedule_values(run, schedule)
-    ev = Evidence("spec merger_goldt.md §1.1 (linear schedule, slides) and §3 row beta-schedule")
+    ev = Evidence.of("spec merger_goldt.md §1.1 (linear schedule, slides) and §3 row beta-schedule", m)
     ev.within("beta_1", m.beta[0], 1.099e-4, atol=1e-15, basis="numerical", why="exact decimal value; float64 rounding")
     ev.within("beta_T", m.beta[-1], 1e-2, atol=1e-15, basis="numerical", why="exact decimal value; float64 rounding")
     ev.within(

@@ -40,7 +40,7 @@ def check_kl_second_order(run: RunSpec, kl_mode=None) -> Verdict:
     """
     m = exp.second_order(run, kl_mode)
     sz = run.sizes(exp.KL_SECOND_ORDER)
-    ev = Evidence("spec merger_goldt.md §2 (second-order expansion, derived)", run.seed_for(66))
+    ev = Evidence.of("spec merger_goldt.md §2 (second-order expansion, derived)", m)
     n_sym, d_sym = sp.symbols("N d", positive=True, integer=True)
     moment = sp.simplify(sym.trace_moment_expr() - d_sym * (d_sym + 1) / n_sym)
     ev.holds(

@@ -47,7 +47,7 @@ def check_train_test_gap(run: RunSpec, weights=ld.mode_weights) -> Verdict:
     """
     m = exp.train_test_gap(run, weights)
     small, large = min(m.ns), max(m.ns)
-    ev = Evidence("spec merger_goldt.md §3 row train-test-gap (abstract P3)", run.seed_for(1))
+    ev = Evidence.of("spec merger_goldt.md §3 row train-test-gap (abstract P3)", m)
     why = "spec criterion (P3)"
     ev.at_least(
         f"N={small} ridge=0 t=1: E_test/E_train", m.ratio(small, 0.0, 1), 100.0, basis="spec", why=why, headline=True

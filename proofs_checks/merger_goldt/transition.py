@@ -31,10 +31,7 @@ def check_transition(run: RunSpec, mean="estimated") -> Verdict:
     Control: the data centred on the true mean (one rank more).
     """
     m = exp.transition(run, mean)
-    sz = run.sizes(exp.TRANSITION)
-    ev = Evidence(
-        "spec merger_goldt.md §3 row transition-at-n-equals-d (abstract P2)", exp.seed_list(run, range(sz.seeds))
-    )
+    ev = Evidence.of("spec merger_goldt.md §3 row transition-at-n-equals-d (abstract P2)", m)
     expected = np.maximum(m.d - m.ns + 1, 0)[:, None, None]
     ev.within(
         "null-mode count - max(d-N+1, 0), every set",

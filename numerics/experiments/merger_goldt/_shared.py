@@ -11,7 +11,7 @@ import numpy as np
 from numerics import linear_diffusion as ld
 from numerics.datasets import power_law_spectrum, white_samples
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, measured
+from numerics.experiments import Measurement, RunSpec, measured
 from numerics.linear_diffusion import KL_DIRECTIONS, SAMPLER_SIGMAS, Schedule
 
 SPEC = "spec merger_goldt.md"
@@ -231,7 +231,7 @@ def optimal_errors(
 
 
 @dataclass(frozen=True)
-class MonteCarloAgreement:
+class MonteCarloAgreement(Measurement):
     """Monte Carlo means per case, their SEs, and the closed form under test."""
 
     labels: tuple[str, ...]

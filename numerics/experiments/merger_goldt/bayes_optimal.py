@@ -48,4 +48,11 @@ def bayes_optimal(run: RunSpec, bayes_error: Callable[..., float] = ld.bayes_err
 
     mc, se = measured(run, "merger-goldt/bayes-mc", {"sizes": sz, "seed": run.seed_for(63)}, monte_carlo)
     closed = np.array([bayes_error(lam, sch.one_minus_abar[t - 1]) for t in sz.steps])
-    return MonteCarloAgreement(tuple(f"t={t}" for t in sz.steps), mc, se, closed)
+    return MonteCarloAgreement(
+        tuple(f"t={t}" for t in sz.steps),
+        mc,
+        se,
+        closed,
+        seeds={"data": run.seed_for(63), "noise": [*run.seed_list(63), 1]},
+        sizes=sz,
+    )

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier
-from numerics.experiments.merger_goldt._shared import SPEC, empirical_modes, mean_and_se, optimal_errors, row, seed_list
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments.merger_goldt._shared import empirical_modes, mean_and_se, optimal_errors, row, seed_list
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ DETERMINISTIC_EQUIVALENT = Tier.same(
 
 
 @dataclass(frozen=True)
-class DetEquiv:
+class DetEquiv(Measurement):
     """Seed-averaged simulated test errors (known mean) and the deterministic equivalent, ``(N, ridge, t)``."""
 
     ns: tuple[int, ...]
@@ -56,61 +56,4 @@ def deterministic_equivalent(
     sch = ld.beta_schedule(1000)
     lam = modes[0].lam[0]
     pred = np.array([[[de(lam, n, sch.one_minus_abar[t - 1], r) for t in sz.steps] for r in sz.ridges] for n in sz.ns])
-    return DetEquiv(sz.ns, sz.ridges, sz.steps, mean, se, pred)
-
-
-# =============================================================================================
-# Figures (spec §4): sweeps beyond the claims' measurements
-# =============================================================================================
-@dataclass(frozen=True)
-class ErrorCurveSizes(Sizes):
-    d: int = 400
-    ks: tuple[float, ...] = (0.0, 1.0, 2.0)
-    ratios: int = 20
-    seeds: int = 5
-    steps: tuple[int, ...] = (1, 10, 100)
-
-
-FIG_TRAIN_TEST = Tier(
-    "merger-goldt/fig-train-test-vs-n",
-    fast=ErrorCurveSizes(ratios=8, seeds=2),
-    spec=ErrorCurveSizes(),
-    section=f"{SPEC} §4 figure 2",
-)
-
-
-@dataclass(frozen=True)
-class ErrorCurves:
-    """Seed-averaged test and train errors (known mean), their deterministic equivalent and the Bayes error, ``(k, N, t)``."""
-
-    d: int
-    ns: np.ndarray
-    ks: tuple[float, ...]
-    steps: tuple[int, ...]
-    test: np.ndarray
-    train: np.ndarray
-    det_equiv: np.ndarray
-    bayes: np.ndarray  # (k, t)
-
-
-def error_curves(run: RunSpec) -> ErrorCurves:
-    """:math:`E^{\\rm train}`, :math:`E^{\\rm test}` vs :math:`N/d\\in[0.1,10]` (log-spaced), ``mean="known"``, seeds 0.."""
-    sz = run.sizes(FIG_TRAIN_TEST)
-    ns = np.unique(np.maximum(np.round(np.logspace(-1, 1, sz.ratios) * sz.d).astype(int), 2))
-    modes = empirical_modes(run, sz.d, ns.tolist(), tuple(sz.ks), seed_list(run, range(sz.seeds)), mean="known")
-    errs = [optimal_errors(m, sz.steps, (0.0,)) for m in modes]
-    test = np.stack([e[0][:, :, 0].mean(0) for e in errs], axis=1)  # (k, N, t)
-    train = np.stack([e[1][:, :, 0].mean(0) for e in errs], axis=1)
-    sch = ld.beta_schedule(1000)
-    lam = modes[0].lam
-    de = np.array(
-        [
-            [
-                [ld.deterministic_equivalent_test_error(lam[a], int(n), sch.one_minus_abar[t - 1]) for t in sz.steps]
-                for n in ns
-            ]
-            for a in range(len(sz.ks))
-        ]
-    )
-    bayes = np.array([[ld.bayes_error(lam[a], sch.one_minus_abar[t - 1]) for t in sz.steps] for a in range(len(sz.ks))])
-    return ErrorCurves(sz.d, ns, tuple(sz.ks), tuple(sz.steps), test, train, de, bayes)
+    return DetEquiv(sz.ns, sz.ridges, sz.steps, mean, se, pred, seeds={"training sets": seeds}, sizes=sz)

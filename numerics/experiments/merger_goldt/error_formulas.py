@@ -9,7 +9,7 @@ import numpy as np
 
 from numerics import linear_diffusion as ld
 from numerics.datasets import power_law_spectrum
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import MonteCarloAgreement, row, stream
 
 
@@ -30,7 +30,7 @@ ERROR_FORMULAS = Tier.same(
 
 
 @dataclass(frozen=True)
-class ErrorFormulas:
+class ErrorFormulas(Measurement):
     """Monte Carlo test and train errors against the closed forms, cases ``(N, ridge, t)``."""
 
     cases: tuple[tuple[int, float, int], ...]
@@ -106,4 +106,6 @@ def error_formulas(
         cases,
         MonteCarloAgreement(labels, mc_test, se_test, np.array(closed_test)),
         MonteCarloAgreement(labels, mc_train, se_train, np.array(closed_train)),
+        seeds={"data": run.seed_for(64), "noise": [*run.seed_list(64), 1]},
+        sizes=sz,
     )

@@ -12,7 +12,7 @@ from scipy.integrate import solve_ivp
 from numerics import linear_diffusion as ld
 from numerics import linear_diffusion_torch as lt
 from numerics.datasets import power_law_spectrum, white_samples
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import dense, row
 
 
@@ -44,7 +44,7 @@ def gradient_descent_weights(cov_hat: np.ndarray, s: float, lr: float, n: int) -
 
 
 @dataclass(frozen=True)
-class GradientFlow:
+class GradientFlow(Measurement):
     """Per step ``t``: the ODE solution and the expm formula at each τ, PyTorch GD, and the closed forms."""
 
     steps: tuple[int, ...]
@@ -108,4 +108,16 @@ def gradient_flow(
     steps_s = [sch.one_minus_abar[t - 1] for t in sz.steps]
     flows = np.array([[flow(cov_hat, s, tau) for tau in sz.taus] for s in steps_s])
     formula = np.array([descent(cov_hat, s, sz.gd_lr, sz.gd_steps) for s in steps_s])
-    return GradientFlow(sz.steps, sz.taus, ode, expm, flows, gd, formula, stab)
+    return GradientFlow(
+        sz.steps,
+        sz.taus,
+        ode,
+        expm,
+        flows,
+        gd,
+        formula,
+        stab,
+        seeds={"data": seed},
+        sizes=sz,
+        settings={"ode": "DOP853", "rtol": 1e-12, "atol": 1e-14},
+    )

@@ -8,7 +8,7 @@ import numpy as np
 
 from numerics import linear_diffusion as ld
 from numerics.datasets import power_law_spectrum
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import (
     KS5,
     KLFn,
@@ -41,7 +41,7 @@ HIERARCHY_KL_REFERENCE = (2.22, 2.17, 2.00, 1.69, 1.27)
 
 
 @dataclass(frozen=True)
-class Hierarchy:
+class Hierarchy(Measurement):
     """Per-spectrum test errors ``(seeds, K, steps)`` and per-dimension KL ``(seeds, K)`` (plus the tr Σ = 1 variant)."""
 
     ks: tuple[float, ...]
@@ -63,13 +63,14 @@ def hierarchy(run: RunSpec, spectrum: SpectrumFn = power_law_spectrum, kl: KLFn 
     """
     sz = run.sizes(HIERARCHY)
     ks = tuple(sz.ks)
-    (test_modes,) = empirical_modes(
-        run, sz.test_d, (sz.test_n,), ks, seed_list(run, range(1, 1 + sz.test_seeds)), spectrum=spectrum
-    )
+    test_seeds = seed_list(run, range(1, 1 + sz.test_seeds))
+    (test_modes,) = empirical_modes(run, sz.test_d, (sz.test_n,), ks, test_seeds, spectrum=spectrum)
     test = optimal_errors(test_modes, sz.test_steps, (0.0,))[0][:, :, 0, :]
     kl_seeds = seed_list(run, range(sz.kl_seeds))
     values = []
     for trace in (None, 1.0):
         (modes,) = empirical_modes(run, sz.kl_d, (sz.kl_n,), ks, kl_seeds, trace=trace, spectrum=spectrum)
         values.append(generated_law(modes).kl(kl))
-    return Hierarchy(ks, sz.test_steps, test, values[0], values[1])
+    return Hierarchy(
+        ks, sz.test_steps, test, values[0], values[1], seeds={"test": test_seeds, "kl": kl_seeds}, sizes=sz
+    )

@@ -11,7 +11,7 @@ import numpy as np
 from numerics import linear_diffusion as ld
 from numerics.datasets import power_law_spectrum, white_samples
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import KS4, empirical_modes, generated_law, population_kl, row, seed_list
 from numerics.linear_diffusion import KL_DIRECTIONS
 from theory.gaussians import gaussian_kl
@@ -52,7 +52,7 @@ def sample_covariance_kl_task(
 
 
 @dataclass(frozen=True)
-class KLSigma:
+class KLSigma(Measurement):
     """Dense sample-covariance KLs ``(N, seeds, k, direction)`` and Q of the generated laws at ``gen_n`` ``(seeds, dir, k)``."""
 
     ns: tuple[int, ...]
@@ -92,4 +92,4 @@ def kl_independent(run: RunSpec, draw: Callable[..., np.ndarray] = common_draw) 
     g = generated_law(modes)
     pop = population_kl(modes.lam)
     q = np.stack([n / sz.d * (g.kl(direction=dr) - pop[i]) for i, dr in enumerate(KL_DIRECTIONS)], axis=1)
-    return KLSigma(sz.ns, tuple(sz.ks), dense_kl, q)
+    return KLSigma(sz.ns, tuple(sz.ks), dense_kl, q, seeds={"training sets": seeds}, sizes=sz)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import (
     KL_PARTS,
     KS4,
@@ -39,7 +39,7 @@ KL_LAW = Tier.same("merger-goldt/kl-d-over-4n", KLLawSizes(), row("kl-d-over-4n"
 
 
 @dataclass(frozen=True)
-class KLLaw:
+class KLLaw(Measurement):
     r"""KL of the generated laws for :math:`N>d`, seeds 100..119.
 
     ``per_dim`` and ``total``: ``(N, seeds, direction, part, k, sampler_sigma)`` from the KL
@@ -129,4 +129,18 @@ def kl_law(run: RunSpec, kl: KLFn = ld.kl_divergence) -> KLLaw:
         {"sizes": sz, "seeds": seeds},
         lambda: kl_monte_carlo(mg, cov_gen, np.zeros(sz.d), np.diag(lam_k), sz.mc_samples, run.rng(101)),
     )
-    return KLLaw(sz.d, sz.ns, sz.ks, per_dim, total, pop, formula, mc, mc_se, dense_kl, variants)
+    return KLLaw(
+        sz.d,
+        sz.ns,
+        sz.ks,
+        per_dim,
+        total,
+        pop,
+        formula,
+        mc,
+        mc_se,
+        dense_kl,
+        variants,
+        seeds={"training sets": seeds, "monte carlo": run.seed_for(101)},
+        sizes=sz,
+    )

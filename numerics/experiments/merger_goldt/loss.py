@@ -74,4 +74,11 @@ def loss_moments(run: RunSpec, loss: Callable[..., float] = noise_averaged_loss)
     w, c, cov_hat, mc, se = measured(run, "merger-goldt/loss-mc", {"sizes": sz, "seed": run.seed_for(61)}, monte_carlo)
     sch = ld.beta_schedule(1000)
     closed = np.array([loss(w, c, cov_hat, sch.one_minus_abar[t - 1]) for t in sz.steps])
-    return MonteCarloAgreement(tuple(f"t={t}" for t in sz.steps), mc, se, closed)
+    return MonteCarloAgreement(
+        tuple(f"t={t}" for t in sz.steps),
+        mc,
+        se,
+        closed,
+        seeds={"data": run.seed_for(61), "noise": [*run.seed_list(61), 1]},
+        sizes=sz,
+    )

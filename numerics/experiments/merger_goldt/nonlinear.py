@@ -14,7 +14,7 @@ from torch import nn
 from numerics import linear_diffusion as ld
 from numerics import linear_diffusion_torch as lt
 from numerics.datasets import power_law_spectrum, white_samples
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import row
 from numerics.linear_diffusion import Schedule
 from numerics.training import Hyper, LossFn, trained
@@ -115,6 +115,13 @@ class GeneratedSpectra:
         return np.degrees(sla.subspace_angles(vec[a][:, :top], vec[b][:, :top]))
 
 
+@dataclass(frozen=True)
+class LinearVsNonlinear(Measurement):
+    """The generated spectra of the MLP and of the linear denoiser at every ``N`` of the sizes (one entry per ``N``)."""
+
+    spectra: tuple[GeneratedSpectra, ...]
+
+
 def _spectrum(samples: np.ndarray, mu_hat: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Eigenvalues (descending), eigenvectors and the fraction of variance off the data's affine span."""
     val, vec = np.linalg.eigh(np.cov(samples, rowvar=False))
@@ -136,7 +143,7 @@ def linear_vs_nonlinear(
     run: RunSpec,
     data_seed: Callable[[tuple[int, ...], int], tuple[int, ...]] = same_training_set,
     train_beta_max: float = 1e-2,
-) -> list[GeneratedSpectra]:
+) -> LinearVsNonlinear:
     r"""Train the MLP denoiser per N (seed 67) and sample it and the optimal linear denoiser with the same sampler.
 
     The linear model is fitted to :math:`X=Z\Sigma^{1/2}` of :func:`white_samples` ``(N, d, (seed, N))``;
@@ -181,4 +188,4 @@ def linear_vs_nonlinear(
         )
         f = ld.mode_recursion(lam_hat, sch).f
         out.append(GeneratedSpectra(n, sz.samples, lam_hat, u, f, mlp[0], mlp[1], lin[0], lin[1], mlp[2], lin[2]))
-    return out
+    return LinearVsNonlinear(tuple(out), seeds={"training and sampling": run.seed_for(67)}, sizes=sz)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier
-from numerics.experiments.merger_goldt._shared import SPEC, SamplerSetting, empirical_modes, generated_law, row
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments.merger_goldt._shared import row
 from numerics.linear_diffusion import SAMPLER_SIGMAS, Schedule
 from theory import linear_diffusion as sym
 
@@ -25,7 +25,7 @@ NULL_MODES = Tier.same("merger-goldt/null-mode-variance", NullModeSizes(), row("
 
 
 @dataclass(frozen=True)
-class NullModes:
+class NullModes(Measurement):
     r"""Null-mode coefficients :math:`a_t`, their closed form, and :math:`f(0)` per sampler variant."""
 
     a: np.ndarray
@@ -59,33 +59,4 @@ def null_modes(
     early = {
         tau: float(ld.mode_recursion(zero, sch, train_time=tau, coefficient=coefficient).f[0]) for tau in sz.report_taus
     }
-    return NullModes(a, closed, f0, ridge, early)
-
-
-@dataclass(frozen=True)
-class SpectrumSizes(Sizes):
-    d: int = 100
-    k: float = 1.0
-    ratios: tuple[float, ...] = (0.5, 2.0)
-
-
-FIG_SPECTRUM = Tier.same("merger-goldt/fig-generated-spectrum", SpectrumSizes(), f"{SPEC} §4 figure 6")
-
-
-@dataclass(frozen=True)
-class Spectra:
-    """True, empirical and generated (per sampler sigma) spectra per N/d; seed 0."""
-
-    lam: np.ndarray  # (d,)
-    ratios: tuple[float, ...]
-    lam_hat: np.ndarray  # (ratio, d)
-    f: np.ndarray  # (ratio, sigma, d)
-
-
-def generated_spectra(run: RunSpec) -> Spectra:
-    """Generated variances :math:`f(\\hat\\lambda_i)` of the linear sampler for both sampler sigmas (seed 0)."""
-    sz = run.sizes(FIG_SPECTRUM)
-    ns = [round(r * sz.d) for r in sz.ratios]
-    modes = empirical_modes(run, sz.d, ns, (sz.k,), [run.seed_for(0)])
-    f = np.array([[generated_law(m, SamplerSetting(sampler_sigma=s)).f[0, 0] for s in SAMPLER_SIGMAS] for m in modes])
-    return Spectra(modes[0].lam[0], tuple(sz.ratios), np.array([m.lam_hat[0, 0] for m in modes]), f)
+    return NullModes(a, closed, f0, ridge, early, sizes=sz)

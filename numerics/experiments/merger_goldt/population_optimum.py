@@ -9,7 +9,7 @@ import numpy as np
 
 from numerics import linear_diffusion as ld
 from numerics.datasets import power_law_spectrum
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import KS4, SamplerSetting, population_kl, row
 from numerics.linear_diffusion import SAMPLER_SIGMAS, Schedule
 
@@ -28,7 +28,7 @@ POPULATION_KL = Tier.same(
 
 
 @dataclass(frozen=True)
-class PopulationKL:
+class PopulationKL(Measurement):
     """Per-dimension KL with exact moments, arrays ``(T, sampler_sigma, k)``; ``final_noise=False`` at the main T."""
 
     Ts: tuple[int, ...]
@@ -55,4 +55,4 @@ def population_optimum(run: RunSpec, schedule: Callable[[int], Schedule] = ld.be
             for sig in SAMPLER_SIGMAS
         ]
     )
-    return PopulationKL(Ts, tuple(sz.ks), table[:, :, 0], table[:, :, 1], no_final)
+    return PopulationKL(Ts, tuple(sz.ks), table[:, :, 0], table[:, :, 1], no_final, sizes=sz)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import RecursionFn, SamplerSetting, empirical_modes, generated_law, row
 
 
@@ -25,7 +25,7 @@ EARLY_STOPPING = Tier.same("merger-goldt/early-stopping", RegularisationSizes(),
 
 
 @dataclass(frozen=True)
-class Regularisation:
+class Regularisation(Measurement):
     """KL/d (forward, σ² = β) and test errors at t = 1 and t = 10 against a regularisation grid, ``(N, k, grid)``."""
 
     ns: tuple[int, ...]
@@ -58,7 +58,14 @@ def _regularised(run: RunSpec, tier: Tier[RegularisationSizes], by: str, recursi
         t1.append(errs[0])
         t10.append(errs[1])
     # Arrays (N, grid, k) -> (N, k, grid).
-    return Regularisation(sz.ns, tuple(sz.ks), tuple(grid), *(np.swapaxes(np.array(a), 1, 2) for a in (kl, t1, t10)))
+    return Regularisation(
+        sz.ns,
+        tuple(sz.ks),
+        tuple(grid),
+        *(np.swapaxes(np.array(a), 1, 2) for a in (kl, t1, t10)),
+        seeds={"training set": run.seed_for(0)},
+        sizes=sz,
+    )
 
 
 def optimal_ridge(run: RunSpec, recursion: RecursionFn = ld.mode_recursion) -> Regularisation:

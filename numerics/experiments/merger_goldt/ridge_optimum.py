@@ -10,7 +10,7 @@ import numpy as np
 from numerics import linear_diffusion as ld
 from numerics import linear_diffusion_torch as lt
 from numerics.datasets import power_law_spectrum, white_samples
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import row
 
 
@@ -37,7 +37,7 @@ RIDGE_OPTIMUM = Tier(
 
 
 @dataclass(frozen=True)
-class RidgeOptimum:
+class RidgeOptimum(Measurement):
     """Gradient-descent and Adam minimisers against the closed-form optimum.
 
     ``cases`` lists ``(N, ridge, t)``; ``w_gd`` (and ``w_star``) have one matrix per case. The Adam
@@ -117,4 +117,4 @@ def ridge_optimum(run: RunSpec, w_star: Callable[..., np.ndarray] = ld.linear_de
         run, "merger-goldt/ridge-minimisers", {"sizes": sz, "seed": seed}, minimise
     )
     star = np.array([w_star(covs[n], sch, t, ridge) for n, ridge, t in cases])
-    return RidgeOptimum(cases, w_gd, grad_norm, method, star, w_adam)
+    return RidgeOptimum(cases, w_gd, grad_norm, method, star, w_adam, seeds={"training sets and Adam": seed}, sizes=sz)

@@ -11,7 +11,7 @@ import torch
 
 from numerics import linear_diffusion as ld
 from numerics.datasets import power_law_spectrum
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import VARIANTS, RecursionFn, dense, row, stream
 from numerics.linear_diffusion import Schedule
 from numerics.training import torch_generator
@@ -129,7 +129,7 @@ def _pooled_moments(parts: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[np
 
 
 @dataclass(frozen=True)
-class SamplerCheck:
+class SamplerCheck(Measurement):
     """Sampler moments (eigenbasis) and the recursion's prediction, per training set and variant."""
 
     training_sets: tuple[tuple[int, float], ...]
@@ -181,5 +181,14 @@ def sampler_recursion(run: RunSpec, recursion: RecursionFn = ld.mode_recursion) 
         f.append(g.f)
         mg.append(np.einsum("sd,sde->se", ld.generated_mean(mu_hat, u, g.prod_a, sch, start), u))
     return SamplerCheck(
-        sz.training_sets, sz.variants, sz.samples, lam_hat, sample, np.stack(f, axis=1), np.stack(mg, axis=1)
+        sz.training_sets,
+        sz.variants,
+        sz.samples,
+        lam_hat,
+        sample,
+        np.stack(f, axis=1),
+        np.stack(mg, axis=1),
+        seeds={"data": run.seed_for(65), "sampler": [*run.seed_list(65), 0]},
+        sizes=sz,
+        settings={"chunk": SAMPLER_CHUNK},
     )

@@ -9,7 +9,7 @@ import mpmath as mp
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import row
 from numerics.linear_diffusion import Schedule
 
@@ -23,11 +23,15 @@ class ScheduleSizes(Sizes):
 
 BETA_SCHEDULE = Tier.same("merger-goldt/beta-schedule", ScheduleSizes(), row("beta-schedule", "§1.1, §6 (T)"))
 
+# The spec's linear schedule (§1.1): beta_t from 1e-4 to 1e-2, the reference of the mpmath product.
+BETA_RANGE = (1e-4, 1e-2)
+
 
 @dataclass(frozen=True)
-class ScheduleValues:
-    r"""The schedule under test and :math:`\bar\alpha_T` of the spec's formula at ``mp_dps`` digits."""
+class ScheduleValues(Measurement):
+    r"""The schedule under test (``schedule``, its ``beta``) and :math:`\bar\alpha_T` of the spec's formula at ``mp_dps`` digits."""
 
+    schedule: Schedule
     beta: np.ndarray
     abar_T: float
     abar_T_mp: float
@@ -43,7 +47,15 @@ def schedule_values(run: RunSpec, schedule: Callable[[int], Schedule] = ld.beta_
     sz = run.sizes(BETA_SCHEDULE)
     sch = schedule(sz.T)
     with mp.workdps(sz.mp_dps):
-        lo, hi = mp.mpf("1e-4"), mp.mpf("1e-2")
+        lo, hi = mp.mpf(repr(BETA_RANGE[0])), mp.mpf(repr(BETA_RANGE[1]))
         abar = mp.fprod(1 - ((hi - lo) / sz.T * t + lo) for t in range(1, sz.T + 1))
     other = tuple((t, float(schedule(t).abar[-1])) for t in sz.report_T)
-    return ScheduleValues(sch.beta, float(sch.abar[-1]), float(abar), other)
+    return ScheduleValues(
+        sch,
+        sch.beta,
+        float(sch.abar[-1]),
+        float(abar),
+        other,
+        sizes=sz,
+        settings={"beta_min": BETA_RANGE[0], "beta_max": BETA_RANGE[1]},
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.merger_goldt._shared import row
 from theory import linear_diffusion as sym
 
@@ -32,7 +32,7 @@ KL_SECOND_ORDER = Tier(
 
 
 @dataclass(frozen=True)
-class SecondOrder:
+class SecondOrder(Measurement):
     r""":math:`\operatorname{tr}(S-I)^2` and the KLs of :math:`\mathcal N(0,S)` vs :math:`\mathcal N(0,I)` per draw, per N."""
 
     ns: tuple[int, ...]
@@ -76,4 +76,12 @@ def second_order(run: RunSpec, kl_mode: Callable[[np.ndarray], np.ndarray] | Non
     )
     tr2 = np.array([t for t, _ in drawn])
     eig = np.array([e for _, e in drawn])
-    return SecondOrder(sz.ns, sz.d, tr2, kl_mode(eig).sum(axis=-1), kl_mode(1 / eig).sum(axis=-1))
+    return SecondOrder(
+        sz.ns,
+        sz.d,
+        tr2,
+        kl_mode(eig).sum(axis=-1),
+        kl_mode(1 / eig).sum(axis=-1),
+        seeds={"draws": run.seed_for(66)},
+        sizes=sz,
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics import linear_diffusion as ld
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import WeightFn, empirical_modes, optimal_errors, row
 
 
@@ -24,7 +24,7 @@ TRAIN_TEST_GAP = Tier.same("merger-goldt/train-test-gap", GapSizes(), row("train
 
 
 @dataclass(frozen=True)
-class TrainTestGap:
+class TrainTestGap(Measurement):
     """Test and train errors of one training set (seed 1, known mean), arrays ``(N, ridge, t)``."""
 
     ns: tuple[int, ...]
@@ -45,4 +45,4 @@ def train_test_gap(run: RunSpec, weights: WeightFn = ld.mode_weights) -> TrainTe
     errs = [optimal_errors(m, sz.steps, sz.ridges, weights) for m in modes]
     test = np.array([e[0][0, 0] for e in errs])
     train = np.array([e[1][0, 0] for e in errs])
-    return TrainTestGap(sz.ns, sz.ridges, sz.steps, test, train)
+    return TrainTestGap(sz.ns, sz.ridges, sz.steps, test, train, seeds={"training set": run.seed_for(1)}, sizes=sz)

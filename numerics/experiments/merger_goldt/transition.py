@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.merger_goldt._shared import (
     KS4,
     SamplerSetting,
@@ -31,7 +31,7 @@ TRANSITION = Tier.same("merger-goldt/transition-at-n-equals-d", TransitionSizes(
 
 
 @dataclass(frozen=True)
-class Transition:
+class Transition(Measurement):
     """Null-mode counts ``(ratio, seeds, k)`` and seed-averaged KL/d ``(ratio, k, sigma)`` with the population KL/d ``(k, sigma)``."""
 
     d: int
@@ -62,4 +62,13 @@ def transition(run: RunSpec, mean: str = "estimated") -> Transition:
     settings = [SamplerSetting(sampler_sigma=s) for s in SAMPLER_SIGMAS]
     kl = np.array([np.stack([generated_law(m, s).kl().mean(0) for s in settings], -1) for m in modes])
     pop = np.stack([population_kl(modes[0].lam, s)[0] for s in settings], axis=-1)
-    return Transition(sz.d, tuple(sz.ratios), tuple(sz.ks), np.array([m.null_modes for m in modes]), kl, pop)
+    return Transition(
+        sz.d,
+        tuple(sz.ratios),
+        tuple(sz.ks),
+        np.array([m.null_modes for m in modes]),
+        kl,
+        pop,
+        seeds={"training sets": seeds},
+        sizes=sz,
+    )
