@@ -49,8 +49,9 @@ def check_kl_closed_form(run: RunSpec, kl=gaussian_kl) -> Verdict:
 
     Control: the two Gaussians swapped.
     """
-    num, sym = exp.kl_closed_form(run, kl)
-    ev = Evidence("KL of Gaussians; SymPy integral of the log-density ratio, diagonal case", run.seed_for(102))
+    m = exp.kl_closed_form(run, kl)
+    num, sym = m.numeric, m.sympy
+    ev = Evidence.of("KL of Gaussians; SymPy integral of the log-density ratio, diagonal case", m)
     ev.within(
         "Cholesky KL vs lambdified SymPy KL (diagonal)",
         num,
@@ -82,7 +83,7 @@ def check_kl_monte_carlo(run: RunSpec, kl=gaussian_kl) -> Verdict:
     """
     m = exp.kl_monte_carlo_agreement(run, kl)
     n = run.sizes(exp.KL_MONTE_CARLO).samples
-    ev = Evidence("KL = E_{N0}[log p0 - log p1]", run.seed_for(103))
+    ev = Evidence.of("KL = E_{N0}[log p0 - log p1]", m)
     ev.at_most(
         "|MC - closed form| / SE per pair", m.z, 4.0, basis="statistical", why=f"{FOUR_SE}; n={n}", headline=True
     )
@@ -103,8 +104,9 @@ def check_kl_zero_iff_equal(run: RunSpec, kl=gaussian_kl) -> Verdict:
 
     Control: a KL offset by 1e-6.
     """
-    same, ratios = exp.kl_zero_iff_equal(run, kl)
-    ev = Evidence("KL >= 0 with equality iff N0 = N1 (Gibbs' inequality)", run.seed_for(104))
+    m = exp.kl_zero_iff_equal(run, kl)
+    same, ratios = m.same, m.ratios
+    ev = Evidence.of("KL >= 0 with equality iff N0 = N1 (Gibbs' inequality)", m)
     ev.within(
         "KL(N, N)",
         same,
@@ -154,7 +156,7 @@ def check_kl_high_precision(run: RunSpec, kl=gaussian_kl) -> Verdict:
     """
     m = exp.kl_high_precision(run, kl)
     sz = run.sizes(exp.KL_HIGH_PRECISION)
-    ev = Evidence("KL of Gaussians at 50 digits (mpmath) on condition-number-1e8 covariances", run.seed_for(105))
+    ev = Evidence.of("KL of Gaussians at 50 digits (mpmath) on condition-number-1e8 covariances", m)
     if EXTENDED_MANTISSA:
         bound, why = (
             1e-11,

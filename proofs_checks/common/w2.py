@@ -52,7 +52,7 @@ def check_w2_closed_form(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
     Controls: the cross term taken once; the mean term forgotten.
     """
     m = exp.w2_closed_form(run, w2)
-    ev = Evidence("Bures–Wasserstein closed form (Dowson & Landau 1982; spec mfm.md §1.5)", run.seed_for(100))
+    ev = Evidence.of("Bures–Wasserstein closed form (Dowson & Landau 1982; spec mfm.md §1.5)", m)
     ev.within(
         "max rel. difference to POT ot.gaussian.bures_wasserstein_distance**2",
         float(np.max(np.abs(m.ours - m.pot) / m.pot)),
@@ -94,9 +94,7 @@ def check_w2_empirical_1d(run: RunSpec, w2=gaussian_w2_squared) -> Verdict:
     """
     m = exp.w2_empirical_1d(run, w2)
     sz = run.sizes(exp.W2_EMPIRICAL_1D)
-    ev = Evidence(
-        "1-D Gaussian W2 = quantile coupling; finite-n expectation via normal order statistics", run.seed_for(101)
-    )
+    ev = Evidence.of("1-D Gaussian W2 = quantile coupling; finite-n expectation via normal order statistics", m)
     ev.at_most(
         "|mean sorted-matching cost - (W2^2 + exact bias)| / SE, per case",
         m.z,

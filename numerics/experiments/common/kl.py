@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.common._shared import SECTION, GaussianPairFn, random_pairs
 from numerics.gaussians import gaussian_kl_mp, kl_monte_carlo, random_spd
 from theory.gaussians import gaussian_kl_diagonal, spd_sqrt
@@ -20,16 +20,24 @@ class KLDiagonalSizes(Sizes):
 KL_CLOSED_FORM = Tier.same("common/gaussian-kl-closed-form", KLDiagonalSizes(), SECTION)
 
 
-def kl_closed_form(run: RunSpec, kl: GaussianPairFn) -> tuple[np.ndarray, np.ndarray]:
-    """``(closed form under test, lambdified SymPy form)`` on random diagonal pairs."""
+@dataclass(frozen=True)
+class KLClosedForm(Measurement):
+    """The closed form under test and the lambdified SymPy form on the same random diagonal pairs."""
+
+    numeric: np.ndarray
+    sympy: np.ndarray
+
+
+def kl_closed_form(run: RunSpec, kl: GaussianPairFn) -> KLClosedForm:
+    """The closed form under test and the lambdified SymPy form on random diagonal pairs."""
+    sz = run.sizes(KL_CLOSED_FORM)
     rng = run.rng(102)
     cases = [
-        (rng.normal(size=d), rng.uniform(0.05, 5, d), rng.normal(size=d), rng.uniform(0.05, 5, d))
-        for d in run.sizes(KL_CLOSED_FORM).dims
+        (rng.normal(size=d), rng.uniform(0.05, 5, d), rng.normal(size=d), rng.uniform(0.05, 5, d)) for d in sz.dims
     ]
     sym = np.array([gaussian_kl_diagonal(*c) for c in cases])
     num = np.array([kl(m0, np.diag(a), m1, np.diag(b)) for m0, a, m1, b in cases])
-    return num, sym
+    return KLClosedForm(num, sym, seeds={"pairs": run.seed_for(102)}, sizes=sz)
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ KL_MONTE_CARLO = Tier.same("common/gaussian-kl-monte-carlo", KLMonteCarloSizes()
 
 
 @dataclass(frozen=True)
-class KLMonteCarlo:
+class KLMonteCarlo(Measurement):
     estimate: np.ndarray
     se: np.ndarray
     closed_form: np.ndarray
@@ -61,7 +69,9 @@ def kl_monte_carlo_agreement(run: RunSpec, kl: GaussianPairFn) -> KLMonteCarlo:
         est.append(e)
         se.append(s)
         exact.append(kl(m0, c0, m1, c1))
-    return KLMonteCarlo(np.array(est), np.array(se), np.array(exact))
+    return KLMonteCarlo(
+        np.array(est), np.array(se), np.array(exact), seeds={"pairs and samples": run.seed_for(103)}, sizes=sz
+    )
 
 
 @dataclass(frozen=True)
@@ -72,14 +82,23 @@ class KLZeroSizes(Sizes):
 KL_ZERO_IFF_EQUAL = Tier.same("common/gaussian-kl-zero-iff-equal", KLZeroSizes(), SECTION)
 
 
-def kl_zero_iff_equal(run: RunSpec, kl: GaussianPairFn) -> tuple[np.ndarray, np.ndarray]:
-    """``(KL(N, N) per pair, KL(N0, perturbed N0) / its second-order expansion per pair)``.
+@dataclass(frozen=True)
+class KLZeroIffEqual(Measurement):
+    """KL(N, N) per pair (``same``) and KL(N0, perturbed N0) over its second-order expansion per pair (``ratios``)."""
+
+    same: np.ndarray
+    ratios: np.ndarray
+
+
+def kl_zero_iff_equal(run: RunSpec, kl: GaussianPairFn) -> KLZeroIffEqual:
+    """KL(N, N) per pair, and KL(N0, perturbed N0) over its second-order expansion per pair.
 
     The expansion :math:`\\tfrac12\\delta m^\\top\\Sigma^{-1}\\delta m+\\tfrac14\\operatorname{tr}((\\Sigma^{-1}\\delta\\Sigma)^2)`
     of a perturbation of size :math:`10^{-3}`: a formula that vanishes too early fails the ratio.
     """
+    sz = run.sizes(KL_ZERO_IFF_EQUAL)
     rng = run.rng(104)
-    pairs = random_pairs(rng, run.sizes(KL_ZERO_IFF_EQUAL).dims, cond=10.0)
+    pairs = random_pairs(rng, sz.dims, cond=10.0)
     same = np.array([kl(m0, c0, m0, c0) for m0, c0, _, _ in pairs])
     ratios = []
     for m0, c0, _, _ in pairs:
@@ -89,7 +108,7 @@ def kl_zero_iff_equal(run: RunSpec, kl: GaussianPairFn) -> tuple[np.ndarray, np.
         ds = 1e-3 * (e + e.T) / 2
         quad = 0.5 * dm @ np.linalg.solve(c0, dm) + 0.25 * np.trace(np.linalg.matrix_power(np.linalg.solve(c0, ds), 2))
         ratios.append(kl(m0, c0, m0 + dm, c0 + ds) / quad)
-    return same, np.array(ratios)
+    return KLZeroIffEqual(same, np.array(ratios), seeds={"pairs and perturbations": run.seed_for(104)}, sizes=sz)
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,7 @@ KL_HIGH_PRECISION = Tier.same("common/gaussian-kl-high-precision", KLHighPrecisi
 
 
 @dataclass(frozen=True)
-class KLHighPrecision:
+class KLHighPrecision(Measurement):
     """Relative errors against mpmath on two families of ill-conditioned pairs."""
 
     rel_independent: np.ndarray
@@ -136,4 +155,10 @@ def kl_high_precision(run: RunSpec, kl: GaussianPairFn) -> KLHighPrecision:
         ref = float(gaussian_kl_mp(*p, dps=sz.dps))
         return abs(kl(*p) - ref) / ref
 
-    return KLHighPrecision(np.array([rel(p) for p in independent]), np.array([rel(p) for p in close]))
+    return KLHighPrecision(
+        np.array([rel(p) for p in independent]),
+        np.array([rel(p) for p in close]),
+        seeds={"pairs": run.seed_for(105)},
+        sizes=sz,
+        settings={"mpmath_dps": sz.dps},
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import ot
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.common._shared import SECTION, GaussianPairFn, random_pairs
 from numerics.gaussians import expected_sorted_matching_cost, sorted_matching_cost
 from theory.gaussians import gaussian_w2_squared_diagonal
@@ -23,7 +23,7 @@ W2_CLOSED_FORM = Tier.same("common/gaussian-w2-closed-form", W2Sizes(), SECTION)
 
 
 @dataclass(frozen=True)
-class W2ClosedForm:
+class W2ClosedForm(Measurement):
     """Closed form vs POT on random pairs, and the general form vs the SymPy diagonal form."""
 
     ours: np.ndarray
@@ -44,7 +44,7 @@ def w2_closed_form(run: RunSpec, w2: GaussianPairFn) -> W2ClosedForm:
     ]
     sym = np.array([gaussian_w2_squared_diagonal(*p) for p in diag])
     num = np.array([w2(m0, np.diag(a), m1, np.diag(b)) for m0, a, m1, b in diag])
-    return W2ClosedForm(ours, pot, num, sym)
+    return W2ClosedForm(ours, pot, num, sym, seeds={"pairs": run.seed_for(100)}, sizes=sz)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ W2_1D_CASES = ((0.0, 1.0, 2.0, 0.5), (1.0, 2.0, -0.5, 0.7), (0.0, 1.0, 0.0, 3.0)
 
 
 @dataclass(frozen=True)
-class W2Empirical1d:
+class W2Empirical1d(Measurement):
     """Mean sorted-matching cost per case, its SE, and the closed form plus the exact finite-n bias."""
 
     mean_cost: np.ndarray
@@ -84,4 +84,6 @@ def w2_empirical_1d(run: RunSpec, w2: GaussianPairFn) -> W2Empirical1d:
         expected.append(w2([m0], [[s0**2]], [m1], [[s1**2]]) + bias)
         means.append(costs.mean())
         ses.append(costs.std(ddof=1) / np.sqrt(sz.replicates))
-    return W2Empirical1d(np.array(means), np.array(ses), np.array(expected))
+    return W2Empirical1d(
+        np.array(means), np.array(ses), np.array(expected), seeds={"samples": run.seed_for(101)}, sizes=sz
+    )
