@@ -10,6 +10,8 @@ from numerics import linear_diffusion as ld
 from numerics.cache import param_record
 from numerics.experiments import RunSpec
 from numerics.experiments import merger_goldt as exp
+from numerics.experiments.merger_goldt import error_formulas, kl_law, nonlinear, sampler, second_order
+from numerics.experiments.merger_goldt._shared import VARIANTS
 from proofs_checks.registry import run_check
 
 
@@ -23,11 +25,11 @@ def test_dense_sampler_equals_the_engine_sampler_for_every_variant():
     # The engine draws u_T, then one noise per step with sigma_t > 0 (all but possibly the last):
     # the same stream as the batched sampler's, which draws one per step.
     draws = np.random.default_rng(9)
-    samples = exp.dense_linear_sampler(
-        mu, cov, sch, exp.VARIANTS, 7, lambda b, d: torch.as_tensor(draws.standard_normal((b, d))), lambda s: s
+    samples = sampler.dense_linear_sampler(
+        mu, cov, sch, VARIANTS, 7, lambda b, d: torch.as_tensor(draws.standard_normal((b, d))), lambda s: s
     )[0]
     for j, (m, c) in enumerate(moments):
-        for v, (sig, fn, start) in enumerate(exp.VARIANTS):
+        for v, (sig, fn, start) in enumerate(VARIANTS):
             shift = np.sqrt(sch.abar[-1]) * m if start == "shifted" else None
             ref = ld.ddpm_sample(ld.linear_eps_fn(m, c, sch), sch, 7, 3, 9, sig, fn, u_T_start=shift)
             np.testing.assert_allclose(samples[j, v], ref, atol=1e-12, err_msg=f"set {j}, variant {(sig, fn, start)}")
@@ -41,7 +43,7 @@ def test_pooled_moments_equal_moments_of_the_whole_sample():
     for lo, hi in ((0, 20), (20, 21), (21, 50)):
         m = x[lo:hi].mean(0)
         parts.append((m, (x[lo:hi] - m).T @ (x[lo:hi] - m), hi - lo))
-    mean, cov = exp._pooled_moments(parts)
+    mean, cov = sampler._pooled_moments(parts)
     np.testing.assert_allclose(mean, x.mean(0), atol=1e-14)
     np.testing.assert_allclose(cov, np.cov(x, rowvar=False), atol=1e-13)
 
@@ -86,18 +88,18 @@ def test_generated_law_vectorised_over_seeds_spectra_and_times():
 
 @pytest.mark.claim("merger-goldt/linear-vs-nonlinear")
 def test_mlp_config_key_holds_the_schedule():
-    a = exp.MLPDenoiserConfig(n=10)
-    b = exp.MLPDenoiserConfig(n=10, beta_max=0.02)
+    a = nonlinear.MLPDenoiserConfig(n=10)
+    b = nonlinear.MLPDenoiserConfig(n=10, beta_max=0.02)
     assert param_record(a) != param_record(b)
     assert param_record(a)["beta_max"] == 1e-2
 
 
 @pytest.mark.claim("merger-goldt/sampler-gaussian-recursion")
 def test_fast_tiers_declare_what_they_reduce():
-    assert exp.SAMPLER_RECURSION.reduced_fields == ["samples"]
-    assert exp.KL_SECOND_ORDER.reduced_fields == ["sampling"]
-    assert set(exp.LINEAR_VS_NONLINEAR.reduced_fields) == {"width", "steps", "samples"}
-    assert exp.KL_LAW.reduced_fields == [] and exp.ERROR_FORMULAS.reduced_fields == []
+    assert sampler.SAMPLER_RECURSION.reduced_fields == ["samples"]
+    assert second_order.KL_SECOND_ORDER.reduced_fields == ["sampling"]
+    assert set(nonlinear.LINEAR_VS_NONLINEAR.reduced_fields) == {"width", "steps", "samples"}
+    assert kl_law.KL_LAW.reduced_fields == [] and error_formulas.ERROR_FORMULAS.reduced_fields == []
 
 
 SPEC_REDUCED = [

@@ -1,4 +1,4 @@
-"""Shared Gaussian closed forms (W2 and KL) used by two papers: the paper record and its claims (checks in ``checks``)."""
+"""Shared Gaussian closed forms (W2 and KL) used by two papers: the paper record and its claims (judges discovered in its topic modules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real digits: extensions of the three papers to scikit-learn's bundled digits (checks in ``checks``)."""
+"""Real digits: extensions of the three papers to scikit-learn's bundled digits (judges discovered in its topic modules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Merger & Goldt 2025: the paper record and its claims (checks in ``denoisers``, ``generated``, ``overfitting``)."""
+"""Merger & Goldt 2025: the paper record (judges discovered in its topic modules, one per topic of :mod:`numerics.experiments.merger_goldt`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Figures of the ``digits/`` claims (extensions to the bundled digits), one function per figure.
-
-Each plots the measurement object of :mod:`numerics.experiments.digits` that its claim judges
-(same run, same memo and disk cache).
-"""
+"""Figure of ``digits/bridge``: memorization ratio and off-span fraction against N/d for the three models."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from matplotlib.ticker import NullFormatter
 
 from figures.registry import FigureOutput, figure
 from numerics.experiments import RunSpec
-from numerics.experiments import digits as exp
+from numerics.experiments.digits import bridge as exp
 
 FLOOR = 1e-32  # exact zeros on a log axis
 
@@ -64,51 +60,9 @@ def fig_bridge(run: RunSpec) -> FigureOutput:
             "mlp_ratio": m.mlp_ratio,
             "mlp_off": m.mlp_off,
         },
-        {**run.sizes(exp.BRIDGE).as_dict(), "trained": run.sizes(exp.TRAINED_MEMORIZATION).as_dict()},
+        {**m.sizes.as_dict(), "trained": m.settings["mlp"]["sizes"]},
         "digits/bridge: on the same nested digit sets, the exact flow copies (ratio 1) with no off-span variance; "
         "the linear denoiser's samples match its closed-form off-span variance and do not copy; the trained MLPs "
         f"sit between in memorization and off the span (zeros drawn at {FLOOR:g}).",
-        seed={"exact": run.seed_for(exp.SEED_EXACT), "linear": run.seed_for(exp.SEED_LINEAR)},
-    )
-
-
-@figure(
-    "digits/fig-kl-vs-n",
-    "Linear diffusion on the digits population: Q = (N/d) excess KL/d vs N, and KL/d vs N/d",
-    claims=("digits/kl-d-over-4n", "digits/transition-at-n-equals-d"),
-)
-def fig_kl_vs_n(run: RunSpec) -> FigureOutput:
-    law = exp.digits_kl_law(run)
-    tr = exp.digits_transition(run)
-    mean, se = law.q_mean()
-    gauss = (law.d + 1) / (4 * law.d)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    ax = axes[0]
-    for i, label in enumerate(("forward", "reverse")):
-        ax.errorbar(law.ns, mean[:, i], yerr=se[:, i], fmt="o-", label=label)
-    ax.axhline(law.kappa * gauss, color="k", ls="--", lw=1, label=f"kappa (d+1)/(4d), kappa={law.kappa:.3f}")
-    ax.axhline(gauss, color="0.5", ls=":", lw=1, label="Gaussian (d+1)/(4d)")
-    ax.set_xscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("Q = (N/d) (KL/d - KL_pop/d)")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    ax.loglog(tr.ns / tr.d, tr.kl, "o-")
-    ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel("N / d")
-    ax.set_ylabel("KL / d (forward, sigma^2 = beta)")
-    return FigureOutput(
-        fig,
-        {
-            "ns": np.asarray(law.ns),
-            "q_mean": mean,
-            "q_se": se,
-            "kappa": law.kappa,
-            "n_over_d": tr.ns / tr.d,
-            "kl": tr.kl,
-        },
-        {**run.sizes(exp.DIGITS_KL_LAW).as_dict(), "transition": run.sizes(exp.DIGITS_TRANSITION).as_dict()},
-        "digits/kl-d-over-4n: Q tends to kappa (d+1)/(4d), above the Gaussian law by the digits' fourth-moment factor; "
-        "digits/transition-at-n-equals-d: KL/d drops across N = d.",
-        seed=[*run.seed_list(exp.SEED_KL)],
+        seed={**m.seeds, "mlp": m.settings["mlp"]["seeds"]},
     )
