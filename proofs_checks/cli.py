@@ -230,7 +230,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     def done(c: Any, v: Verdict) -> None:
         writer.add(v.to_json() | {"tag": get_claim(v.claim_id).tag})
-        bar.done(c.id, v.seconds)
+        # with --controls the claim's task also ran its controls: the ETA and the pool's order count them
+        bar.done(c.id, v.seconds + sum(x.seconds for x in (v.controls or {}).values()))
 
     interrupted = False
     try:
@@ -334,8 +335,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     source = Path(args.from_json) if args.from_json is not None else out / "verdicts.json"
     check_report_outputs(args.out, source)
     if not source.exists() and not args.from_json:
-        print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
-        ns = build_parser().parse_args(["verify", "--json", str(source)])
+        print(f"no {source}: running the fast-tier checks and their controls first", file=sys.stderr)
+        ns = build_parser().parse_args(["verify", "--controls", "--json", str(source)])
         cmd_verify(ns)
     data = vf.load(source)
     meta = {**data.get("run", {}), **data.get("meta", {})}

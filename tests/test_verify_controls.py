@@ -122,3 +122,15 @@ def test_resume_with_controls_reruns_claims_whose_controls_were_not_run(tmp_path
     assert rec["controls"] and all(c["fails_as_it_should"] for c in rec["controls"].values())
     assert main(["verify", CHEAP, "--json", str(js), "--resume", "--controls"]) == 0
     assert "resuming: 1 claims kept" in capsys.readouterr().err
+
+
+def test_a_control_is_a_defect_unless_the_fault_alone_breaks_the_named_comparison():
+    from proofs_checks.evidence import ControlResult, control_from_json
+
+    shown = ControlResult("max *", "a wrong law", ["max err"], ["max err", "mean"], "refuted", True, 0.1)
+    sizes = dataclasses.replace(shown, positive_passed=False)  # the control's sizes already break it
+    raised = dataclasses.replace(shown, status="error", broke=[], failing=[], error="ValueError: bad")
+    assert shown.fails_as_it_should and shown.describe("w").startswith("fails as it should on: `max err` (w:")
+    assert not sizes.fails_as_it_should and "positive case at the control's sizes already fails" in sizes.describe("w")
+    assert not raised.fails_as_it_should and "it raised: ValueError: bad" in raised.describe("w")
+    assert all(control_from_json(c.to_json()) == c for c in (shown, sizes, raised))
