@@ -6,7 +6,7 @@ The three carry the same content:
    reduced size only, inconclusive, refuted, error, not run), the run's time, hardware, commit and seed;
 2. the claims not verified (refuted, inconclusive, error) and recorded findings, each with its measured value and the reason, and the
    recorded spec-size findings;
-3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes),
+3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes, controls),
    filterable by paper and status in the HTML page;
 4. per paper (source, numbers out of reach) and per claim: statement, tag and what the tag
    obliges us to say, sizes, every comparison with its tolerance and justification, its negative
@@ -167,6 +167,17 @@ def control_lines(v: dict[str, Any] | None) -> list[ControlLine] | None:
     return out
 
 
+def controls_cell(v: dict[str, Any] | None) -> tuple[str, bool]:
+    """The claim's controls in the table of every claim: how many fail as they should, and whether all do."""
+    lines = control_lines(v)
+    if lines is None:
+        return "not run", True
+    bad = [x.name for x in lines if not x.ok]
+    if bad:
+        return f"{len(bad)} of {len(lines)} do NOT fail: {', '.join(bad)}", False
+    return f"{len(lines)} of {len(lines)} fail as they should", True
+
+
 def controls_overview(ledger: dict[str, Any]) -> dict[str, Any]:
     """Controls run, failing as they should, and the defects (claim id, control name), over the claims run."""
     run, ok, defects, not_run = 0, 0, [], 0
@@ -323,14 +334,14 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
         lines += ["## Not verified: refuted, not shown, recorded findings", ""]
         lines += [f"- **{x['claim'] or paper}** ({x['status']}): {x['text']}" for paper, x in failing]
         lines.append("")
-    lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes |"]
-    lines.append("|---|---|---|---|---|---|---|")
+    lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes | controls |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
     for p in ledger["papers"]:
         for r in p["rows"]:
             m, e, tol = headline(r["verdict"])
             lines.append(
                 f"| `{r['claim'].id}` | [{r['claim'].tag}] | {r['status']} | {_md_escape(m)} | {_md_escape(e)} "
-                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} |"
+                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} | {_controls_md_cell(r['verdict'])} |"
             )
     lines.append("")
     for p in ledger["papers"]:
@@ -363,6 +374,13 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                 lines += ["", f"Figure `{fig['id']}`: {fig['title']}. {fig['caption']}"]
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _controls_md_cell(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "-"
+    text, ok = controls_cell(v)
+    return _md_escape(text) if ok else f"**✗ {_md_escape(text)}**"
 
 
 def _controls_markdown(v: dict[str, Any]) -> list[str]:
@@ -500,6 +518,14 @@ def _claim_html(paper: str, r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _controls_td(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "<td>-</td>"
+    text, ok = controls_cell(v)
+    cls = "muted" if v.get("controls") is None else ("control-ok" if ok else "control-defect")
+    return f"<td class='{cls}'>{html.escape(text)}</td>"
+
+
 def _controls_html(v: dict[str, Any]) -> list[str]:
     """The claim's controls: one line each, green when it failed as it should, red when it did not."""
     e = html.escape
@@ -554,7 +580,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     out.append("".join(f"<option value='{k}'>{e(label)}</option>" for k, label in STATUS_GROUPS) + "</select></div>")
     out.append(
         "<table id='claims-table'><tr><th>claim</th><th>tag</th><th>status</th><th>measured</th><th>expected</th>"
-        "<th>tolerance</th><th>sizes</th></tr>"
+        "<th>tolerance</th><th>sizes</th><th>controls</th></tr>"
     )
     for p in ledger["papers"]:
         for r in p["rows"]:
@@ -564,7 +590,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
                 f"<tr data-paper='{e(p['paper'])}' data-group='{group_of(r['status'])}' data-status='{e(r['status'])}'>"
                 f"<td><a href='#{_anchor(cid)}'><code>{e(cid)}</code></a></td><td>[{e(r['claim'].tag)}]</td>"
                 f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{e(m)}</td><td>{e(x)}</td><td>{e(tol)}</td>"
-                f"<td>{e(sizes_text(r['verdict']))}</td></tr>"
+                f"<td>{e(sizes_text(r['verdict']))}</td>{_controls_td(r['verdict'])}</tr>"
             )
     out.append("</table>")
     for p in ledger["papers"]:

@@ -13,6 +13,7 @@ import pytest
 
 import proofs_checks.registry as reg
 from proofs_checks import verdicts_file as vf
+from proofs_checks.claims import all_claims
 from proofs_checks.cli import main
 from proofs_checks.evidence import CONTROL_FIELDS, verdict_from_json
 
@@ -35,8 +36,9 @@ def _break_nothing(monkeypatch: pytest.MonkeyPatch, claim_id: str) -> str:
 def test_common_paper_with_controls_records_and_shows_each_control(tmp_path, capsys):
     js = tmp_path / "v.json"
     assert main(["verify", "--paper", "common", "--controls", "--json", str(js)]) == 0
+    n = sum(len(reg.controls_of(c.id)) for c in all_claims("common"))
     out = capsys.readouterr().out
-    assert "controls: 7 of 7 fail on the comparison they name" in out
+    assert f"controls: {n} of {n} fail on the comparison they name" in out
     records = _claims(js)
     for rec in records:
         declared = reg.controls_of(rec["id"])
@@ -50,14 +52,15 @@ def test_common_paper_with_controls_records_and_shows_each_control(tmp_path, cap
     assert v.controls is not None and not v.control_defects()
 
     md = (tmp_path / "ledger.md").read_text()
-    assert "Negative controls: 7 run, 7 fail on the comparison they name." in md
+    assert f"Negative controls: {n} run, {n} fail on the comparison they name." in md
     w2 = reg.controls_of("common/gaussian-w2-closed-form")["no-mean-term"]
     assert f"(no-mean-term: {w2.why})" in md
-    assert md.count("- fails as it should on: `") == 7 and "controls not run" not in md
+    assert md.count("- fails as it should on: `") == n and "controls not run" not in md
+    assert "| 2 of 2 fail as they should |" in md  # common/gaussian-w2-closed-form's row
     html = (tmp_path / "ledger.html").read_text()
-    assert html.count("class='control-ok'") == 7 and "class='control-defect'" not in html
+    assert html.count("<li class='control-ok'") == n and "class='control-defect'" not in html
     ledger = json.loads((tmp_path / "ledger.json").read_text())
-    assert ledger["controls"] == {"run": 7, "fail_as_they_should": 7, "defects": [], "claims_not_run": 0}
+    assert ledger["controls"] == {"run": n, "fail_as_they_should": n, "defects": [], "claims_not_run": 0}
     (row,) = [c for c in ledger["papers"]["common"]["claims"] if c["id"] == CHEAP]
     assert set(row["controls"]) == set(reg.controls_of(CHEAP))
 
@@ -76,6 +79,7 @@ def test_a_control_that_does_not_break_exits_3_with_a_red_line(monkeypatch, tmp_
     assert c["broke"] == [] and c["failing"] and not c["fails_as_it_should"]
     md = (tmp_path / "ledger.md").read_text()
     assert f"- **✗ control {name}" in md and "`no such comparison` passes with the fault" in md
+    assert f"| **✗ 1 of 1 do NOT fail: {name}** |" in md  # the claim's row in the table of every claim
     html = (tmp_path / "ledger.html").read_text()
     assert f"<li class='control-defect' data-control='{name}'>" in html
     assert "<p id='controls-overview' class='control-defect'>" in html
