@@ -274,8 +274,9 @@ def run_controls(claim_id: str, run: RunSpec | None = None) -> dict[str, Control
         t0 = time.perf_counter()
         try:
             out[name] = run_control(claim_id, name, run).result
-        except RegistryError as exc:
-            out[name] = ControlResult(c.breaks, c.why, [], [], "error", None, time.perf_counter() - t0, str(exc))
+        except Exception as exc:  # e.g. sizes the tier does not have: recorded as an error, a defect
+            error = f"{type(exc).__name__}: {exc}"
+            out[name] = ControlResult(c.breaks, c.why, [], [], "error", None, time.perf_counter() - t0, error)
     return out
 
 

@@ -138,3 +138,15 @@ def test_a_control_is_a_defect_unless_the_fault_alone_breaks_the_named_compariso
     assert not sizes.fails_as_it_should and "positive case at the control's sizes already fails" in sizes.describe("w")
     assert not raised.fails_as_it_should and "it raised: ValueError: bad" in raised.describe("w")
     assert all(control_from_json(c.to_json()) == c for c in (shown, sizes, raised))
+
+
+def test_a_control_that_cannot_run_is_a_defect_not_skipped(monkeypatch, tmp_path, capsys):
+    spec = reg.get_check_spec(CHEAP)
+    name, control = next(iter(spec.controls.items()))
+    controls = {**spec.controls, name: dataclasses.replace(control, sizes={"bogus": 1})}
+    monkeypatch.setitem(reg._CHECKS, CHEAP, dataclasses.replace(spec, controls=controls))
+    js = tmp_path / "v.json"
+    assert main(["verify", CHEAP, "--controls", "--json", str(js)]) == 3
+    c = _claims(js)[0]["controls"][name]
+    assert c["error"] and "bogus" in c["error"] and not c["fails_as_it_should"]
+    assert "it raised" in capsys.readouterr().out
