@@ -1,6 +1,7 @@
 # memgen: two commands on a fresh machine.
-#   make verify  -> creates .venv, installs, runs every fast claim, draws the figures, writes the ledger
-#                   (claims that fail are findings in the ledger; make fails on errors, not on findings)
+#   make verify  -> creates .venv, installs, runs every fast claim and its negative controls, draws the figures,
+#                   writes the ledger (claims that fail are findings in the ledger; make fails on errors and on
+#                   a control that does not fail, not on findings)
 #   make test    -> creates .venv if needed, installs, runs pytest (fast tier)
 PYTHON ?= python3
 VENV ?= .venv
@@ -34,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 verify: install
-	$(MEMGEN) verify --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; \
+	$(MEMGEN) verify --controls --workers $(VERIFY_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md; \
 	status=$$?; [ $$status -eq 1 ] && status=0; \
 	$(MEMGEN) figures --workers $(VERIFY_WORKERS) || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
@@ -49,7 +50,7 @@ verify-full: install
 
 # the fast tier on a Dask LocalCluster of CLUSTER_WORKERS one-thread workers (loopback only)
 verify-cluster: install
-	$(MEMGEN) verify --scheduler local:$(CLUSTER_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md
+	$(MEMGEN) verify --controls --scheduler local:$(CLUSTER_WORKERS) --json reports/verdicts.json --markdown reports/verdicts.md
 
 figures: install
 	$(MEMGEN) figures

@@ -2,7 +2,8 @@
 
 Exit codes: 0 every selected claim verified (or the command succeeded), 1 a claim refuted or
 inconclusive (a finding, reported in the ledger), 2 usage error (unknown id or paper, bad option),
-3 a check raised.
+3 a check raised, or (``verify --controls``) a negative control did not fail on the comparison it
+names: a check that cannot be shown to fail is a defect.
 
 This module is the composition root of the suite: it is the one place in ``proofs_checks`` that
 imports ``figures`` (to draw them); checks and figures otherwise only share ``numerics``.
@@ -55,6 +56,16 @@ def _sizes_cell(v: Verdict) -> str:
     )
 
 
+def _controls_cell(v: Verdict) -> tuple[str, str]:
+    """How many of the claim's controls failed as they should (the defects named), and its style."""
+    if v.controls is None:
+        return "not run", "dim"
+    defects = v.control_defects()
+    if not defects:
+        return f"{len(v.controls)} of {len(v.controls)} fail as they should", "green"
+    return f"{len(defects)} of {len(v.controls)} did not fail: {', '.join(defects)}", "red"
+
+
 def _dotted(d: dict[str, Any], key: str) -> Any:
     for part in key.split("."):
         d = d[part]
@@ -98,21 +109,19 @@ def _verdicts_table(verdicts: list[Verdict]):
     from proofs_checks.registry import get_claim
 
     t = Table(title="memgen verify")
-    for col in ("id", "tag", "measured", "expected", "tolerance", "status", "sizes", "time"):
+    with_controls = any(v.controls is not None for v in verdicts)
+    cols = ("id", "tag", "measured", "expected", "tolerance", "status", "sizes", "time")
+    for col in cols + (("controls",) if with_controls else ()):
         t.add_column(col, overflow="fold")
     for v in verdicts:
         m, e, tol = _summary_cells(v)
         style = STATUS_STYLE[v.status]
-        t.add_row(
-            v.claim_id,
-            get_claim(v.claim_id).tag,
-            m,
-            e,
-            tol,
-            f"[{style}]{v.status}[/]",
-            _sizes_cell(v),
-            f"{v.seconds:.1f}s",
-        )
+        row = [v.claim_id, get_claim(v.claim_id).tag, m, e, tol, f"[{style}]{v.status}[/]", _sizes_cell(v)]
+        row.append(f"{v.seconds:.1f}s")
+        if with_controls:
+            text, control_style = _controls_cell(v)
+            row.append(f"[{control_style}]{text}[/]")
+        t.add_row(*row)
     return t
 
 
@@ -128,14 +137,15 @@ STATUS_STYLE = {
 
 def _verdicts_markdown(verdicts: list[Verdict]) -> str:
     lines = [
-        "| id | tag | measured | expected | tolerance | status | sizes | time |",
-        "|---|---|---|---|---|---|---|---|",
+        "| id | tag | measured | expected | tolerance | status | sizes | time | controls |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
         m, e, tol = _summary_cells(v)
+        controls, _ = _controls_cell(v)
         lines.append(
             f"| `{v.claim_id}` | {get_claim(v.claim_id).tag} | {m} | {e} | {tol} | {v.status} | {_sizes_cell(v)} "
-            f"| {v.seconds:.1f}s |"
+            f"| {v.seconds:.1f}s | {controls} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -207,7 +217,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise vf.VerdictsFileError("--resume needs --json PATH (the file of the run to resume)")
     tier = "spec" if args.full else "fast"
     record = vf.run_record(tier, args.seed)
-    kept = vf.resumable(args.json, record) if args.resume else []
+    kept = vf.resumable(args.json, record, controls=args.controls) if args.resume else []
     kept_ids = {r["id"] for r in kept}
     todo = [c for c in claims if c.id not in kept_ids]
     writer = vf.VerdictsWriter(args.json, record, [r for r in kept if r["id"] in {c.id for c in claims}])
@@ -220,11 +230,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     def done(c: Any, v: Verdict) -> None:
         writer.add(v.to_json() | {"tag": get_claim(v.claim_id).tag})
-        bar.done(c.id, v.seconds)
+        # with --controls the claim's task also ran its controls: the ETA and the pool's order count them
+        bar.done(c.id, v.seconds + sum(x.seconds for x in (v.controls or {}).values()))
 
     interrupted = False
     try:
-        run_claims(todo, run, on_start=lambda c: bar.start(c.id), on_done=done)
+        run_claims(todo, run, on_start=lambda c: bar.start(c.id), on_done=done, controls=args.controls)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -250,6 +261,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             con.print(f"[red]{v.claim_id}: {v.error.strip().splitlines()[0]}[/]")
         for c in v.failing():
             con.print(f"[{STATUS_STYLE[v.status]}]{v.claim_id}: {describe_failure(c)}[/]")
+    defects = [(v, name) for v in verdicts for name in v.control_defects()]
+    for v, name in defects:
+        con.print(f"[red]{v.claim_id}: {(v.controls or {})[name].describe(name)}[/]")
     if args.path:
         own = [v.claim_id for v in verdicts if not isinstance(v.details.get("path"), dict)]
         con.print(
@@ -259,9 +273,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     con.print(status_summary(Counter(v.status for v in verdicts), len(verdicts)))
     # "passed" counts verified claims only: an inconclusive or refuted claim is not a pass
     con.print(f"{n_pass} passed, {len(verdicts) - n_pass} failed in {time.perf_counter() - t0:.1f}s")
+    if args.controls:
+        n_controls = sum(len(v.controls or {}) for v in verdicts)
+        con.print(
+            f"controls: {n_controls - len(defects)} of {n_controls} fail on the comparison they name"
+            + (f"; {len(defects)} do not (a defect of the check)" if defects else "")
+        )
     if ledger is not None:
         con.print(f"ledger: {ledger}")
-    if any(v.status == "error" for v in verdicts):
+    if defects or any(v.status == "error" for v in verdicts):
         return 3
     return 0 if n_pass == len(verdicts) else 1
 
@@ -315,8 +335,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     source = Path(args.from_json) if args.from_json is not None else out / "verdicts.json"
     check_report_outputs(args.out, source)
     if not source.exists() and not args.from_json:
-        print(f"no {source}: running the fast-tier checks first", file=sys.stderr)
-        ns = build_parser().parse_args(["verify", "--json", str(source)])
+        print(f"no {source}: running the fast-tier checks and their controls first", file=sys.stderr)
+        ns = build_parser().parse_args(["verify", "--controls", "--json", str(source)])
         cmd_verify(ns)
     data = vf.load(source)
     meta = {**data.get("run", {}), **data.get("meta", {})}
@@ -404,6 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--paper", help="a paper id")
     pv.add_argument("--full", action="store_true", help="full tier: larger sizes, longer training")
     _add_run_options(pv)
+    pv.add_argument(
+        "--controls",
+        action="store_true",
+        help="also run each claim's negative controls (after its check, in the same task) and record in the verdict "
+        "whether each fails on the comparison it names; one that does not is a defect of the check (exit 3)",
+    )
     pv.add_argument("--json", metavar="PATH")
     pv.add_argument("--markdown", metavar="PATH")
     pv.add_argument(

@@ -127,8 +127,80 @@ class Comparison:
 
 
 @dataclass
+class ControlResult:
+    """What one negative control of a claim showed, by stable keys (comparison names, never text).
+
+    Attributes
+    ----------
+    breaks : the ``fnmatch`` pattern of the comparison the control must break
+    why : the fault, in words
+    broke : the failing comparisons of the faulty run that match ``breaks``
+    failing : every failing comparison of the faulty run
+    status : the faulty run's status (:data:`STATUSES`; ``error`` when it raised)
+    positive_passed : for a control that changes sizes, whether the positive case at those sizes
+        passed every comparison matching ``breaks`` (``None``: the control runs at the claim's sizes)
+    seconds : the faulty run's time, plus the positive case's
+    error : the first line of the error of the faulty run or of the positive case, if one raised
+    """
+
+    breaks: str
+    why: str
+    broke: list[str]
+    failing: list[str]
+    status: str
+    positive_passed: bool | None
+    seconds: float
+    error: str | None = None
+
+    @property
+    def fails_as_it_should(self) -> bool:
+        """The fault, and not the control's sizes, broke the named comparison, without an error."""
+        return self.error is None and self.status != "error" and bool(self.broke) and self.positive_passed is not False
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(self.seconds, 3), "fails_as_it_should": self.fails_as_it_should}
+
+    def describe(self, name: str) -> str:
+        """The control's outcome in words: the comparisons it broke, or why it is a defect of the check."""
+        if self.fails_as_it_should:
+            return f"fails as it should on: {', '.join(f'`{b}`' for b in self.broke)} ({name}: {self.why})"
+        if self.error is not None or self.status == "error":
+            reason = f"it raised: {self.error}"
+        elif self.positive_passed is False:
+            reason = (
+                f"the positive case at the control's sizes already fails {self.breaks!r}, so the fault is not shown"
+            )
+        else:
+            failing = ", ".join(f"`{f}`" for f in self.failing) or "none"
+            reason = f"`{self.breaks}` passes with the fault (failing: {failing})"
+        return f"control {name} ({self.why}) does NOT fail as it should: {reason}; a defect of the check"
+
+
+CONTROL_FIELDS = {
+    "breaks": str,
+    "why": str,
+    "broke": list,
+    "failing": list,
+    "status": str,
+    "positive_passed": (bool, type(None)),
+    "seconds": (int, float),
+    "error": (str, type(None)),
+}
+"""The keys of a control's JSON record (:meth:`ControlResult.to_json`) and their types."""
+
+
+def control_from_json(rec: dict[str, Any]) -> ControlResult:
+    """A :class:`ControlResult` rebuilt from its JSON record."""
+    return ControlResult(**{k: rec[k] for k in CONTROL_FIELDS if k in rec})
+
+
+@dataclass
 class Verdict:
-    """What a check returns (the registry fills the claim id, timing, sizes and status)."""
+    """What a check returns (the registry fills the claim id, timing, sizes and status).
+
+    ``controls`` is ``None`` when the claim's negative controls were not run (``memgen verify``
+    without ``--controls``), else their :class:`ControlResult` by control name.
+    """
 
     claim_id: str
     passed: bool
@@ -145,6 +217,7 @@ class Verdict:
     spec_section: str = ""
     spec_finding: dict[str, Any] | None = None
     where: dict[str, Any] = field(default_factory=dict)
+    controls: dict[str, ControlResult] | None = None
 
     @property
     def status(self) -> str:
@@ -196,7 +269,12 @@ class Verdict:
             "details": jsonable(self.details),
             "where": jsonable(self.where),
             "error": self.error,
+            "controls": None if self.controls is None else {k: c.to_json() for k, c in self.controls.items()},
         }
+
+    def control_defects(self) -> list[str]:
+        """The controls that did not fail as they should (each a defect of the check)."""
+        return [name for name, c in (self.controls or {}).items() if not c.fails_as_it_should]
 
 
 def verdict_from_json(rec: dict[str, Any]) -> Verdict:
@@ -218,6 +296,7 @@ def verdict_from_json(rec: dict[str, Any]) -> Verdict:
         spec_section=rec.get("spec_section", ""),
         spec_finding=rec.get("spec_finding"),
         where=rec.get("where", {}),
+        controls=None if rec.get("controls") is None else {k: control_from_json(c) for k, c in rec["controls"].items()},
     )
 
 

@@ -11,7 +11,9 @@ and judges it with :class:`~proofs_checks.evidence.Evidence`. The decorator decl
   of the check that inject it), the comparison it must break, and optionally reduced sizes.
 
 ``tests/test_claims.py`` runs every claim and every control and asserts that each control fails
-on the comparison it names; a claim without a control fails that test.
+on the comparison it names; a claim without a control fails that test. ``memgen verify --controls``
+runs them too (:func:`run_controls`), and the verdict records each outcome
+(:class:`~proofs_checks.evidence.ControlResult`), so the ledger shows that each check can fail.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 from numerics.experiments import RunSpec, Tier
 from numerics.provenance import host, jsonable
 from proofs_checks.claims import LOAD_ERRORS, Claim, declare, get_claim, get_paper, load_catalog
-from proofs_checks.evidence import RegistryError, Verdict
+from proofs_checks.evidence import ControlResult, RegistryError, Verdict
 
 CheckFn = Callable[..., Verdict]
 
@@ -208,7 +210,8 @@ def path_record(run: RunSpec, follows_path: bool) -> Any:
 
 @dataclass(frozen=True)
 class ControlOutcome:
-    """What running one control showed."""
+    """What running one control showed: the faulty run's verdict, the positive case at the control's
+    sizes (``None`` when it keeps the claim's sizes), and their judgement (:attr:`result`)."""
 
     control: Control
     verdict: Verdict
@@ -216,9 +219,30 @@ class ControlOutcome:
     broken: list[str]
 
     @property
+    def result(self) -> ControlResult:
+        """The outcome as the verdict records it, by comparison names (:class:`~proofs_checks.evidence.ControlResult`)."""
+        c, v, pos = self.control, self.verdict, self.positive
+        errors = [x.error.strip().splitlines()[0] for x in (v, pos) if x is not None and x.error]
+        positive_passed = None
+        if pos is not None:
+            positive_passed = pos.error is None and not any(
+                fnmatch.fnmatchcase(x.name, c.breaks) for x in pos.failing()
+            )
+        return ControlResult(
+            breaks=c.breaks,
+            why=c.why,
+            broke=list(self.broken),
+            failing=[x.name for x in v.failing()],
+            status=v.status,
+            positive_passed=positive_passed,
+            seconds=v.seconds + (pos.seconds if pos is not None else 0.0),
+            error=errors[0] if errors else None,
+        )
+
+    @property
     def broke_named(self) -> bool:
-        """The control's run failed on (at least) the comparison it names, without an error."""
-        return self.verdict.error is None and not self.verdict.passed and bool(self.broken)
+        """The fault, not the control's sizes, failed the comparison the control names, without an error."""
+        return self.result.fails_as_it_should
 
 
 def run_control(claim_id: str, name: str, run: RunSpec | None = None) -> ControlOutcome:
@@ -237,6 +261,23 @@ def run_control(claim_id: str, name: str, run: RunSpec | None = None) -> Control
     v = run_check(claim_id, run, **dict(c.fault))
     broken = [x.name for x in v.failing() if fnmatch.fnmatchcase(x.name, c.breaks)]
     return ControlOutcome(c, v, positive, broken)
+
+
+def run_controls(claim_id: str, run: RunSpec | None = None) -> dict[str, ControlResult]:
+    """Every control of ``claim_id``, in declaration order, by name (``memgen verify --controls``).
+
+    A control that cannot be run (e.g. it changes sizes of a check without a tier) is recorded as
+    an error, which is a defect of the check, never skipped.
+    """
+    out = {}
+    for name, c in controls_of(claim_id).items():
+        t0 = time.perf_counter()
+        try:
+            out[name] = run_control(claim_id, name, run).result
+        except Exception as exc:  # e.g. sizes the tier does not have: recorded as an error, a defect
+            error = f"{type(exc).__name__}: {exc}"
+            out[name] = ControlResult(c.breaks, c.why, [], [], "error", None, time.perf_counter() - t0, error)
+    return out
 
 
 def check_spec_tiers() -> dict[str, Tier[Any] | None]:

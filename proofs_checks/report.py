@@ -6,11 +6,15 @@ The three carry the same content:
    reduced size only, inconclusive, refuted, error, not run), the run's time, hardware, commit and seed;
 2. the claims not verified (refuted, inconclusive, error) and recorded findings, each with its measured value and the reason, and the
    recorded spec-size findings;
-3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes),
+3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes, controls),
    filterable by paper and status in the HTML page;
 4. per paper (source, numbers out of reach) and per claim: statement, tag and what the tag
-   obliges us to say, sizes, every comparison with its tolerance and justification, and the
+   obliges us to say, sizes, every comparison with its tolerance and justification, its negative
+   controls ("fails as it should on: <comparison> (<control>: <why>)", a control that did not fail
+   marked as a defect of the check, or "controls not run" for a run without ``--controls``), and the
    figures that illustrate it, inline with their captions.
+
+The overview also counts the controls run, those that failed as they should, and the defects.
 
 Formulas are LaTeX in the catalog; the HTML page renders them as MathML (``latex2mathml``, offline),
 never as raw ``$...$``. Figures are found through their JSON sidecars in the figures folder (their
@@ -25,12 +29,21 @@ import html
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from numerics.cache import atomic_write_text
 from proofs_checks.claims import TAG_NOTES, TAGS, papers
-from proofs_checks.evidence import BASES, STATUSES, Comparison, describe_failure, format_value, status_summary
+from proofs_checks.evidence import (
+    BASES,
+    STATUSES,
+    Comparison,
+    control_from_json,
+    describe_failure,
+    format_value,
+    status_summary,
+)
 
 STATUS_GROUPS = (
     ("verified", "verified at spec size"),
@@ -41,6 +54,7 @@ STATUS_GROUPS = (
     ("not-run", "not run"),
 )
 NOT_VERIFIED = ("inconclusive", "refuted", "error")
+CONTROLS_NOT_RUN = "controls not run (memgen verify --controls runs them)"
 MATH = re.compile(r"\$([^$]+)\$")
 
 
@@ -121,7 +135,7 @@ def build_ledger(
                 "seconds": sum(r["verdict"]["seconds"] for r in rows if r["verdict"]),
             }
         )
-    return {
+    ledger = {
         "papers": out_papers,
         "counts": all_counts,
         "by_tag": tag_counts,
@@ -129,6 +143,71 @@ def build_ledger(
         "summary": status_summary(all_counts, total),
         "meta": meta or {},
     }
+    ledger["controls"] = controls_overview(ledger)
+    return ledger
+
+
+@dataclass(frozen=True)
+class ControlLine:
+    """One control of a claim as the ledger shows it: its name, whether it failed as it should, in words."""
+
+    name: str
+    ok: bool
+    text: str
+
+
+def control_lines(v: dict[str, Any] | None) -> list[ControlLine] | None:
+    """The claim's controls as ledger lines, in declaration order; ``None`` when they were not run."""
+    if not v or v.get("controls") is None:
+        return None
+    out = []
+    for name, rec in v["controls"].items():
+        c = control_from_json(rec)
+        out.append(ControlLine(name, c.fails_as_it_should, c.describe(name)))
+    return out
+
+
+def controls_cell(v: dict[str, Any] | None) -> tuple[str, bool]:
+    """The claim's controls in the table of every claim: how many fail as they should, and whether all do."""
+    lines = control_lines(v)
+    if lines is None:
+        return "not run", True
+    bad = [x.name for x in lines if not x.ok]
+    if bad:
+        return f"{len(bad)} of {len(lines)} do NOT fail: {', '.join(bad)}", False
+    return f"{len(lines)} of {len(lines)} fail as they should", True
+
+
+def controls_overview(ledger: dict[str, Any]) -> dict[str, Any]:
+    """Controls run, failing as they should, and the defects (claim id, control name), over the claims run."""
+    run, ok, defects, not_run = 0, 0, [], 0
+    for p in ledger["papers"]:
+        for r in p["rows"]:
+            if r["verdict"] is None:
+                continue
+            lines = control_lines(r["verdict"])
+            if lines is None:
+                not_run += 1
+                continue
+            run += len(lines)
+            ok += sum(x.ok for x in lines)
+            defects += [[r["claim"].id, x.name] for x in lines if not x.ok]
+    return {"run": run, "fail_as_they_should": ok, "defects": defects, "claims_not_run": not_run}
+
+
+def controls_summary(ledger: dict[str, Any]) -> str:
+    """The overview's line about the negative controls."""
+    c = ledger["controls"]
+    text = f"Negative controls: {c['run']} run, {c['fail_as_they_should']} fail on the comparison they name"
+    if c["defects"]:
+        text += (
+            f"; {len(c['defects'])} do NOT (defects of the check: "
+            + ", ".join(f"{cid} {name}" for cid, name in c["defects"])
+            + ")"
+        )
+    if c["claims_not_run"]:
+        text += f"; not run for {c['claims_not_run']} claims (memgen verify --controls runs them)"
+    return text + "."
 
 
 def _comparison(c: dict[str, Any]) -> Comparison:
@@ -248,21 +327,21 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
     lines.append("|---" * (len(STATUS_GROUPS) + 2) + "|")
     for label, g, total, _ in _overview_rows(ledger):
         lines.append(f"| {label} | " + " | ".join(str(g[k]) for k, _ in STATUS_GROUPS) + f" | {total} |")
-    lines.append("")
+    lines += ["", f"**{controls_summary(ledger)}**" if ledger["controls"]["defects"] else controls_summary(ledger), ""]
     lines += ["Every tolerance names its basis: " + "; ".join(f"**{k}**, {v}" for k, v in BASES.items()) + ".", ""]
     failing = [(p["paper"], x) for p in ledger["papers"] for x in p["not_reproduced"]]
     if failing:
         lines += ["## Not verified: refuted, not shown, recorded findings", ""]
         lines += [f"- **{x['claim'] or paper}** ({x['status']}): {x['text']}" for paper, x in failing]
         lines.append("")
-    lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes |"]
-    lines.append("|---|---|---|---|---|---|---|")
+    lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes | controls |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
     for p in ledger["papers"]:
         for r in p["rows"]:
             m, e, tol = headline(r["verdict"])
             lines.append(
                 f"| `{r['claim'].id}` | [{r['claim'].tag}] | {r['status']} | {_md_escape(m)} | {_md_escape(e)} "
-                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} |"
+                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} | {_controls_md_cell(r['verdict'])} |"
             )
     lines.append("")
     for p in ledger["papers"]:
@@ -290,10 +369,26 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                         "|---|---|---|---|---|---|---|",
                     ]
                     lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in cmp_rows]
+                lines += ["", *_controls_markdown(v)]
             for fig in r["figures"]:
                 lines += ["", f"Figure `{fig['id']}`: {fig['title']}. {fig['caption']}"]
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _controls_md_cell(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "-"
+    text, ok = controls_cell(v)
+    return _md_escape(text) if ok else f"**✗ {_md_escape(text)}**"
+
+
+def _controls_markdown(v: dict[str, Any]) -> list[str]:
+    """``Controls:`` and one line per control; a control that did not fail in bold, marked ✗."""
+    lines = control_lines(v)
+    if lines is None:
+        return [f"Controls: {CONTROLS_NOT_RUN}."]
+    return ["Controls:", ""] + [f"- {x.text}" if x.ok else f"- **✗ {x.text}**" for x in lines]
 
 
 # ------------------------------------------------------------------------------------- HTML
@@ -358,6 +453,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 th{background:#f3f3f3}.verified{color:#070}.verified-reduced{color:#a60}.inconclusive{color:#a0a}.refuted,.error,.FAIL{color:#b00}
 .not-run,.muted,.finding{color:#777}.pass{color:#070}code{font-size:90%}img{max-width:100%}figure{margin:1em 0}
 figcaption{font-size:90%;color:#444}section.claim{border-top:1px solid #ddd;margin-top:1.2em}
+.control-defect{color:#b00;font-weight:bold}.control-ok{color:#070}
 .filters{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px solid #ddd}
 """
 
@@ -416,8 +512,33 @@ def _claim_html(paper: str, r: dict[str, Any]) -> list[str]:
                 cells = "".join(f"<td>{math_html(x)}</td>" for x in row[:-1])
                 out.append(f"<tr>{cells}<td class='{e(row[-1])}'>{e(row[-1])}</td></tr>")
             out.append("</table>")
+        out += _controls_html(v)
     out += [_img(f) for f in r["figures"]]
     out.append("</section>")
+    return out
+
+
+def _controls_td(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "<td>-</td>"
+    text, ok = controls_cell(v)
+    cls = "muted" if v.get("controls") is None else ("control-ok" if ok else "control-defect")
+    return f"<td class='{cls}'>{html.escape(text)}</td>"
+
+
+def _controls_html(v: dict[str, Any]) -> list[str]:
+    """The claim's controls: one line each, green when it failed as it should, red when it did not."""
+    e = html.escape
+    lines = control_lines(v)
+    if lines is None:
+        return [f"<p class='controls muted'>Controls: {e(CONTROLS_NOT_RUN)}.</p>"]
+    out = ["<p class='controls'>Controls:</p><ul class='controls'>"]
+    for x in lines:
+        cls = "control-ok" if x.ok else "control-defect"
+        out.append(
+            f"<li class='{cls}' data-control='{e(x.name)}'>{'' if x.ok else '✗ '}{_inline_markdown(x.text)}</li>"
+        )
+    out.append("</ul>")
     return out
 
 
@@ -432,6 +553,8 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     if ledger["meta"]:
         out.append(f"<p class='muted' id='run'>Run: {e(_meta_line(ledger['meta']))}.</p>")
     out += _overview_html(ledger)
+    cls = " class='control-defect'" if ledger["controls"]["defects"] else ""
+    out.append(f"<p id='controls-overview'{cls}>{e(controls_summary(ledger))}</p>")
     out.append(
         "<p id='bases'>Every tolerance names its basis: "
         + "; ".join(f"<b>{e(k)}</b>, {e(v)}" for k, v in BASES.items())
@@ -457,7 +580,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     out.append("".join(f"<option value='{k}'>{e(label)}</option>" for k, label in STATUS_GROUPS) + "</select></div>")
     out.append(
         "<table id='claims-table'><tr><th>claim</th><th>tag</th><th>status</th><th>measured</th><th>expected</th>"
-        "<th>tolerance</th><th>sizes</th></tr>"
+        "<th>tolerance</th><th>sizes</th><th>controls</th></tr>"
     )
     for p in ledger["papers"]:
         for r in p["rows"]:
@@ -467,7 +590,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
                 f"<tr data-paper='{e(p['paper'])}' data-group='{group_of(r['status'])}' data-status='{e(r['status'])}'>"
                 f"<td><a href='#{_anchor(cid)}'><code>{e(cid)}</code></a></td><td>[{e(r['claim'].tag)}]</td>"
                 f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{e(m)}</td><td>{e(x)}</td><td>{e(tol)}</td>"
-                f"<td>{e(sizes_text(r['verdict']))}</td></tr>"
+                f"<td>{e(sizes_text(r['verdict']))}</td>{_controls_td(r['verdict'])}</tr>"
             )
     out.append("</table>")
     for p in ledger["papers"]:
@@ -491,6 +614,7 @@ def ledger_json(ledger: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[
         "meta": ledger["meta"],
         "counts": {s: ledger["counts"][s] for s in STATUSES},
         "by_tag": {t: {s: ledger["by_tag"][t][s] for s in STATUSES} for t in TAGS},
+        "controls": ledger["controls"],
         "papers": {
             p["paper"]: {
                 "title": p["record"].title,
@@ -506,6 +630,7 @@ def ledger_json(ledger: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[
                         "status": r["status"],
                         "headline": dict(zip(("measured", "expected", "tolerance"), headline(r["verdict"]))),
                         "sizes": sizes_text(r["verdict"]),
+                        "controls": None if r["verdict"] is None else r["verdict"].get("controls"),
                         "figures": [f["id"] for f in r["figures"]],
                     }
                     for r in p["rows"]

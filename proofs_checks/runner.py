@@ -12,7 +12,7 @@ from numerics.executor import DaskExecutor, ProgressRelay, current_worker, pin_t
 from numerics.experiments import RunSpec
 from proofs_checks.claims import CLAIMS, Claim, all_claims, get_claim, get_paper, load_catalog, suggest
 from proofs_checks.evidence import RegistryError, Verdict
-from proofs_checks.registry import run_check
+from proofs_checks.registry import run_check, run_controls
 
 
 def select_claims(ids: Iterable[str] = (), paper: str | None = None, full: bool = False) -> list[Claim]:
@@ -42,13 +42,17 @@ def run_claims(
     run: RunSpec,
     on_start: Callable[[Claim], None] | None = None,
     on_done: Callable[[Claim, Verdict], None] | None = None,
+    controls: bool = False,
 ) -> list[Verdict]:
     """Run each claim's check; a check that raises gives an error verdict. Verdicts in claim order.
+
+    With ``controls``, each claim's negative controls run right after its check, in the same task
+    (so they share its trained models), and its verdict records their outcomes (:attr:`Verdict.controls`).
 
     In-process they run here one after the other. With a local process pool (``--workers N``)
     independent claims run in parallel, one task each, longest first (by the last run's timings);
     the training claims of one paper form one task, since they share trained models. On a Dask cluster (``run.executor`` a :class:`~numerics.executor.DaskExecutor`)
-    each claim is one task, ``run_check(claim_id, run)`` with a picklable copy of ``run`` (the
+    each claim is one task, :func:`run_claim` with a picklable copy of ``run`` (the
     executor a copy that submits sweeps from the worker, progress relayed to ``run.progress``);
     ``on_start`` and ``on_done`` are then called as each verdict comes back. Each verdict's
     ``where`` names the worker (``"in-process"`` here) and, on a cluster, the workers that ran its
@@ -56,24 +60,27 @@ def run_claims(
     """
     pin_threads()
     if isinstance(run.executor, DaskExecutor):
-        return _run_on_cluster(claims, run, run.executor, on_start, on_done)
+        return _run_on_cluster(claims, run, run.executor, on_start, on_done, controls)
     if isinstance(run.executor, cf.ProcessPoolExecutor):
-        return _run_on_pool(claims, run, run.executor, on_start, on_done)
+        return _run_on_pool(claims, run, run.executor, on_start, on_done, controls)
     out = []
     for c in claims:
         if on_start:
             on_start(c)
-        v = run_claim(c.id, run)
+        v = run_claim(c.id, run, controls)
         out.append(v)
         if on_done:
             on_done(c, v)
     return out
 
 
-def run_claim(claim_id: str, run: RunSpec) -> Verdict:
-    """:func:`~proofs_checks.registry.run_check`, with the worker (and the device, for a training
+def run_claim(claim_id: str, run: RunSpec, controls: bool = False) -> Verdict:
+    """:func:`~proofs_checks.registry.run_check`, then with ``controls`` its negative controls
+    (:func:`~proofs_checks.registry.run_controls`), with the worker (and the device, for a training
     claim) recorded in ``where``: the task each claim is on a cluster."""
     v = run_check(claim_id, run)
+    if controls:
+        v.controls = run_controls(claim_id, run)
     v.where["worker"] = current_worker()
     tasks = run.executor.task_summary() if isinstance(run.executor, DaskExecutor) else {}
     if tasks:  # the sweep tasks this claim submitted, per worker
@@ -108,10 +115,10 @@ def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) 
     return sorted(groups.values(), key=cost, reverse=True)
 
 
-def _run_group(claim_ids: list[str], run: RunSpec) -> list[Verdict]:
-    """One task of :func:`_run_on_pool` (module level: picklable)."""
+def _run_group(claim_ids: list[str], run: RunSpec, controls: bool = False) -> list[Verdict]:
+    """One task of :func:`_run_on_pool` (module level: picklable): each claim's check, then its controls."""
     pin_threads()
-    return [run_claim(cid, run) for cid in claim_ids]
+    return [run_claim(cid, run, controls) for cid in claim_ids]
 
 
 def _run_on_pool(
@@ -120,6 +127,7 @@ def _run_on_pool(
     pool: cf.ProcessPoolExecutor,
     on_start: Callable[[Claim], None] | None,
     on_done: Callable[[Claim, Verdict], None] | None,
+    controls: bool,
 ) -> list[Verdict]:
     from numerics.executor import InProcessExecutor
     from proofs_checks.progress import expected_seconds
@@ -127,7 +135,7 @@ def _run_on_pool(
     worker_run = dataclasses.replace(run, executor=InProcessExecutor(), progress=_quiet)
     by_id = {c.id: c for c in claims}
     futures = {
-        pool.submit(_run_group, [c.id for c in group], worker_run): group
+        pool.submit(_run_group, [c.id for c in group], worker_run, controls): group
         for group in claim_groups(claims, expected_seconds(tier=run.tier))
     }
     done: dict[str, Verdict] = {}
@@ -159,6 +167,7 @@ def _run_on_cluster(
     ex: DaskExecutor,
     on_start: Callable[[Claim], None] | None,
     on_done: Callable[[Claim, Verdict], None] | None,
+    controls: bool,
 ) -> list[Verdict]:
     out: list[Verdict | None] = [None] * len(claims)
     with ex.relay_progress(run.progress) as topic:
@@ -168,7 +177,7 @@ def _run_on_cluster(
             task_run = dataclasses.replace(
                 run, executor=ex.for_task(holds_accelerator=trains), progress=ProgressRelay(topic, f"{c.id}: ")
             )
-            futures[ex.submit_task(run_claim, (c.id, task_run), accelerator=trains, name=f"claim {c.id}")] = i
+            futures[ex.submit_task(run_claim, (c.id, task_run, controls), accelerator=trains, name=f"claim {c.id}")] = i
         for fut in cf.as_completed(futures):
             c = claims[futures[fut]]
             try:

@@ -3,8 +3,10 @@
 The file is one JSON object ``{"run": {...}, "complete": bool, "claims": [verdict, ...]}``. It is
 rewritten atomically after every claim, so an interrupted run (Ctrl-C, a crash, a killed job)
 keeps every verdict that finished, and ``memgen verify --resume`` reruns only what is missing,
-failed, or was produced by another run (other tier, seed, code version). ``memgen report --from``
-validates the file against :func:`validate` before using it.
+failed, or was produced by another run (other tier, seed, code version), and, with ``--controls``, the
+claims whose controls were not run or did not all fail as they should. ``memgen report --from``
+validates the file against :func:`validate` before using it. A record's ``controls`` is ``null`` (or
+absent, in files written before controls were recorded) when its controls were not run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from numerics.cache import atomic_write_text
 from numerics.provenance import git_commit, hardware, package_version
 from proofs_checks.claims import CLAIMS, load_catalog
-from proofs_checks.evidence import STATUSES, RegistryError
+from proofs_checks.evidence import CONTROL_FIELDS, STATUSES, RegistryError, control_from_json
 
 RESUMABLE = ("verified", "verified-reduced")
 REQUIRED = {"id": str, "passed": bool, "status": str, "comparisons": list, "seconds": (int, float)}
@@ -91,6 +93,8 @@ def _record_problems(rec: dict[str, Any], where: str) -> list[str]:
             problems += _type_problem(rec[key], typ, f"{where}.{key}")
     if "error" in rec and rec["error"] is not None:
         problems += _type_problem(rec["error"], str, f"{where}.error")
+    if rec.get("controls") is not None:
+        problems += _controls_problems(rec["controls"], f"{where}.controls")
     for j, c in enumerate(rec.get("comparisons") if isinstance(rec.get("comparisons"), list) else []):
         if not isinstance(c, dict):
             problems.append(f"{where}.comparisons[{j}] is a {type(c).__name__}, not an object")
@@ -106,6 +110,25 @@ def _record_problems(rec: dict[str, Any], where: str) -> list[str]:
         and status not in STATUS_WHEN_PASSED[passed] + ("not-run-at-spec",)
     ):
         problems.append(f"{where}.status {status!r} contradicts passed = {passed}")
+    return problems
+
+
+def _controls_problems(controls: Any, where: str) -> list[str]:
+    """What is wrong with a record's controls: an object of control name -> outcome (:data:`CONTROL_FIELDS`)."""
+    if not isinstance(controls, dict):
+        return [f"{where} is a {type(controls).__name__}, not an object"]
+    problems = []
+    for name, c in controls.items():
+        if not isinstance(c, dict):
+            problems.append(f"{where}[{name!r}] is a {type(c).__name__}, not an object")
+            continue
+        for key, typ in CONTROL_FIELDS.items():
+            if key in c:
+                problems += _type_problem(c[key], typ, f"{where}[{name!r}].{key}")
+            elif key != "error":
+                problems.append(f"{where}[{name!r}] has no '{key}'")
+        if isinstance(c.get("status"), str) and c["status"] not in STATUSES:
+            problems.append(f"{where}[{name!r}].status {c['status']!r} is not one of {', '.join(STATUSES)}")
     return problems
 
 
@@ -156,12 +179,19 @@ class VerdictsWriter:
                 ) from None
 
 
-def resumable(path: str | os.PathLike, run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Records of ``path`` that ``--resume`` may keep: same run record, status in :data:`RESUMABLE`."""
+def resumable(path: str | os.PathLike, run: dict[str, Any], controls: bool = False) -> list[dict[str, Any]]:
+    """Records of ``path`` that ``--resume`` may keep: same run record, status in :data:`RESUMABLE`, and
+    with ``controls`` only those whose controls were run and all failed as they should."""
     p = Path(path)
     if not p.exists():
         return []
     data = load(p)
     if data.get("run") != run:
         return []
-    return [r for r in data["claims"] if r["status"] in RESUMABLE]
+    return [r for r in data["claims"] if r["status"] in RESUMABLE and (not controls or _controls_shown(r))]
+
+
+def _controls_shown(rec: dict[str, Any]) -> bool:
+    """The record's controls were run and each failed on the comparison it names."""
+    controls = rec.get("controls")
+    return controls is not None and all(control_from_json(c).fails_as_it_should for c in controls.values())

@@ -264,3 +264,11 @@ def test_worker_killed_mid_sweep_run_completes(dask_executor):
     assert result == [sweep(InProcessExecutor(), _draw, TASKS)]
     client.wait_for_workers(2, timeout=30)
     assert pids[victim] not in client.run(os.getpid).values()  # the worker was replaced: it really died
+
+
+def test_controls_run_in_the_claims_task_on_the_cluster(dask_executor):
+    claims = select_claims(["common/gaussian-kl-closed-form"])
+    (here,) = run_claims(claims, RunSpec(), controls=True)
+    (there,) = run_claims(claims, RunSpec(executor=dask_executor), controls=True)
+    assert there.where["worker"] in ("0", "1") and there.controls is not None and not there.control_defects()
+    assert {k: c.broke for k, c in there.controls.items()} == {k: c.broke for k, c in here.controls.items()}

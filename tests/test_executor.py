@@ -190,17 +190,24 @@ def test_two_processes_computing_one_cache_entry(tmp_path):
 
 
 def test_claims_run_in_parallel_on_a_pool_with_the_same_numbers(tmp_path):
+    """Also with ``--controls``: each control runs in its claim's task, with the same outcome."""
     import json as _json
 
     from proofs_checks.cli import main
 
     ids = ["common/gaussian-kl-closed-form", "common/gaussian-w2-empirical-1d", "common/gaussian-kl-monte-carlo"]
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    assert main(["verify", *ids, "--json", str(a)]) == 0
-    assert main(["verify", *ids, "--json", str(b), "--workers", "2"]) == 0
+    assert main(["verify", *ids, "--json", str(a), "--controls"]) == 0
+    assert main(["verify", *ids, "--json", str(b), "--workers", "2", "--controls"]) == 0
     ra, rb = (_json.loads(p.read_text())["claims"] for p in (a, b))
     assert [r["id"] for r in rb] == ids
     assert [r["measured"] for r in ra] == [r["measured"] for r in rb]
+
+    def outcomes(records: list[dict]) -> list[dict]:
+        return [{k: {f: v for f, v in c.items() if f != "seconds"} for k, c in r["controls"].items()} for r in records]
+
+    assert outcomes(ra) == outcomes(rb)
+    assert all(c["fails_as_it_should"] for r in rb for c in r["controls"].values())
 
 
 def test_claims_that_share_trained_models_share_one_task():
