@@ -34,7 +34,7 @@ def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
     """
     m = memorization(run, flow_path)
     n = run.sizes(MEMORIZATION).starts
-    ev = Evidence("abstract (memorization) + spec gao_li.md §2 marginal path; spec §3", run.seed_for(15))
+    ev = Evidence.of("abstract (memorization) + spec gao_li.md §2 marginal path; spec §3", m)
     if m.landing_distance is not None:
         on = "" if run.path is None else f" ({m.landing_path})"
         ev.at_most(

@@ -47,6 +47,11 @@ class TerminalLaw:
         return self._landing(self.end, self.alpha_end)[0]
 
     @property
+    def landing_distance_sigma(self) -> np.ndarray:
+        """Distance of each end point of the ``end_sigma`` flow to the nearest :math:`\\alpha_1x^{(i)}`."""
+        return self._landing(self.end_sigma, self.alpha_sigma)[0]
+
+    @property
     def landing_distance_duplicate(self) -> np.ndarray:
         return self._landing(self.end_duplicate, self.alpha_end)[0]
 
