@@ -43,7 +43,7 @@ def check_cfm_minimizer(run: RunSpec, field=optimal_velocity) -> Verdict:
     :math:`\\mathbb E[h\\cdot(v^*-u)]=0` for three test functions. Control: prior weights.
     """
     m = cfm_minimizer(run, field)
-    ev = Evidence("Proposition App. D.1 (CFM minimiser = conditional expectation); spec gao_li.md §3", run.seed_for(10))
+    ev = Evidence.of("Proposition App. D.1 (CFM minimiser = conditional expectation); spec gao_li.md §3", m)
     ev.holds(
         "argmin_c sum_i p_i |c - u_i|^2 == softmax posterior mean (d=2, N=3, any alpha_t, sigma_t)",
         m.residuals_zero,

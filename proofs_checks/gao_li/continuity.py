@@ -42,7 +42,7 @@ def check_continuity(run: RunSpec, field=optimal_velocity) -> Verdict:
     test on ``tiny``. Control: the field scaled by 1.05.
     """
     m = continuity(run, field)
-    ev = Evidence("continuity equation for the mixture path p_t and v* (spec gao_li.md §2, derived)", run.seed_for(12))
+    ev = Evidence.of("continuity equation for the mixture path p_t and v* (spec gao_li.md §2, derived)", m)
     ev.holds(
         "symbolic residual simplifies to 0 (d=1, N=2, any alpha_t, sigma_t)",
         m.symbolic_zero,

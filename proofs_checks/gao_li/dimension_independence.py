@@ -43,10 +43,7 @@ def check_dimension_independence(run: RunSpec, coord_perturbation: float = 0.0, 
     """
     m = dimension_independence(run, coord_perturbation, field)
     times = run.sizes(DIMENSION_INDEPENDENCE).times
-    ev = Evidence(
-        "fact (e), spec gao_li.md §2 (reported: independence from ambient dimension)",
-        [run.seed_for(23), run.seed_for(24), run.seed_for(25)],
-    )
+    ev = Evidence.of("fact (e), spec gao_li.md §2 (reported: independence from ambient dimension)", m)
     for k, d in enumerate(m.dims[1:], start=1):
         ev.at_most(
             f"max |U^T x(t) (d={d}) - U^T x(t) (d={m.dims[0]})|, t in {times} and 1",

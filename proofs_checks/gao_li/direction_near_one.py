@@ -27,7 +27,7 @@ def check_direction_near_one(run: RunSpec, t: float = 1.0 - 1e-4) -> Verdict:
     Control: the same statements at ``t = 0.5``.
     """
     m = direction_near_one(run, t)
-    ev = Evidence("near-terminal direction (Bertrand et al. 2025, reported); spec gao_li.md §3", run.seed_for(19))
+    ev = Evidence.of("near-terminal direction (Bertrand et al. 2025, reported); spec gao_li.md §3", m)
     ev.holds(
         "argmax_i w_i == nearest point for every kept x",
         m.argmax_mismatches == 0,

@@ -31,7 +31,7 @@ def check_gaussian_path(run: RunSpec, log_term: bool = True) -> Verdict:
     """
     m = gaussian_path_posterior(run, log_term)
     sz = run.sizes(GAUSSIAN_PATH)
-    ev = Evidence("Theorem D.1 (general Gaussian path, spec gao_li.md §2); derived", run.seed_for(9))
+    ev = Evidence.of("Theorem D.1 (general Gaussian path, spec gao_li.md §2); derived", m)
     ev.holds(
         "posterior == softmax(-|x - mu_i|^2/(2 sigma_i^2) - d ln sigma_i) (general path, symbolic)",
         m.general_zero,

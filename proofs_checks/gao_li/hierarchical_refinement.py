@@ -32,7 +32,7 @@ def check_hierarchical(run: RunSpec, clustered: str = "clustered", sparse: str =
     """
     c, s = resolution_paths(run, clustered), resolution_paths(run, sparse)
     med_b, med_wc, med_ws = (float(np.median(v)) for v in (c.t_cluster, c.t_point, s.t_point))
-    ev = Evidence("path geometry (reported, third-party summaries); spec gao_li.md §3", run.seed_for(22))
+    ev = Evidence.of("path geometry (reported, third-party summaries); spec gao_li.md §3", c)
     ev.at_most(
         "median t_B(clustered) - median t_W(clustered)",
         med_b - med_wc,

@@ -41,7 +41,7 @@ def check_jacobian(run: RunSpec, formula=jacobian_formula) -> Verdict:
     Control: the formula without the factor ``t``.
     """
     m = jacobian(run, formula)
-    ev = Evidence("fact (d), spec gao_li.md §2 (derived)", run.seed_for(19))
+    ev = Evidence.of("fact (d), spec gao_li.md §2 (derived)", m)
     ev.holds(
         "symbolic Jacobian - formula == 0 (d=2, N=2)", m.symbolic_zero, basis="theory", why=SYMPY, measured="residual 0"
     )

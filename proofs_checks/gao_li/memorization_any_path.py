@@ -35,7 +35,7 @@ def check_memorization_any_path(run: RunSpec, flow_path: str | None = None) -> V
     m = memorization_any_path(run, flow_path)
     n = run.sizes(MEMORIZATION_ANY_PATH).starts
     paths = ", ".join(m.labels)
-    ev = Evidence("memorization on any affine Gaussian path with sigma_1 = 0 (derived)", run.seed_for(41))
+    ev = Evidence.of("memorization on any affine Gaussian path with sigma_1 = 0 (derived)", m)
     ev.at_most(
         f"max landing distance min_i |x(1) - alpha_1 x_i| per path ({paths})",
         m.landing_distance.max(axis=1),

@@ -37,7 +37,7 @@ def check_off_subspace_decay(run: RunSpec, field=optimal_velocity) -> Verdict:
     """
     m = off_subspace_decay(run, field)
     sz = run.sizes(OFF_SUBSPACE_DECAY)
-    ev = Evidence("fact (c), spec gao_li.md §2 (derived; the path's laws in theory.paths)", run.seed_for(18))
+    ev = Evidence.of("fact (c), spec gao_li.md §2 (derived; the path's laws in theory.paths)", m)
     ev.holds(
         "x_perp(t) = (sigma_t/sigma_0) x_perp(0) solves x_perp' = (sigma_t'/sigma_t) x_perp (symbolic)",
         m.span_law_zero,

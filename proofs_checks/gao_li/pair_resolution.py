@@ -32,7 +32,7 @@ def check_pair_resolution(run: RunSpec, a_star: float | None = None) -> Verdict:
     """
     m = pair_resolution(run, a_star)
     sz = run.sizes(PAIR_RESOLUTION)
-    ev = Evidence("pair resolution time (spec gao_li.md §2, derived)", run.seed_for(21))
+    ev = Evidence.of("pair resolution time (spec gao_li.md §2, derived)", m)
     ev.holds(
         "t_0.99 solved by SymPy equals a*/(Delta + a*(1 - sigma_min))",
         m.symbolic_zero,

@@ -29,10 +29,7 @@ def check_pushforward(run: RunSpec, prior_scale: float = 1.0) -> Verdict:
     Control: a wider prior.
     """
     m = pushforward(run, prior_scale)
-    ev = Evidence(
-        "marginal path p_t = (1/N) sum N(t x_i, sigma_t^2 I) (spec gao_li.md §2, derived)",
-        [run.seed_for(13), run.seed_for(14)],
-    )
+    ev = Evidence.of("marginal path p_t = (1/N) sum N(t x_i, sigma_t^2 I) (spec gao_li.md §2, derived)", m)
     ev.p_value(
         f"min KS p-value over {m.p_values.size} tests (times x directions)",
         float(m.p_values.min()),

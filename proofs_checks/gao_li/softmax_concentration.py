@@ -56,7 +56,7 @@ def check_softmax_concentration(run: RunSpec, bound=concentration_bound) -> Verd
     1.5 of its rare-event ratio :math:`\\sqrt{N-1}`). Controls: no :math:`\\log(N-1)`; a bound 10 times too large.
     """
     m = softmax_concentration(run, bound)
-    ev = Evidence("stand-in for Theorem D.2 (derived union bound, spec gao_li.md §2)", run.seed_for(20))
+    ev = Evidence.of("stand-in for Theorem D.2 (derived union bound, spec gao_li.md §2)", m)
     ev.holds(
         "log(w_i/w_j) = -a^2/2 - a Z (symbolic)",
         m.log_ratio_residual == "0",

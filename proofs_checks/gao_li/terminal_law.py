@@ -40,7 +40,7 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | 
     """
     m = terminal_law(run, prior_shift, flow_path)
     n = run.sizes(TERMINAL_LAW).starts
-    ev = Evidence("terminal law (spec gao_li.md §2, derived)", run.seed_for(16))
+    ev = Evidence.of("terminal law (spec gao_li.md §2, derived)", m)
     if m.end is not None:
         counts, counts_d = m.counts("end"), m.counts("end_duplicate")
         ev.at_most(

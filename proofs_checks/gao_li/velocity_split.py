@@ -41,7 +41,7 @@ def check_velocity_split(run: RunSpec, off_coefficient=off_subspace_rate) -> Ver
     densities), not from the closed form. Control: coefficient 1 instead of :math:`1-\\sigma_{\\min}`.
     """
     m = velocity_split(run, off_coefficient)
-    ev = Evidence("fact (b), spec gao_li.md §2 (derived)", run.seed_for(117))
+    ev = Evidence.of("fact (b), spec gao_li.md §2 (derived)", m)
     ev.holds("dw_i/dx_3 == 0 (symbolic)", m.weights_blind_symbolic, basis="theory", why=SYMPY, measured="0")
     ev.holds(
         "v_3 - (sigma_t'/sigma_t) x_3 == 0 (symbolic, any path)",

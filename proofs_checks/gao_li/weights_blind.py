@@ -33,7 +33,7 @@ def check_weights_blind(run: RunSpec, project: bool = True) -> Verdict:
     Control: the unprojected vector.
     """
     m = weights_blind(run, project)
-    ev = Evidence("fact (a), spec gao_li.md §2 (derived)", run.seed_for(17))
+    ev = Evidence.of("fact (a), spec gao_li.md §2 (derived)", m)
     eps = np.finfo(float).eps
     for name in ("span", "affine"):
         diff, scale = m.diff[name], m.logit_scale[name]

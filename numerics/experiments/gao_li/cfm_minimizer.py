@@ -10,8 +10,8 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     optimal_velocity,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
-from numerics.experiments.gao_li._shared import Field, flow_paths, is_zero, spec_row
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments.gao_li._shared import Field, flow_paths, is_zero, path_key, spec_row
 from theory import paths as thp
 
 
@@ -27,7 +27,7 @@ TEST_FUNCTIONS = ("e1", "x", "t sin(x_1) e2")
 
 
 @dataclass(frozen=True)
-class CfmMinimizer:
+class CfmMinimizer(Measurement):
     """SymPy residuals (any path) and Monte Carlo cross terms :math:`|\\hat C_h|/\\mathrm{SE}`.
 
     ``z[s, h]``: path ``s`` of :func:`flow_paths`, test function ``TEST_FUNCTIONS[h]``.
@@ -66,4 +66,12 @@ def cfm_minimizer(run: RunSpec, field: Field = optimal_velocity) -> CfmMinimizer
             terms = np.sum(h * diff, axis=1)
             z[s, k] = abs(terms.mean()) / (terms.std(ddof=1) / np.sqrt(m))
     res = sym["cfm_minimizer"]
-    return CfmMinimizer([str(e) for e in res], is_zero(res), is_zero(sym["hessian"]), z)
+    return CfmMinimizer(
+        [str(e) for e in res],
+        is_zero(res),
+        is_zero(sym["hessian"]),
+        z,
+        seeds={"draws": run.seed_for(10)},
+        sizes=run.sizes(CFM_MINIMIZER),
+        settings={"paths": path_key(paths)},
+    )

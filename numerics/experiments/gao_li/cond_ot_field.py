@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from numerics.experiments import RunSpec, Tier
+from numerics.experiments import Measurement, RunSpec, Tier
 from numerics.experiments.gao_li._shared import SymbolicSizes, spec_row
 from theory import flow_matching as th
 
@@ -18,7 +18,7 @@ COND_OT_PATH_VELOCITY = th.x1 - (1 - th.smin) * th.x0
 
 
 @dataclass(frozen=True)
-class CondOTField:
+class CondOTField(Measurement):
     """Simplified residuals of the three forms of the conditional OT field (each must be 0)."""
 
     path_velocity: sp.Expr
@@ -40,4 +40,5 @@ def cond_ot_field(
         closed_form=sp.simplify(derived - closed_form),
         on_path=sp.simplify(closed_form.subs(x, t * x1 + sig * x0) - path_velocity),
         derived_field=derived,
+        sizes=run.sizes(COND_OT_FIELD),
     )

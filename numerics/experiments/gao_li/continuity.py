@@ -11,8 +11,8 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     optimal_velocity,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
-from numerics.experiments.gao_li._shared import Field, flow_paths, mixture_density, spec_row
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments.gao_li._shared import Field, flow_paths, mixture_density, path_key, spec_row
 from numerics.paths import AffinePath
 from theory import paths as thp
 
@@ -28,7 +28,7 @@ CONTINUITY = Tier.same("gao-li/continuity-equation", ContinuitySizes(), spec_row
 
 
 @dataclass(frozen=True)
-class Continuity:
+class Continuity(Measurement):
     """Relative residuals of the continuity equation, one entry per path of :func:`flow_paths`.
 
     ``symbolic_zero``: the residual simplifies to 0 for any path (:func:`theory.paths.generic_facts`);
@@ -82,4 +82,12 @@ def continuity(run: RunSpec, field: Field = optimal_velocity) -> Continuity:
         fd.append(float(_fd_residual(field, data, x, t, 1e-4 * path.sigma(t), path).max()))
         fixed.append(float(_fd_residual(field, data, x, t, np.full(sz.fd_points, 1e-4), path).max()))
     symbolic = thp.generic_facts()["continuity"] == 0
-    return Continuity(symbolic, np.array(mp), np.array(fd), np.array(fixed))
+    return Continuity(
+        symbolic,
+        np.array(mp),
+        np.array(fd),
+        np.array(fixed),
+        seeds={"points": run.seed_for(12)},
+        sizes=sz,
+        settings={"fd_step": "1e-4 sigma_t", "paths": path_key(paths)},
+    )

@@ -11,8 +11,10 @@ from numerics.empirical_field import (
     integrate_flow,
     optimal_velocity,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import (
+    PLAIN_ATOL,
+    PLAIN_RTOL,
     Field,
     decay_error,
     flow_paths,
@@ -39,7 +41,7 @@ DIMENSION_INDEPENDENCE = Tier.same(
 
 
 @dataclass(frozen=True)
-class DimensionIndependence:
+class DimensionIndependence(Measurement):
     """Per ambient dimension: in-subspace coordinates (times + t = 1), decay error (plain solve), landing distance."""
 
     dims: tuple[int, ...]
@@ -82,4 +84,13 @@ def dimension_independence(
         landing.append(float(nearest(sol.x_end, target)[0].max()) if path.sigma1 == 0.0 else np.nan)
         stops = stop_times(sz.times, sz.end_gap, path)
         decay.append(float(decay_error(plain_flow(x0, data, path, stops, field), x0, data, path, "span").max()))
-    return DimensionIndependence(sz.dims, tuple(coords), np.array(decay), np.array(landing), path.label)
+    return DimensionIndependence(
+        sz.dims,
+        tuple(coords),
+        np.array(decay),
+        np.array(landing),
+        path.label,
+        seeds={"coordinates": run.seed_for(23), "embedding": run.seed_for(24), "starts": run.seed_for(25)},
+        sizes=sz,
+        settings={"rtol": 1e-11, "atol": 1e-13, "plain_rtol": PLAIN_RTOL, "plain_atol": PLAIN_ATOL},
+    )

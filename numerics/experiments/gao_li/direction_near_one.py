@@ -11,7 +11,7 @@ from numerics.empirical_field import (
     optimal_velocity,
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import spec_row
 
 
@@ -25,7 +25,7 @@ DIRECTION_NEAR_ONE = Tier.same("gao-li/direction-near-one", DirectionSizes(), sp
 
 
 @dataclass(frozen=True)
-class DirectionNearOne:
+class DirectionNearOne(Measurement):
     """At time ``t``: points whose largest weight is not on the nearest point, min cosine, max norm-ratio error."""
 
     argmax_mismatches: int
@@ -51,5 +51,11 @@ def direction_near_one(run: RunSpec, t: float = 1.0 - 1e-4) -> DirectionNearOne:
     cos = np.sum(v * target, axis=1) / (np.linalg.norm(v, axis=1) * np.linalg.norm(target, axis=1))
     ratio = (1 - t) * np.linalg.norm(v, axis=1) / np.linalg.norm(target, axis=1)
     return DirectionNearOne(
-        int(np.sum(w.argmax(axis=1) != j)), float(cos.min()), float(np.abs(ratio - 1).max()), int(keep.sum())
+        int(np.sum(w.argmax(axis=1) != j)),
+        float(cos.min()),
+        float(np.abs(ratio - 1).max()),
+        int(keep.sum()),
+        seeds={"points": run.seed_for(19)},
+        sizes=sz,
+        settings={"t": t},
     )

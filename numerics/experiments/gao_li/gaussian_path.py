@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import TINY_SYMBOLIC, is_zero, spec_row
 from theory import flow_matching as th
 
@@ -23,7 +23,7 @@ GAUSSIAN_PATH = Tier.same(
 
 
 @dataclass(frozen=True)
-class GaussianPathPosterior:
+class GaussianPathPosterior(Measurement):
     """Symbolic residuals and the 30-digit gap between the posterior and the softmax form under test."""
 
     general_residuals: list[str]
@@ -53,4 +53,12 @@ def gaussian_path_posterior(run: RunSpec, log_term: bool = True) -> GaussianPath
         worst = max(worst, max(float(abs(sp.N(e.subs(subs), sz.digits))) for e in raw))
     gap = max(float(abs(sp.N(e.subs(subs), sz.digits))) for e in r["general_minus_no_log"])
     general = r["res_general"]
-    return GaussianPathPosterior([str(e)[:80] for e in general], is_zero(general), is_zero(r["res_ot"]), worst, gap)
+    return GaussianPathPosterior(
+        [str(e)[:80] for e in general],
+        is_zero(general),
+        is_zero(r["res_ot"]),
+        worst,
+        gap,
+        seeds={"rational points": run.seed_for(9)},
+        sizes=sz,
+    )

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._osdnet_run import (
     FAST_TRAIN,
     SEED_BOUND,
+    SEED_EXCESS,
+    SEED_TRAIN,
     SIGMA_MIN,
     SPEC_TRAIN,
     TrainSizes,
@@ -44,7 +46,7 @@ BOUND = Tier(
 
 
 @dataclass(frozen=True)
-class CheckpointBounds:
+class CheckpointBounds(Measurement):
     """Per checkpoint (rows) and start (columns): ‖x(1) − x*(1)‖, the pathwise bound b(1) and the log10 of
     the global bound; the excess loss of every checkpoint."""
 
@@ -75,4 +77,17 @@ def checkpoint_bounds(run: RunSpec, rate_shift: float = 0.0) -> CheckpointBounds
         config=cfg, starts=sz.starts, ode_steps=sz.ode_steps, seed=run.seed_for(SEED_BOUND), rate_shift=rate_shift
     )
     steps, error, bound, log10_global = measured(run, "gao-li-osdnet-checkpoint-bounds", params, compute)
-    return CheckpointBounds(steps, error, bound, log10_global, checkpoint_excess(run, cfg, sz.excess_draws))
+    return CheckpointBounds(
+        steps,
+        error,
+        bound,
+        log10_global,
+        checkpoint_excess(run, cfg, sz.excess_draws),
+        seeds={
+            "train": run.seed_for(SEED_TRAIN),
+            "starts": run.seed_for(SEED_BOUND),
+            "excess": run.seed_for(SEED_EXCESS),
+        },
+        sizes=sz,
+        settings={"rate_shift": rate_shift, "integrator": "RK4 in t"},
+    )

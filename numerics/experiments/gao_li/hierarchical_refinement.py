@@ -11,7 +11,7 @@ from numerics.empirical_field import (
     integrate_flow,
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import nearest, spec_row
 from theory import flow_matching as th
 
@@ -26,7 +26,7 @@ HIERARCHICAL = Tier.same("gao-li/hierarchical-refinement", HierarchySizes(), spe
 
 
 @dataclass(frozen=True)
-class ResolutionPaths:
+class ResolutionPaths(Measurement):
     """Weights along exact trajectories of one data set (``sigma_min = 0``) on a t grid.
 
     ``w_point[k, m]``: weight of the landing point; ``w_cluster``: mass of its cluster;
@@ -72,6 +72,9 @@ def resolution_paths(run: RunSpec, name: str) -> ResolutionPaths:
             w.max(axis=2),
             _first_crossing(w_point, grid, 0.99),
             _first_crossing(w_cluster, grid, 0.99),
+            seeds={"starts": run.seed_for(22)},
+            sizes=sz,
+            settings={"max_step": 0.5},
         )
 
     return measured(run, "gao-li/resolution-paths", {"sizes": sz, "seed": run.seed_for(22), "dataset": name}, compute)

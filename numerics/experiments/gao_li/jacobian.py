@@ -13,7 +13,7 @@ from numerics.empirical_field import (
     optimal_velocity_torch,
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Tier
+from numerics.experiments import Measurement, RunSpec, Tier
 from numerics.experiments.gao_li._shared import SIGMA_MINS, PointsSizes, is_zero, spec_row
 from numerics.paths import CondOTPath
 from numerics.subspace import subspace_basis
@@ -31,7 +31,7 @@ def jacobian_formula(w: np.ndarray, data: np.ndarray, t: float, sigma_min: float
 
 
 @dataclass(frozen=True)
-class Jacobian:
+class Jacobian(Measurement):
     """Per sigma_min: max relative Frobenius error autograd vs formula, asymmetry, off-subspace restriction error."""
 
     rel_error: np.ndarray
@@ -73,4 +73,12 @@ def jacobian(run: RunSpec, formula: Callable[..., np.ndarray] = jacobian_formula
         rel.append(r_)
         asym.append(a_)
         off.append(o_)
-    return Jacobian(np.array(rel), np.array(asym), np.array(off), is_zero(th.jacobian_identity()["residual"]))
+    return Jacobian(
+        np.array(rel),
+        np.array(asym),
+        np.array(off),
+        is_zero(th.jacobian_identity()["residual"]),
+        seeds={"points": run.seed_for(19)},
+        sizes=run.sizes(JACOBIAN),
+        settings={"autograd": "reverse mode, float64"},
+    )

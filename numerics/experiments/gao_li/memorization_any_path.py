@@ -11,7 +11,7 @@ from numerics.empirical_field import (
     integrate_flow,
 )
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import PATHS_MP_CASE, mp_reference, nearest, path_key, terminal_points
 from numerics.paths import as_path
 
@@ -32,7 +32,7 @@ LANDING_PATHS = ("ot", "cosine", "vp")
 
 
 @dataclass(frozen=True)
-class AnyPathMemorization:
+class AnyPathMemorization(Measurement):
     """Per built-in path with :math:`\\sigma_1=0`: landing distances and counts of the flow from the
     path's source, the mpmath gap on ``tiny`` (and where the reference comes from), solver cost."""
 
@@ -84,6 +84,9 @@ def memorization_any_path(run: RunSpec, flow_path: str | None = None) -> AnyPath
             tuple(origins),
             np.array(nfev),
             tuple(p.symbolic.source_note for p in paths),
+            seeds={"starts": seed},
+            sizes=run.sizes(MEMORIZATION_ANY_PATH),
+            settings={"mp_case_rtol": 1e-11, "mp_case_atol": 1e-13, "paths": path_key(paths), "flow_path": flow_path},
         )
 
     params = {"starts": n, "seed": seed, "paths": path_key(paths), "flow_path": flow_path, "full": run.full}

@@ -10,7 +10,7 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     optimal_velocity,
 )
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import (
     PLAIN_ATOL,
     PLAIN_RTOL,
@@ -42,7 +42,7 @@ DECAY_KINDS = ("span", "affine")
 
 
 @dataclass(frozen=True)
-class OffSubspaceDecay:
+class OffSubspaceDecay(Measurement):
     """``error[s, k, j]``: path ``s`` of :func:`flow_paths`, subspace ``DECAY_KINDS[k]``, stop time ``j``; flows kept for the figure.
 
     ``span_law_zero``/``affine_law_zero``: the laws solve the off-subspace ODEs of every path run
@@ -91,6 +91,9 @@ def off_subspace_decay(run: RunSpec, field: Field = optimal_velocity) -> OffSubs
             all(thp.is_zero(r["decay"]) for r in residuals),
             all(thp.is_zero(r["affine_decay"]) for r in residuals),
             tuple(p.label for p in paths),
+            seeds={"starts": run.seed_for(18)},
+            sizes=sz,
+            settings={"rtol": PLAIN_RTOL, "atol": PLAIN_ATOL, "paths": path_key(paths)},
         )
 
     params = {

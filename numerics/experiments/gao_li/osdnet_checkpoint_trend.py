@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._osdnet_run import (
     FAST_TRAIN,
     SEED_COPIES,
+    SEED_EXCESS,
+    SEED_TRAIN,
     SEED_TREND,
     SPEC_TRAIN,
     VARIANTS,
@@ -77,7 +79,7 @@ GENERALIZES = Tier(
 
 
 @dataclass(frozen=True)
-class CheckpointTrend:
+class CheckpointTrend(Measurement):
     """Per-checkpoint sample metrics and excess loss of one run (arrays indexed like ``steps``).
 
     ``rho`` = mean ‖x⊥(1)‖/‖x⊥(0)‖, ``off_fraction`` = mean ‖x⊥(1)‖/‖x(1)‖, ``nn_distance`` = mean
@@ -157,6 +159,14 @@ def checkpoint_trend(
         device=res.device,
         copy_fraction=np.array([c.fraction for c in copies]),
         copy_ci=np.array([c.ci for c in copies]),
+        seeds={
+            "train": run.seed_for(SEED_TRAIN),
+            "starts": run.seed_for(SEED_TREND),
+            "excess": run.seed_for(SEED_EXCESS),
+            "copies": run.seed_for(SEED_COPIES),
+        },
+        sizes=sz,
+        settings={"config": repr(config), "integrator": "RK4 in t"},
     )
 
 
@@ -180,7 +190,7 @@ DIMENSION_PATHS = Tier(
 
 
 @dataclass(frozen=True)
-class OffSubspacePaths:
+class OffSubspacePaths(Measurement):
     """‖x⊥(t)‖ along generated paths (``norms[key]``: (records + 1, M)) per ``"<architecture>-<off head>-d<D>"``."""
 
     times: np.ndarray
@@ -209,7 +219,13 @@ def off_subspace_paths_by_dimension(run: RunSpec) -> OffSubspacePaths:
         for (key, cfg), res in zip(configs.items(), results):
             x0 = seeded_starts(run.seed_for(31), sz.starts, cfg.points().shape[1])
             times, norms[key] = off_subspace_norm_path(res.model, x0, cfg.subspace().basis, sz.ode_steps, sz.records)
-        return OffSubspacePaths(times, norms)
+        return OffSubspacePaths(
+            times,
+            norms,
+            seeds={"train": run.seed_for(SEED_TRAIN), "starts": run.seed_for(31)},
+            sizes=sz,
+            settings={"integrator": "RK4 in t"},
+        )
 
     params = dict(configs=list(configs.values()), sizes=sz, seed=run.seed_for(31))
     return measured(run, "gao-li-osdnet-off-subspace-paths", params, compute)

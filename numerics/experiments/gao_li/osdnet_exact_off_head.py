@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._osdnet_run import (
     FAST_TRAIN,
     SEED_HEADS,
+    SEED_TRAIN,
     SIGMA_MIN,
     SPEC_TRAIN,
     TrainSizes,
@@ -42,7 +43,7 @@ EXACT_HEAD = Tier(
 
 
 @dataclass(frozen=True)
-class ExactHeadRuns:
+class ExactHeadRuns(Measurement):
     """Off-subspace parts of the starts and of the endpoints (RK4 in τ) per head, and the σmin of the path."""
 
     off0: np.ndarray
@@ -70,7 +71,14 @@ def exact_off_head_runs(run: RunSpec, head_sigma_min: float = SIGMA_MIN) -> Exac
         x0 = seeded_starts(run.seed_for(SEED_HEADS), sz.starts, data.shape[1])
         sub = proper_subspace(data)
         off1 = {name: sub.off(generate_in_tau(m, x0, SIGMA_MIN, sz.tau_steps)) for name, m in heads.items()}
-        return ExactHeadRuns(sub.off(x0), off1, SIGMA_MIN)
+        return ExactHeadRuns(
+            sub.off(x0),
+            off1,
+            SIGMA_MIN,
+            seeds={"train": run.seed_for(SEED_TRAIN), "heads and starts": run.seed_for(SEED_HEADS)},
+            sizes=sz,
+            settings={"head_sigma_min": head_sigma_min, "integrator": "RK4 in tau"},
+        )
 
     params = dict(config=cfg, sizes=sz, seed=run.seed_for(SEED_HEADS), head_sigma_min=head_sigma_min)
     return measured(run, "gao-li-osdnet-exact-off-head", params, compute)

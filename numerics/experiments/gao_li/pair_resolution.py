@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 from numerics.empirical_field import (
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import SIGMA_MINS, spec_row
 from numerics.paths import CondOTPath
 from theory import flow_matching as th
@@ -34,7 +34,7 @@ PAIR_RESOLUTION = Tier(
 
 
 @dataclass(frozen=True)
-class PairResolution:
+class PairResolution(Measurement):
     """Per case (sigma_min major, Delta minor): the predicted t_0.99 and three independent crossings."""
 
     cases: tuple[tuple[float, float], ...]
@@ -92,4 +92,7 @@ def pair_resolution(run: RunSpec, a_star: float | None = None) -> PairResolution
         np.array(mc),
         float(sym["a_star"]),
         sym["res_t_star"] == 0,
+        seeds={"draws": run.seed_for(21)},
+        sizes=sz,
+        settings={"brentq_xtol": 1e-16, "brentq_rtol": 1e-15},
     )

@@ -11,7 +11,7 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     integrate_flow,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import spec_row
 from numerics.paths import CondOTPath
 
@@ -27,7 +27,7 @@ PUSHFORWARD = Tier.same("gao-li/marginal-path-pushforward", PushforwardSizes(), 
 
 
 @dataclass(frozen=True)
-class Pushforward:
+class Pushforward(Measurement):
     """KS p-values of projections of the flow at each (time, direction), and the median solver cost."""
 
     p_values: np.ndarray
@@ -54,4 +54,10 @@ def pushforward(run: RunSpec, prior_scale: float = 1.0) -> Pushforward:
                 return special.ndtr((np.asarray(s)[..., None] - centres) / sig).mean(axis=-1)
 
             pvals.append(stats.kstest(sol.x_eval[k] @ a, cdf).pvalue)
-    return Pushforward(np.array(pvals), float(np.median(sol.nfev)))
+    return Pushforward(
+        np.array(pvals),
+        float(np.median(sol.nfev)),
+        seeds={"starts": run.seed_for(13), "directions": run.seed_for(14)},
+        sizes=sz,
+        settings={"rtol": 1e-10, "atol": 1e-12},
+    )

@@ -12,7 +12,7 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import SIGMA_MINS, spec_row
 from numerics.paths import CondOTPath
 from theory import flow_matching as th
@@ -63,7 +63,7 @@ class ConcentrationCase:
 
 
 @dataclass(frozen=True)
-class SoftmaxConcentration:
+class SoftmaxConcentration(Measurement):
     """The cases on the t grid and the KS p-values of the log-ratio law at t = 0.5, per data set."""
 
     grid: np.ndarray
@@ -144,7 +144,15 @@ def softmax_concentration(
             lr = -(np.sum((x - t * data[i]) ** 2, 1) - np.sum((x - t * data[j]) ** 2, 1)) / (2 * sig**2)
             a = t * np.linalg.norm(data[i] - data[j]) / sig
             ks[name] = float(stats.kstest((lr + a**2 / 2) / (-a), "norm").pvalue)
-        return SoftmaxConcentration(grid, sz.draws, tuple(cases), ks, str(th.weight_log_ratio()["residual"]))
+        return SoftmaxConcentration(
+            grid,
+            sz.draws,
+            tuple(cases),
+            ks,
+            str(th.weight_log_ratio()["residual"]),
+            seeds={"draws": run.seed_for(20)},
+            sizes=sz,
+        )
 
     return measured(
         run, "gao-li/softmax-concentration", {"sizes": sz, "seed": run.seed_for(20), "bound": bound}, compute

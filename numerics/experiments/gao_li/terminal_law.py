@@ -8,7 +8,7 @@ import numpy as np
 
 from numerics.datasets import dataset
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import flow_paths, nearest, path_key, spec_row, terminal_points
 from numerics.paths import as_path
 
@@ -22,7 +22,7 @@ TERMINAL_LAW = Tier.same("gao-li/terminal-law", TerminalSizes(), spec_row("termi
 
 
 @dataclass(frozen=True)
-class TerminalLaw:
+class TerminalLaw(Measurement):
     """End points of the exact flow on ``sparse-d20``: on a path with :math:`\\sigma_1=0` (``end``; with
     point 0 doubled, ``end_duplicate``) and on one with :math:`\\sigma_1>0` (``end_sigma``, terminal width
     ``sigma_end``); ``None`` where the run has no such path. By default the OT paths with
@@ -90,6 +90,9 @@ def terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | None =
             sigma_end=plat.sigma1 if plat is not None else np.nan,
             alpha_end=land.alpha1 if land is not None else np.nan,
             alpha_sigma=plat.alpha1 if plat is not None else np.nan,
+            seeds={"starts": run.seed_for(16)},
+            sizes=run.sizes(TERMINAL_LAW),
+            settings={"paths": path_key(paths), "flow_path": flow_path, "prior_shift": prior_shift},
         )
 
     params = {**common, "paths": path_key(paths), "flow_path": flow_path}

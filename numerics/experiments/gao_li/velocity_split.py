@@ -13,8 +13,8 @@ from numerics.empirical_field import (
     optimal_velocity,
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
-from numerics.experiments.gao_li._shared import flow_paths, is_zero, spec_row
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments.gao_li._shared import flow_paths, is_zero, path_key, spec_row
 from numerics.paths import AffinePath
 from numerics.subspace import subspace_basis
 from theory import paths as thp
@@ -52,7 +52,7 @@ def bayes_posterior_velocity(x: np.ndarray, t: np.ndarray, data: np.ndarray, pat
 
 
 @dataclass(frozen=True)
-class VelocitySplit:
+class VelocitySplit(Measurement):
     """Per path: max relative errors of the off- and in-subspace parts, and the SymPy facts (any path)."""
 
     labels: tuple[str, ...]
@@ -99,4 +99,7 @@ def velocity_split(
         is_zero(sym["dw_dx3"]),
         is_zero(sym["res_perp"]),
         is_zero(sym["res_par"]),
+        seeds={"points": run.seed_for(117)},
+        sizes=sz,
+        settings={"paths": path_key(paths)},
     )

@@ -10,7 +10,7 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     posterior_weights,
 )
-from numerics.experiments import RunSpec, Tier
+from numerics.experiments import Measurement, RunSpec, Tier
 from numerics.experiments.gao_li._shared import PointsSizes, flow_paths, spec_row
 from numerics.subspace import subspace_basis
 
@@ -18,7 +18,7 @@ WEIGHTS_BLIND = Tier.same("gao-li/weights-blind-off-subspace", PointsSizes(), sp
 
 
 @dataclass(frozen=True)
-class WeightsBlind:
+class WeightsBlind(Measurement):
     """Per subspace kind: :math:`\\max_i|w_i(x_\\parallel+y_\\perp)-w_i(x_\\parallel)|` per point and the logit scale."""
 
     diff: dict[str, np.ndarray]
@@ -49,4 +49,10 @@ def weights_blind(run: RunSpec, project: bool = True) -> WeightsBlind:
         diff[kind] = np.abs(w_full - w_par).max(axis=1)
         alpha = path.alpha(t)
         scale[kind] = alpha / path.sigma(t) ** 2 * (np.linalg.norm(x_par + y_perp, axis=1) * r_max + alpha * r_max**2)
-    return WeightsBlind(diff, scale)
+    return WeightsBlind(
+        diff,
+        scale,
+        seeds={"points": run.seed_for(17)},
+        sizes=run.sizes(WEIGHTS_BLIND),
+        settings={"path": path.record()},
+    )
