@@ -264,3 +264,16 @@ def decay_error(flow: PlainFlow, x0: np.ndarray, data: np.ndarray, path: AffineP
             for t, s in zip(flow.times, flow.states)
         ]
     )
+
+
+APPROACH_MAX_STEP = 0.5
+"""Largest step (in the engine's log-time) of the dense solve that records the approach."""
+
+
+def approach(
+    x0: np.ndarray, data: np.ndarray, flow: AffinePath, target: np.ndarray, one_minus_t: np.ndarray
+) -> np.ndarray:
+    """``(K, M)``: distance of each trajectory of ``flow`` from ``x0`` to the nearest row of ``target`` at ``1 - one_minus_t``."""
+    sol = integrate_flow(x0, data, flow, return_path=True, max_step=APPROACH_MAX_STEP)
+    states = sol.states_at(np.sort(1 - one_minus_t))[::-1]
+    return np.linalg.norm(states[:, :, None] - target[None, None], axis=-1).min(axis=2)

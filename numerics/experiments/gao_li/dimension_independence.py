@@ -3,6 +3,8 @@ r"""The in-subspace flow does not depend on the ambient dimension (claim ``gao-l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +13,7 @@ from numerics.empirical_field import (
     integrate_flow,
     optimal_velocity,
 )
-from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import (
     PLAIN_ATOL,
     PLAIN_RTOL,
@@ -23,6 +25,7 @@ from numerics.experiments.gao_li._shared import (
     spec_row,
     stop_times,
 )
+from numerics.paths import AffinePath
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,25 @@ DIMENSION_INDEPENDENCE = Tier.same(
 )
 
 
+GRID_POINTS = 300
+"""Points of the t grid on which the in-subspace coordinates are also recorded (dense output, for plotting)."""
+GRID_MAX_STEP = 0.5
+"""Largest step (in the engine's log-time) of the dense solve."""
+
+
 @dataclass(frozen=True)
 class DimensionIndependence(Measurement):
-    """Per ambient dimension: in-subspace coordinates (times + t = 1), decay error (plain solve), landing distance."""
+    """Per ambient dimension: in-subspace coordinates (times + t = 1, and on a dense grid), decay error (plain
+    solve), landing distance."""
 
     dims: tuple[int, ...]
     coords: tuple[np.ndarray, ...]
     decay_error: np.ndarray
     landing_distance: np.ndarray
     label: str = "ot(sigma_min=0)"
+    grid: np.ndarray = dataclass_field(default_factory=lambda: np.zeros(0))
+    grid_coords: tuple[np.ndarray, ...] = ()
+    """In-subspace coordinates on ``grid`` per dimension, ``(len(grid), starts, 5)``, from a dense solve."""
 
     def coordinate_gap(self, k: int) -> float:
         """:math:`\\max|U_d^\\top x(t)-U_{20}^\\top x(t)|` for dimension ``dims[k]``."""
@@ -68,7 +81,35 @@ def dimension_independence(
     """
     sz = run.sizes(DIMENSION_INDEPENDENCE)
     path = flow_paths(run)[0]
+    settings = {
+        "rtol": 1e-11,
+        "atol": 1e-13,
+        "plain_rtol": PLAIN_RTOL,
+        "plain_atol": PLAIN_ATOL,
+        "grid_points": GRID_POINTS,
+        "grid_max_step": GRID_MAX_STEP,
+        "path": path.record(),
+    }
+    params = {"sizes": sz, "seed": run.seed_for(25), "coord_perturbation": coord_perturbation, "field": field}
+    return measured(
+        run,
+        "gao-li/dimension-independence",
+        {**params, **settings},
+        lambda: _measure(run, sz, path, coord_perturbation, field, settings),
+    )
+
+
+def _measure(
+    run: RunSpec,
+    sz: DimensionSizes,
+    path: AffinePath,
+    coord_perturbation: float,
+    field: Field,
+    settings: dict[str, Any],
+) -> DimensionIndependence:
     rng = run.rng(25)
+    grid = np.linspace(0.0, 1.0, GRID_POINTS)
+    dense: list[np.ndarray] = []
     c0 = rng.standard_normal((sz.starts, 5))
     coords, decay, landing = [], [], []
     for k, d in enumerate(sz.dims):
@@ -80,6 +121,7 @@ def dimension_independence(
         x0 = c0 @ basis.T + x_perp0
         sol = integrate_flow(x0, data, path, t_end=1.0, t_eval=np.array(sz.times), rtol=1e-11, atol=1e-13)
         coords.append(np.concatenate([sol.x_eval, sol.x_end[None]], axis=0) @ basis)
+        dense.append(integrate_flow(x0, data, path, return_path=True, max_step=GRID_MAX_STEP).states_at(grid) @ basis)
         target = data if path.alpha1 == 1.0 else path.alpha1 * data
         landing.append(float(nearest(sol.x_end, target)[0].max()) if path.sigma1 == 0.0 else np.nan)
         stops = stop_times(sz.times, sz.end_gap, path)
@@ -90,7 +132,9 @@ def dimension_independence(
         np.array(decay),
         np.array(landing),
         path.label,
+        grid,
+        tuple(dense),
         seeds={"coordinates": run.seed_for(23), "embedding": run.seed_for(24), "starts": run.seed_for(25)},
         sizes=sz,
-        settings={"rtol": 1e-11, "atol": 1e-13, "plain_rtol": PLAIN_RTOL, "plain_atol": PLAIN_ATOL},
+        settings=settings,
     )

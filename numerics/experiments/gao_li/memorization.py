@@ -13,8 +13,17 @@ from numerics.empirical_field import (
     integrate_flow,
 )
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
-from numerics.experiments.gao_li._shared import MP_REFERENCE_CASE, flow_paths, mp_reference, nearest, path_key, spec_row
-from numerics.paths import AffinePath, as_path
+from numerics.experiments.gao_li._shared import (
+    APPROACH_MAX_STEP,
+    MP_REFERENCE_CASE,
+    approach,
+    flow_paths,
+    mp_reference,
+    nearest,
+    path_key,
+    spec_row,
+)
+from numerics.paths import as_path
 
 
 @dataclass(frozen=True)
@@ -32,8 +41,6 @@ LANDING_RTOL, LANDING_ATOL = 1e-10, 1e-12
 """Solver tolerances of the landing flows (the engine's defaults, :func:`~numerics.empirical_field.integrate_flow`)."""
 MP_CASE_RTOL, MP_CASE_ATOL = 1e-11, 1e-13
 """Solver tolerances of the float64 ``tiny`` trajectory compared with mpmath."""
-APPROACH_MAX_STEP = 0.5
-"""Largest step (in the engine's log-time) of the dense solve that records the approach."""
 
 
 @dataclass(frozen=True)
@@ -59,15 +66,6 @@ class Memorization(Measurement):
     approach_landing: np.ndarray | None = None
     approach_plateau: np.ndarray | None = None
     plateau_width: float | None = None
-
-
-def approach(
-    x0: np.ndarray, data: np.ndarray, flow: AffinePath, target: np.ndarray, one_minus_t: np.ndarray
-) -> np.ndarray:
-    """``(K, M)``: distance of each trajectory of ``flow`` from ``x0`` to the nearest row of ``target`` at ``1 - one_minus_t``."""
-    sol = integrate_flow(x0, data, flow, return_path=True, max_step=APPROACH_MAX_STEP)
-    states = sol.states_at(np.sort(1 - one_minus_t))[::-1]
-    return np.linalg.norm(states[:, :, None] - target[None, None], axis=-1).min(axis=2)
 
 
 def memorization(run: RunSpec, flow_path: str | None = None) -> Memorization:

@@ -3,6 +3,7 @@ r"""Memorization on every built-in path with sigma_1 = 0 (claim ``gao-li/memoriz
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 
@@ -12,7 +13,15 @@ from numerics.empirical_field import (
 )
 from numerics.executor import sweep
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
-from numerics.experiments.gao_li._shared import PATHS_MP_CASE, mp_reference, nearest, path_key, terminal_points
+from numerics.experiments.gao_li._shared import (
+    APPROACH_MAX_STEP,
+    PATHS_MP_CASE,
+    approach,
+    mp_reference,
+    nearest,
+    path_key,
+    terminal_points,
+)
 from numerics.paths import as_path
 
 
@@ -27,6 +36,8 @@ MEMORIZATION_ANY_PATH = Tier.same(
     "derived claim, not in the spec's table; starts as spec gao_li.md §3 row gao-li/terminal-law, "
     "mpmath case as row gao-li/memorization",
 )
+APPROACH_STARTS = 8
+"""Starts (the first of each path's sample) whose approach to the data is recorded on a dense grid."""
 LANDING_PATHS = ("ot", "cosine", "vp")
 """The built-in paths with :math:`\\sigma_1=0` (:mod:`theory.paths`; ``ve`` ends at width :math:`\\sigma_1>0`)."""
 
@@ -34,7 +45,8 @@ LANDING_PATHS = ("ot", "cosine", "vp")
 @dataclass(frozen=True)
 class AnyPathMemorization(Measurement):
     """Per built-in path with :math:`\\sigma_1=0`: landing distances and counts of the flow from the
-    path's source, the mpmath gap on ``tiny`` (and where the reference comes from), solver cost."""
+    path's source, the mpmath gap on ``tiny`` (and where the reference comes from), solver cost; the approach of the
+    first starts to the data near t = 1."""
 
     labels: tuple[str, ...]
     landing_distance: np.ndarray
@@ -43,6 +55,10 @@ class AnyPathMemorization(Measurement):
     mp_origin: tuple[str, ...]
     tiny_nfev: np.ndarray
     source_notes: tuple[str, ...]
+    one_minus_t: np.ndarray = dataclass_field(default_factory=lambda: np.zeros(0))
+    approach: np.ndarray = dataclass_field(default_factory=lambda: np.zeros((0, 0, 0)))
+    """``approach[s, k, m]``: distance of start ``m`` (the first :data:`APPROACH_STARTS`) to the nearest
+    :math:`\\alpha_1x^{(i)}` at :math:`1-t=` ``one_minus_t[k]`` on path ``s`` (a dense solve of the same flow)."""
 
 
 def memorization_any_path(run: RunSpec, flow_path: str | None = None) -> AnyPathMemorization:
@@ -76,6 +92,17 @@ def memorization_any_path(run: RunSpec, flow_path: str | None = None) -> AnyPath
             gaps.append(float(np.max(np.abs(sol.x_end[0] - ref))))
             origins.append(origin)
             nfev.append(float(sol.nfev[0]))
+        one_minus_t = np.logspace(-8, -0.05, 120)
+        near = [
+            approach(
+                p.sample_source(np.random.default_rng(seed), n, data)[:APPROACH_STARTS],
+                data,
+                f,
+                p.alpha1 * data,
+                one_minus_t,
+            )
+            for p, f in zip(paths, flows)
+        ]
         return AnyPathMemorization(
             tuple(p.label for p in paths),
             np.array(dist),
@@ -84,9 +111,18 @@ def memorization_any_path(run: RunSpec, flow_path: str | None = None) -> AnyPath
             tuple(origins),
             np.array(nfev),
             tuple(p.symbolic.source_note for p in paths),
+            one_minus_t,
+            np.array(near),
             seeds={"starts": seed},
             sizes=run.sizes(MEMORIZATION_ANY_PATH),
-            settings={"mp_case_rtol": 1e-11, "mp_case_atol": 1e-13, "paths": path_key(paths), "flow_path": flow_path},
+            settings={
+                "mp_case_rtol": 1e-11,
+                "mp_case_atol": 1e-13,
+                "paths": path_key(paths),
+                "flow_path": flow_path,
+                "approach_max_step": APPROACH_MAX_STEP,
+                "approach_one_minus_t": "logspace(-8, -0.05, 120)",
+            },
         )
 
     params = {"starts": n, "seed": seed, "paths": path_key(paths), "flow_path": flow_path, "full": run.full}
