@@ -44,11 +44,11 @@ def check_optimal_velocity(run: RunSpec, field=optimal_velocity) -> Verdict:
 
     Control: logits without the factor ``t`` on the data points.
     """
-    worst = optimal_velocity_vs_mpmath(run, field)
-    ev = Evidence("Theorem D.1 (closed-form optimal field); spec gao_li.md §3", run.seed_for(11))
+    m = optimal_velocity_vs_mpmath(run, field)
+    ev = Evidence.of("Theorem D.1 (closed-form optimal field); spec gao_li.md §3", m)
     ev.at_most(
         "max relative error vs mpmath (dps 50) " + per_path(run, f"per sigma_min in {SIGMA_MINS}"),
-        worst,
+        m.worst,
         1e-12,
         basis="numerical",
         why="float64 rounding of a well-conditioned softmax mean (spec: 1e-12)",

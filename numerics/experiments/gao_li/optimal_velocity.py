@@ -12,8 +12,8 @@ from numerics.datasets import dataset
 from numerics.empirical_field import (
     optimal_velocity,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
-from numerics.experiments.gao_li._shared import Field, flow_paths, spec_row
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments.gao_li._shared import Field, flow_paths, path_key, spec_row
 from numerics.paths import AffinePath, CondOTPath
 
 
@@ -64,7 +64,15 @@ def mp_posterior_mean_velocity(x: np.ndarray, t: float, data: np.ndarray, path: 
     )
 
 
-def optimal_velocity_vs_mpmath(run: RunSpec, field: Field = optimal_velocity) -> np.ndarray:
+@dataclass(frozen=True)
+class OptimalVelocityErrors(Measurement):
+    """``worst[s]``: max relative error of the field under test against the mpmath posterior mean on path ``s``
+    of :func:`flow_paths`."""
+
+    worst: np.ndarray
+
+
+def optimal_velocity_vs_mpmath(run: RunSpec, field: Field = optimal_velocity) -> OptimalVelocityErrors:
     """Max relative error of ``field`` against :func:`mp_posterior_mean_velocity`, per path of :func:`flow_paths`.
 
     ``sparse-d20``, :math:`x\\sim\\mathcal N(0,4I)`, :math:`t\\sim U[0,0.999]`.
@@ -73,11 +81,14 @@ def optimal_velocity_vs_mpmath(run: RunSpec, field: Field = optimal_velocity) ->
     data = dataset("sparse-d20")
     rng = run.rng(11)
     worst = []
-    for path in flow_paths(run):
+    paths = flow_paths(run)
+    for path in paths:
         x = 2.0 * rng.standard_normal((sz.points, 20))
         t = rng.uniform(0.0, 0.999, sz.points)
         v = field(x, t, data, path)
         with mpmath.workdps(sz.dps):
             ref = np.array([mp_posterior_mean_velocity(x[i], t[i], data, path) for i in range(sz.points)])
         worst.append(float(np.max(np.linalg.norm(v - ref, axis=1) / np.linalg.norm(ref, axis=1))))
-    return np.array(worst)
+    return OptimalVelocityErrors(
+        np.array(worst), seeds={"points": run.seed_for(11)}, sizes=sz, settings={"paths": path_key(paths)}
+    )
