@@ -1,4 +1,4 @@
-"""Tests of :mod:`numerics.experiments.gao_li_learned`: run configurations, tiers, faults, shared measurements,
+"""Tests of the learned-model topics of :mod:`numerics.experiments.gao_li`: run configurations, tiers, faults, shared measurements,
 and the learned-model claims at the spec's sizes (``slow``).
 
 The spec-size tests train the spec's OSDNet (width 256, 5000 steps) once per process (or take it
@@ -11,10 +11,24 @@ import numpy as np
 import pytest
 import torch
 
-import numerics.experiments.gao_li_learned as exp
 from numerics.datasets import dataset
 from numerics.empirical_field import optimal_velocity
 from numerics.experiments import RunSpec
+from numerics.experiments.gao_li import (
+    FAST_CHECKPOINTS,
+    FAST_TRAIN,
+    SPEC_TRAIN,
+    LearnedFieldConfig,
+    TrainSizes,
+    exact_field_at_every_checkpoint,
+    off_head_frozen_at_init,
+    run_config,
+    trained_checkpoints,
+)
+from numerics.experiments.gao_li.generation_error_bound import BOUND, checkpoint_bounds
+from numerics.experiments.gao_li.osdnet_checkpoint_trend import DECAY, GENERALIZES, checkpoint_trend
+from numerics.experiments.gao_li.osdnet_exact_off_head import EXACT_HEAD
+from numerics.experiments.gao_li.osdnet_off_subspace_identity import IDENTITY
 from numerics.learned_field import ExactField
 from numerics.nets import as_float64
 from numerics.subspace import proper_subspace
@@ -22,54 +36,54 @@ from numerics.training import teacher_student_terms, train
 from proofs_checks.claims import get_paper
 from proofs_checks.registry import run_check
 
-EXACT_HEAD = "gao-li/osdnet-exact-off-head"
-IDENTITY = "gao-li/osdnet-off-subspace-identity"
-DECAY = "gao-li/osdnet-off-subspace-decays-in-training"
-GENERALIZES = "gao-li/osdnet-generalizes-in-subspace"
-BOUND = "gao-li/generation-error-bound"
+EXACT_HEAD_ID = "gao-li/osdnet-exact-off-head"
+IDENTITY_ID = "gao-li/osdnet-off-subspace-identity"
+DECAY_ID = "gao-li/osdnet-off-subspace-decays-in-training"
+GENERALIZES_ID = "gao-li/osdnet-generalizes-in-subspace"
+BOUND_ID = "gao-li/generation-error-bound"
 
 
 # ------------------------------------------------------------------------ configurations and tiers
 def test_tiers_name_the_spec_sizes_and_the_fast_reductions() -> None:
-    assert exp.SPEC_TRAIN == exp.TrainSizes(256, 5000, (0, 250, 500, 1000, 2000, 3000, 5000))
-    for tier in (exp.EXACT_HEAD, exp.IDENTITY, exp.DECAY, exp.GENERALIZES, exp.BOUND):
-        assert tier.spec.train == exp.SPEC_TRAIN
+    assert SPEC_TRAIN == TrainSizes(256, 5000, (0, 250, 500, 1000, 2000, 3000, 5000))
+    for tier in (EXACT_HEAD, IDENTITY, DECAY, GENERALIZES, BOUND):
+        assert tier.spec.train == SPEC_TRAIN
         assert {"train.width", "train.steps", "train.checkpoints"} <= set(tier.reduced_fields)
         # every step a criterion names is a checkpoint in both tiers
         assert {250, 1000} <= set(tier.fast.train.checkpoints)
-    assert (exp.DECAY.spec.starts, exp.DECAY.spec.ode_steps, exp.DECAY.spec.excess_draws) == (1000, 500, 8192)
-    assert (exp.BOUND.spec.starts, exp.BOUND.spec.ode_steps) == (500, 2000)
-    assert (exp.IDENTITY.spec.starts, exp.IDENTITY.spec.ode_steps) == (500, 2000)
-    assert (exp.EXACT_HEAD.spec.starts, exp.EXACT_HEAD.spec.tau_steps) == (500, 2000)
+    assert (DECAY.spec.starts, DECAY.spec.ode_steps, DECAY.spec.excess_draws) == (1000, 500, 8192)
+    assert (BOUND.spec.starts, BOUND.spec.ode_steps) == (500, 2000)
+    assert (IDENTITY.spec.starts, IDENTITY.spec.ode_steps) == (500, 2000)
+    assert (EXACT_HEAD.spec.starts, EXACT_HEAD.spec.tau_steps) == (500, 2000)
 
 
 def test_run_config_follows_the_seed_of_the_run() -> None:
-    cfg = exp.run_config(RunSpec(), exp.FAST_TRAIN)
-    assert (cfg.width, cfg.steps, cfg.checkpoints, cfg.seed) == (64, 2000, exp.FAST_CHECKPOINTS, 0)
+    cfg = run_config(RunSpec(), FAST_TRAIN)
+    assert (cfg.width, cfg.steps, cfg.checkpoints, cfg.seed) == (64, 2000, FAST_CHECKPOINTS, 0)
     assert cfg.data == "sparse-d20" and cfg.sigma_min == 0.01 and cfg.off_head == "learned"
-    seeded = exp.run_config(RunSpec(seed=3), exp.SPEC_TRAIN, target="teacher")
+    seeded = run_config(RunSpec(seed=3), SPEC_TRAIN, target="teacher")
     assert seeded.seed == (3, 0) and seeded.stream(1) == [3, 0, 1] and seeded.target == "teacher"
 
 
 def test_config_validation_and_deterministic_models() -> None:
     with pytest.raises(ValueError):
-        exp.LearnedFieldConfig(sigma_min=0.0)
+        LearnedFieldConfig(sigma_min=0.0)
     with pytest.raises(ValueError):
-        exp.LearnedFieldConfig(steps=10, checkpoints=(0, 20))
+        LearnedFieldConfig(steps=10, checkpoints=(0, 20))
     with pytest.raises(ValueError):
-        exp.LearnedFieldConfig(off_head="neither")
-    cfg = exp.LearnedFieldConfig(width=8, steps=0, checkpoints=(0,))
+        LearnedFieldConfig(off_head="neither")
+    cfg = LearnedFieldConfig(width=8, steps=0, checkpoints=(0,))
     a, b = cfg.build_model(), cfg.build_model()
     assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
-    assert exp.LearnedFieldConfig(architecture="mlp", width=8, steps=0, checkpoints=(0,)).build_model().dim == 20
-    assert exp.LearnedFieldConfig(data="embedded-d200", steps=0, checkpoints=()).points().shape == (5, 200)
+    assert LearnedFieldConfig(architecture="mlp", width=8, steps=0, checkpoints=(0,)).build_model().dim == 20
+    assert LearnedFieldConfig(data="embedded-d200", steps=0, checkpoints=()).points().shape == (5, 200)
 
 
 # ------------------------------------------------------------------------ objectives
 def test_teacher_terms_split_the_squared_error() -> None:
     data = dataset("sparse-d20")
     sub = proper_subspace(data)
-    cfg = exp.LearnedFieldConfig(width=16, depth=2, steps=0, checkpoints=(0,))
+    cfg = LearnedFieldConfig(width=16, depth=2, steps=0, checkpoints=(0,))
     rng = np.random.default_rng(2)
     x = torch.as_tensor(rng.standard_normal((9, 20)))
     t = torch.as_tensor(rng.uniform(0, 0.99, 9))
@@ -82,7 +96,7 @@ def test_teacher_terms_split_the_squared_error() -> None:
 
 @pytest.mark.parametrize("target", ["conditional", "teacher"])
 def test_training_is_seeded_and_lowers_loss(target) -> None:
-    cfg = exp.LearnedFieldConfig(width=16, depth=2, batch=64, steps=60, checkpoints=(0, 60), target=target)
+    cfg = LearnedFieldConfig(width=16, depth=2, batch=64, steps=60, checkpoints=(0, 60), target=target)
     h = cfg.hyper()
     runs = [
         train(
@@ -103,7 +117,7 @@ def test_training_is_seeded_and_lowers_loss(target) -> None:
 # ------------------------------------------------------------------------ faults and shared measurements
 @pytest.fixture(scope="module")
 def short_run():
-    cfg = exp.LearnedFieldConfig(width=8, depth=2, batch=32, steps=20, checkpoints=(0, 10, 20))
+    cfg = LearnedFieldConfig(width=8, depth=2, batch=32, steps=20, checkpoints=(0, 10, 20))
     h = cfg.hyper()
     return cfg, train(
         cfg.build_model(), cfg.objective(), steps=h.steps, seed=list(h.seed), device="cpu", checkpoints=h.checkpoints
@@ -113,27 +127,27 @@ def short_run():
 def test_checkpoint_fields(short_run) -> None:
     cfg, res = short_run
     x = torch.as_tensor(np.random.default_rng(0).standard_normal((3, 4, 20)))
-    trained = exp.trained_checkpoints(res, cfg).to("cpu")
-    frozen = exp.off_head_frozen_at_init(res, cfg).to("cpu")
+    trained = trained_checkpoints(res, cfg).to("cpu")
+    frozen = off_head_frozen_at_init(res, cfg).to("cpu")
     for k, step in enumerate(sorted(res.checkpoints)):
         model = as_float64(res.model_at(step))
         torch.testing.assert_close(trained(x, 0.4)[k], model(x[k], 0.4), rtol=1e-12, atol=1e-13)
         inside, _ = model.split(x[k], 0.4)
         _, off_init = as_float64(res.model_at(0)).split(x[k], 0.4)
         torch.testing.assert_close(frozen(x, 0.4)[k], inside + off_init, rtol=1e-12, atol=1e-13)
-    exact = exp.exact_field_at_every_checkpoint(res, cfg).to("cpu")
+    exact = exact_field_at_every_checkpoint(res, cfg).to("cpu")
     assert exact.stack_size == 3
     torch.testing.assert_close(exact(x, 0.4)[2], ExactField(cfg.points(), cfg.sigma_min)(x[2], 0.4))
 
 
 def test_trend_and_bounds_share_the_excess_loss() -> None:
-    run = RunSpec().with_sizes(exp.DECAY, starts=8, ode_steps=20).with_sizes(exp.BOUND, starts=4, ode_steps=40)
-    trend = exp.checkpoint_trend(run, exp.DECAY)
-    assert exp.checkpoint_trend(run, exp.DECAY) is not trend  # a new record around the memoized parts
-    bounds = exp.checkpoint_bounds(run)
+    run = RunSpec().with_sizes(DECAY, starts=8, ode_steps=20).with_sizes(BOUND, starts=4, ode_steps=40)
+    trend = checkpoint_trend(run, DECAY)
+    assert checkpoint_trend(run, DECAY) is not trend  # a new record around the memoized parts
+    bounds = checkpoint_bounds(run)
     assert bounds.excess is trend.excess
-    assert trend.samples.shape == (len(exp.FAST_CHECKPOINTS), 8, 20)
-    assert bounds.error.shape == bounds.bound.shape == (len(exp.FAST_CHECKPOINTS), 4)
+    assert trend.samples.shape == (len(FAST_CHECKPOINTS), 8, 20)
+    assert bounds.error.shape == bounds.bound.shape == (len(FAST_CHECKPOINTS), 4)
     assert trend.index(1000) == 3
     with pytest.raises(ValueError):
         trend.index(3000)
@@ -150,7 +164,7 @@ def _finding(claim_id: str) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.claim(GENERALIZES)
+@pytest.mark.claim(GENERALIZES_ID)
 def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> None:
     """The recorded spec-basis finding: at width 256 the samples are copies by the spec's radius at step 1000 for most seeds.
 
@@ -158,11 +172,11 @@ def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> Non
     1000 falls below 0.05 x median data gap on average and for 4 of 5 seeds; the spec's seed 0 passes
     by under 1%. The other three criteria hold at every seed.
     """
-    recorded = _finding(GENERALIZES)
+    recorded = _finding(GENERALIZES_ID)
     threshold = recorded["threshold 0.05 x median data gap"]
     nn = []
     for seed in range(5):
-        trend = exp.checkpoint_trend(SPEC, exp.GENERALIZES, seed=seed)
+        trend = checkpoint_trend(SPEC, GENERALIZES, seed=seed)
         assert 0.05 * trend.median_gap == pytest.approx(threshold, rel=1e-8)
         i = trend.index(1000)
         nn.append(trend.nn_distance[i])
@@ -174,7 +188,7 @@ def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> Non
     np.testing.assert_allclose(nn, recorded["mean NN distance at step 1000, training seeds 0-4"], rtol=1e-3)
     assert np.mean(nn) < threshold
     assert [s for s in range(5) if nn[s] < threshold] == recorded["seeds failing the criterion"]
-    v = run_check(GENERALIZES, SPEC)
+    v = run_check(GENERALIZES_ID, SPEC)
     assert v.error is None, v.error
     assert v.spec_finding["status"] == "fails"
     spec_basis = next(c for c in v.comparisons if c.name.startswith("spec operationalisation: mean NN distance"))
@@ -184,26 +198,26 @@ def test_generalizes_is_not_reproduced_at_spec_size_over_training_seeds() -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.claim(DECAY)
+@pytest.mark.claim(DECAY_ID)
 def test_decay_at_spec_size() -> None:
-    v = run_check(DECAY, SPEC)
+    v = run_check(DECAY_ID, SPEC)
     assert v.error is None, v.error
     assert v.status == "verified", [(c.name, c.measured) for c in v.failing()]
 
 
 @pytest.mark.slow
-@pytest.mark.claim(BOUND)
+@pytest.mark.claim(BOUND_ID)
 def test_generation_error_bound_at_spec_size() -> None:
-    v = run_check(BOUND, SPEC)
+    v = run_check(BOUND_ID, SPEC)
     assert v.error is None, v.error
     assert v.status == "verified", [(c.name, c.measured) for c in v.failing()]
 
 
 @pytest.mark.slow
-@pytest.mark.claim(EXACT_HEAD)
-@pytest.mark.claim(IDENTITY)
+@pytest.mark.claim(EXACT_HEAD_ID)
+@pytest.mark.claim(IDENTITY_ID)
 def test_identity_claims_at_spec_size() -> None:
-    for claim_id in (EXACT_HEAD, IDENTITY):
+    for claim_id in (EXACT_HEAD_ID, IDENTITY_ID):
         v = run_check(claim_id, SPEC)
         assert v.error is None, v.error
         assert v.status == "verified", [(c.name, c.measured) for c in v.failing()]

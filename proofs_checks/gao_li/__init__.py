@@ -1,4 +1,15 @@
-"""Gao & Li 2024: the paper record and its claims (checks in ``exact_flow``, ``learned``)."""
+r"""Gao & Li 2024: the paper record; its claims are declared by the judges in the other modules of this package.
+
+One module per topic, named like the topic's measurement module in :mod:`numerics.experiments.gao_li` and its
+figure module in :mod:`figures.gao_li`. Each check reads its measurement from there (sizes, seeds and the
+independent computation live there) and judges it. The keyword arguments of a check are the injection points of
+its negative controls; each control passes one wrong field, formula, law or input, and names the comparison it
+must break.
+
+The checks registered with ``follows_path=True`` run on ``run.path`` (``memgen verify --path``) when one is given,
+on the spec's OT paths (:math:`\sigma_{\min}\in\{0,0.01\}`) otherwise; their comparison names then say which
+path they judged. The learned-model claims share one OSDNet training run ("same run" in the claims table).
+"""
 
 from __future__ import annotations
 

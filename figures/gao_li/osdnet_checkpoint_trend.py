@@ -1,56 +1,23 @@
-"""Figures of the learned-model claims of Gao & Li (OSDNet and plain-MLP velocity fields).
-
-- ``gao-li/fig-osdnet-training``: per training checkpoint, the excess loss (subspace and
-  off-subspace parts), the mean nearest-training-point distance, the off-subspace ratio
-  :math:`\\rho`, the mean generation error :math:`\\|x(1)-x^*(1)\\|` and the mean pathwise bound
-  :math:`b(1)`; the training loss history.
-- ``gao-li/fig-osdnet-samples``: generated samples projected on the top two principal directions
-  of the data at three checkpoints, with the training points; off-subspace norm histograms.
-- ``gao-li/fig-osdnet-vs-mlp-off-subspace``: :math:`\\|x_\\perp(t)\\|/\\|x_\\perp(0)\\|` along generated
-  paths for OSDNet and a plain MLP, with the same 5-point data subspace embedded in
-  :math:`d\\in\\{20,200,2000\\}`.
-- ``gao-li/fig-osdnet-bounds``: each bound against its measured value, sample by sample (the
-  off-subspace bound and the Grönwall bound).
-
-Each figure plots the measurements the checks judge (:mod:`numerics.experiments.gao_li_learned`,\nthe same run: trained models and evaluations are shared in process and through ``run.cache``).
-"""
+r"""Figures of claims ``gao-li/osdnet-off-subspace-decays-in-training`` and ``gao-li/osdnet-generalizes-in-subspace``: OSDNet samples per training checkpoint."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from figures.gao_li._shared import CLAIMS_TRAINING, pyplot, smooth, trend_data
 from figures.registry import FigureOutput, figure
 from numerics.experiments import RunSpec
-from numerics.experiments import gao_li_learned as exp
-from numerics.subspace import proper_subspace
-
-SIGMA_MIN = exp.SIGMA_MIN
-CLAIMS_TRAINING = (
-    "gao-li/osdnet-off-subspace-decays-in-training",
-    "gao-li/osdnet-generalizes-in-subspace",
-    "gao-li/generation-error-bound",
+from numerics.experiments.gao_li import SEED_TREND, SIGMA_MIN, run_config, trained_run
+from numerics.experiments.gao_li.generation_error_bound import checkpoint_bounds
+from numerics.experiments.gao_li.osdnet_checkpoint_trend import (
+    DECAY,
+    DIMENSION_PATHS,
+    GENERALIZES,
+    MODELS_BY_DIMENSION,
+    checkpoint_trend,
+    off_subspace_paths_by_dimension,
 )
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _smooth(y: np.ndarray, w: int) -> np.ndarray:
-    w = max(1, min(w, y.size))
-    return np.convolve(y, np.ones(w) / w, mode="valid")
-
-
-def _trend_data(trend: exp.CheckpointTrend) -> dict[str, np.ndarray]:
-    fields = ("steps", "rho", "off_fraction", "nn_distance", "distinct_fraction", "coverage")
-    out = {k: getattr(trend, k) for k in fields}
-    out.update({f"excess_{k}": np.asarray(getattr(trend.excess, k)) for k in ("total", "inside", "off", "se")})
-    return out
+from numerics.subspace import proper_subspace
 
 
 @figure(
@@ -60,17 +27,17 @@ def _trend_data(trend: exp.CheckpointTrend) -> dict[str, np.ndarray]:
     slow=True,
 )
 def fig_osdnet_training(run: RunSpec) -> FigureOutput:
-    plt = _plt()
-    trend = exp.checkpoint_trend(run, exp.DECAY)
-    bounds = exp.checkpoint_bounds(run)
-    cfg = exp.run_config(run, run.sizes(exp.DECAY).train)
-    loss = exp.trained_run(run, cfg).losses
+    plt = pyplot()
+    trend = checkpoint_trend(run, DECAY)
+    bounds = checkpoint_bounds(run)
+    cfg = run_config(run, run.sizes(DECAY).train)
+    loss = trained_run(run, cfg).losses
     x = np.maximum(trend.steps, 1)  # log axis: step 0 drawn at 1
     ex = trend.excess
     fig, ax = plt.subplots(1, 4, figsize=(17, 3.8))
     ax[0].plot(
         np.arange(loss.size - min(49, loss.size - 1)) + 1,
-        _smooth(loss, 50),
+        smooth(loss, 50),
         color="0.5",
         label="training CFM loss (50-step mean)",
     )
@@ -98,7 +65,7 @@ def fig_osdnet_training(run: RunSpec) -> FigureOutput:
     ax[3].set(xscale="log", yscale="log", xlabel="training step", title="generation error and bound")
     ax[3].legend(fontsize=7)
     fig.tight_layout()
-    data = _trend_data(trend)
+    data = trend_data(trend)
     data.update(losses=loss, mean_error=bounds.error.mean(axis=1), mean_bound=bounds.bound.mean(axis=1))
     caption = (
         "OSDNet (learned off head) on sparse-d20, σmin = 0.01, conditional flow matching. Per checkpoint: "
@@ -107,7 +74,7 @@ def fig_osdnet_training(run: RunSpec) -> FigureOutput:
         "of samples that are not copies (gao-li/osdnet-generalizes-in-subspace); mean generation error and "
         "mean pathwise Grönwall bound (gao-li/generation-error-bound). Step 0 is drawn at 1."
     )
-    return FigureOutput(fig, data, dict(config=repr(cfg)), caption, seed=run.seed_for(exp.SEED_TREND))
+    return FigureOutput(fig, data, dict(config=repr(cfg)), caption, seed=run.seed_for(SEED_TREND))
 
 
 @figure(
@@ -117,9 +84,9 @@ def fig_osdnet_training(run: RunSpec) -> FigureOutput:
     slow=True,
 )
 def fig_osdnet_samples(run: RunSpec) -> FigureOutput:
-    plt = _plt()
-    trend = exp.checkpoint_trend(run, exp.GENERALIZES)
-    cfg = exp.run_config(run, run.sizes(exp.GENERALIZES).train)
+    plt = pyplot()
+    trend = checkpoint_trend(run, GENERALIZES)
+    cfg = run_config(run, run.sizes(GENERALIZES).train)
     data = cfg.points()
     steps = [250, 1000, int(trend.steps[-1])]
     _, _, vt = np.linalg.svd(data, full_matrices=False)
@@ -148,7 +115,7 @@ def fig_osdnet_samples(run: RunSpec) -> FigureOutput:
         "gao-li/osdnet-generalizes-in-subspace, gao-li/osdnet-off-subspace-decays-in-training). The mean "
         "nearest-point distance at each step is in the claim's verdict."
     )
-    return FigureOutput(fig, out, dict(config=repr(cfg), steps=steps), caption, seed=run.seed_for(exp.SEED_TREND))
+    return FigureOutput(fig, out, dict(config=repr(cfg), steps=steps), caption, seed=run.seed_for(SEED_TREND))
 
 
 @figure(
@@ -158,9 +125,9 @@ def fig_osdnet_samples(run: RunSpec) -> FigureOutput:
     slow=True,
 )
 def fig_osdnet_vs_mlp(run: RunSpec) -> FigureOutput:
-    plt = _plt()
-    paths = exp.off_subspace_paths_by_dimension(run)
-    sz = run.sizes(exp.DIMENSION_PATHS)
+    plt = pyplot()
+    paths = off_subspace_paths_by_dimension(run)
+    sz = run.sizes(DIMENSION_PATHS)
     ts = paths.times
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.4))
     out: dict[str, np.ndarray] = {"t": ts}
@@ -172,7 +139,7 @@ def fig_osdnet_vs_mlp(run: RunSpec) -> FigureOutput:
         "mlp-learned": "plain MLP",
     }
     for d in sz.dims:
-        for arch, head in exp.MODELS_BY_DIMENSION:
+        for arch, head in MODELS_BY_DIMENSION:
             model = f"{arch}-{head}"
             norms = paths.norms[f"{model}-d{d}"]
             ratio = norms / norms[0]
@@ -197,48 +164,3 @@ def fig_osdnet_vs_mlp(run: RunSpec) -> FigureOutput:
         "gao-li/osdnet-off-subspace-decays-in-training, gao-li/dimension-independence)."
     )
     return FigureOutput(fig, out, sz.as_dict(), caption, seed=run.seed_for(31))
-
-
-@figure(
-    "gao-li/fig-osdnet-bounds",
-    "Learned-field bounds against measured values, sample by sample",
-    claims=("gao-li/osdnet-off-subspace-identity", "gao-li/generation-error-bound"),
-    slow=True,
-)
-def fig_osdnet_bounds(run: RunSpec) -> FigureOutput:
-    plt = _plt()
-    idt = exp.off_subspace_identity_run(run)
-    bounds = exp.checkpoint_bounds(run)
-    vals = dict(
-        off1=np.linalg.norm(idt.off1, axis=1),
-        off_bound=SIGMA_MIN * np.linalg.norm(idt.off0, axis=1) + idt.norm_integral,
-        error=bounds.error[-1],
-        bound=bounds.bound[-1],
-        log10_global=bounds.log10_global[-1],
-    )
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4.4))
-    for a, (meas, bnd, name) in zip(
-        ax,
-        [
-            (vals["off1"], vals["off_bound"], "off-subspace: ‖x⊥(1)‖"),
-            (vals["error"], vals["bound"], "generation error ‖x(1)−x*(1)‖"),
-        ],
-    ):
-        a.scatter(bnd, meas, s=8, alpha=0.6)
-        lo, hi = min(bnd.min(), meas.min()), max(bnd.max(), meas.max())
-        a.plot([lo, hi], [lo, hi], "k--", lw=1, label="measured = bound")
-        a.set(xscale="log", yscale="log", xlabel="bound", ylabel="measured", title=name)
-        a.legend(fontsize=7)
-    ax[0].set_xlabel("σmin‖x⊥(0)‖ + ∫σmin/σs‖e⊥‖ds")
-    ax[1].set_xlabel(f"pathwise bound b(1)  (global Lipschitz bound: 10^{np.median(vals['log10_global']):.0f})")
-    fig.tight_layout()
-    isz, bsz = run.sizes(exp.IDENTITY), run.sizes(exp.BOUND)
-    caption = (
-        f"Final OSDNet checkpoint (step {int(bounds.steps[-1])}); left: {isz.starts} starts (seed 26), RK4 "
-        f"{isz.ode_steps} steps; right: {bsz.starts} starts (seed 28), RK4 {bsz.ode_steps} steps. Each point is one "
-        "sample; every point lies on or below the diagonal (claims gao-li/osdnet-off-subspace-identity, "
-        "gao-li/generation-error-bound). The rigorous global version of the Grönwall bound is astronomically "
-        "loose; its median log10 is in the axis label."
-    )
-    params = dict(identity=isz.as_dict(), bound=bsz.as_dict())
-    return FigureOutput(fig, vals, params, caption, seed=run.seed_for(exp.SEED_IDENTITY))
