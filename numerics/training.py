@@ -8,8 +8,9 @@ coupled (multisample) flow matching (:func:`coupled_objective`), teacher–stude
 
 A training run is described by a frozen configuration object (:class:`TrainingConfig`: it builds
 its model and objective and states its :class:`Hyper` parameters). :func:`trained` trains a
-configuration once per process and, with a :class:`~numerics.cache.DiskCache`, once per cache:
-the key is derived from every field of the configuration, so checks and figures that need the
+configuration once per process and, with a :class:`~numerics.cache.DiskCache`, once per cache
+(both layers behind one :class:`~numerics.cache.LayeredCache`, the interface :func:`numerics.experiments.measured`
+uses too): the key is derived from every field of the configuration, so checks and figures that need the
 same model share it.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from numerics.cache import DiskCache
+from numerics.cache import DiskCache, LayeredCache
 from numerics.empirical_field import optimal_velocity_torch
 from numerics.paths import CondOTPath
 from theory.validation import integer, real_scalar
@@ -397,7 +398,13 @@ class TrainingConfig(Protocol):
     def hyper(self) -> Hyper: ...
 
 
-_TRAINED: dict[Any, TrainResult] = {}
+def _config_key(config: Any) -> Any:
+    """A configuration is its own memo key (frozen and hashable)."""
+    return config
+
+
+_TRAINED = LayeredCache(key=_config_key)
+"""The runs trained in this process (or read from the disk cache), keyed by their configuration."""
 
 
 def trained(
@@ -410,8 +417,6 @@ def trained(
 
     The disk key is derived from every field of ``config`` (:func:`numerics.cache.param_record`).
     """
-    if config in _TRAINED:
-        return _TRAINED[config]
 
     def compute() -> TrainResult:
         h = config.hyper()
@@ -430,9 +435,7 @@ def trained(
             progress=progress,
         )
 
-    result = cache.get_or_compute("train", config, compute) if cache is not None else compute()
-    _TRAINED[config] = result
-    return result
+    return _TRAINED.get_or_compute("train", config, compute, cache)
 
 
 def train_task(config: TrainingConfig, cache: DiskCache | None = None) -> TrainResult:
@@ -448,15 +451,15 @@ def train_many(configs: list[Any], executor: Any = None, cache: DiskCache | None
     """
     from numerics.executor import sweep
 
-    todo = list(dict.fromkeys(c for c in configs if c not in _TRAINED))
+    todo = list(dict.fromkeys(c for c in configs if not _TRAINED.known(c)))
     for c, r in zip(todo, sweep(executor, train_task, [{"config": c, "cache": cache} for c in todo])):
-        _TRAINED[c] = r
-    return [_TRAINED[c] for c in configs]
+        _TRAINED.remember(c, r)
+    return [_TRAINED.recall(c) for c in configs]
 
 
 def forget_trained() -> None:
     """Drop the in-process model cache (tests that need a fresh training)."""
-    _TRAINED.clear()
+    _TRAINED.forget()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -651,7 +654,7 @@ def trained_ensemble(
     must share :meth:`EnsembleConfig.ensemble_key`) are trained as one ensemble and stored under
     the same keys as :func:`trained` would store them, so both routes share every model.
     """
-    todo = [c for c in dict.fromkeys(configs) if c not in _TRAINED]
+    todo = [c for c in dict.fromkeys(configs) if not _TRAINED.known(c)]
     if cache is not None:
         for c in list(todo):
             path = cache.path("train", c)
@@ -681,8 +684,8 @@ def trained_ensemble(
             stacked_loss=getattr(todo[0], "stacked_batch_loss", lambda: None)(),
         )
         for c, r in zip(todo, results):
-            _TRAINED[c] = cache.get_or_compute("train", c, lambda r=r: r) if cache is not None else r
-    return [_TRAINED[c] for c in configs]
+            _TRAINED.get_or_compute("train", c, lambda r=r: r, cache)
+    return [_TRAINED.recall(c) for c in configs]
 
 
 def ensemble_task(configs: list[Any], cache: DiskCache | None = None) -> list[TrainResult]:
@@ -700,8 +703,8 @@ def train_ensembles(
     """
     from numerics.executor import sweep
 
-    todo = [g for g in groups if any(c not in _TRAINED for c in g)]
+    todo = [g for g in groups if any(not _TRAINED.known(c) for c in g)]
     for g, rs in zip(todo, sweep(executor, ensemble_task, [{"configs": g, "cache": cache} for g in todo])):
         for c, r in zip(g, rs):
-            _TRAINED[c] = r
-    return [[_TRAINED[c] for c in g] for g in groups]
+            _TRAINED.remember(c, r)
+    return [[_TRAINED.recall(c) for c in g] for g in groups]
