@@ -22,6 +22,10 @@ a cache shared between users is trusted code. Writes are atomic (temporary file 
 same folder, then :func:`os.replace`), so a reader — another process, another Dask worker on a
 shared filesystem — sees a complete entry or none; temporary files orphaned by a killed run
 are removed once they are old or their writer is gone.
+
+:class:`LayeredCache` puts an in-process memo in front of it: the one interface through which
+measurements (:func:`numerics.experiments.measured`) and trained models
+(:func:`numerics.training.trained`) are cached.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -351,6 +355,77 @@ class DiskCache:
         for e in bad:
             e.path.unlink(missing_ok=True)
         return bad
+
+
+def record_hash(params: Any) -> str:
+    """:func:`param_hash` of the :func:`param_record` of ``params`` (raises :class:`Uncacheable`)."""
+    return param_hash(param_record(params))
+
+
+class LayeredCache(MutableMapping[Hashable, Any]):
+    """An in-process memo layered over an optional :class:`DiskCache`: the one cache interface of the suite.
+
+    :meth:`get_or_compute` answers from the memo, else from the disk cache it is handed (the entry
+    ``kind-<hash of the parameter record>``, :meth:`DiskCache.get_or_compute`), else computes; the
+    value is then remembered in both. The memo is keyed by ``key(params)`` (the hash of the
+    parameter record by default; a hashable configuration can be its own key), so ``params`` must
+    determine the value: a memo holds one kind of value, or its parameters name the kind.
+    Parameters whose key raises :class:`Uncacheable` are computed every time, never stored.
+
+    The memo is a mapping from keys to values, so a caller can save and restore it; :meth:`forget`
+    empties it (the disk entries stay).
+
+    Parameters
+    ----------
+    key : memo key of a parameter object (default :func:`record_hash`)
+    """
+
+    def __init__(self, key: Callable[[Any], Hashable] = record_hash) -> None:
+        self._key = key
+        self._values: dict[Hashable, Any] = {}
+
+    def get_or_compute(self, kind: str, params: Any, compute: Callable[[], T], disk: DiskCache | None = None) -> T:
+        """The value of ``kind(params)``: remembered, else read from ``disk``, else computed (and stored in both)."""
+        try:
+            key = self._key(params)
+        except Uncacheable:
+            return compute()
+        if key in self._values:
+            return self._values[key]
+        value = disk.get_or_compute(kind, params, compute) if disk is not None else compute()
+        self._values[key] = value
+        return value
+
+    def known(self, params: Any) -> bool:
+        """Whether the value of ``params`` is remembered in this process."""
+        return self._key(params) in self._values
+
+    def recall(self, params: Any) -> Any:
+        """The remembered value of ``params`` (``KeyError`` when it is not)."""
+        return self._values[self._key(params)]
+
+    def remember(self, params: Any, value: Any) -> None:
+        """Remember ``value`` as the value of ``params`` (computed elsewhere, e.g. by a pool worker)."""
+        self._values[self._key(params)] = value
+
+    def forget(self) -> None:
+        """Drop every remembered value (tests that need a fresh computation); the disk entries stay."""
+        self._values.clear()
+
+    def __getitem__(self, key: Hashable) -> Any:
+        return self._values[key]
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        self._values[key] = value
+
+    def __delitem__(self, key: Hashable) -> None:
+        del self._values[key]
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def _mac(key: bytes, header: dict[str, Any], payload: bytes) -> str:

@@ -251,20 +251,9 @@ def solve_rows(
     RuntimeError
         If ``max_steps`` is exceeded or a step size underflows (also when ``f`` returns NaN).
     """
-    y = np.array(real_array(y0, "y0", ndim=2), dtype=np.float64)
-    s0, s_end = real_scalar(s0, "s0"), real_scalar(s_end, "s_end")
-    if not (s_end > s0):
-        raise ValueError(f"need s_end > s0, got s0={s0}, s_end={s_end}")
-    rtol, atol, max_step = check_tolerances(rtol, atol, max_step)
-    max_steps = integer(max_steps, "max_steps", 1)
-    if (s_end - s0) / max_step > max_steps:
-        raise ValueError(
-            f"max_step = {max_step:g} needs at least {(s_end - s0) / max_step:.3g} steps to cover "
-            f"[{s0:g}, {s_end:g}], more than max_steps = {max_steps}"
-        )
-    stops_arr = np.zeros(0) if stops is None else real_array(stops, "stops", ndim=(0, 1)).reshape(-1)
-    if stops_arr.size and (np.any(np.diff(stops_arr) <= 0) or stops_arr[0] <= s0 or stops_arr[-1] > s_end):
-        raise ValueError("stops must be strictly increasing and lie in (s0, s_end]")
+    y, s0, s_end, rtol, atol, max_step, max_steps, stops_arr = _checked_problem(
+        y0, s0, s_end, rtol, atol, stops, max_steps, max_step
+    )
     m, d = y.shape
     dense_guard((stops_arr.size, m, d), "states at the stop times")
     targets = np.append(stops_arr, s_end) if (not stops_arr.size or stops_arr[-1] < s_end) else stops_arr
@@ -296,43 +285,11 @@ def solve_rows(
         ha = np.where(hit, target - sa, ha)
         ka = k[:, : active.size]
         s_new = np.where(hit, target, sa + ha)
-        if semilinear:
-            b = fcur[active]
-            z0 = ya - b
-            ka[0] = 0.0  # e^0 (G(s_n, y_n) - b) with b = G(s_n, y_n)
-            for i in range(1, _N_STAGES):
-                dz = np.tensordot(_A[i, :i], ka[:i], axes=(0, 0))
-                ch = (_C[i] * ha)[:, None]
-                g = f(sa + _C[i] * ha, b + np.exp(-ch) * (z0 + ha[:, None] * dz))
-                ka[i] = np.exp(ch) * (g - b)
-            decay = np.exp(-ha)[:, None]
-            y_new = b + decay * (z0 + ha[:, None] * np.tensordot(_B, ka[:_N_STAGES], axes=(0, 0)))
-            f_new = f(s_new, y_new)
-            ka[_N_STAGES] = (f_new - b) / decay
-        else:
-            decay = np.ones((active.size, 1))
-            ka[0] = fcur[active]
-            for i in range(1, _N_STAGES):
-                dy = np.tensordot(_A[i, :i], ka[:i], axes=(0, 0))
-                ka[i] = f(sa + _C[i] * ha, ya + ha[:, None] * dy)
-            y_new = ya + ha[:, None] * np.tensordot(_B, ka[:_N_STAGES], axes=(0, 0))
-            f_new = f(s_new, y_new)
-            ka[_N_STAGES] = f_new
+        y_new, f_new, decay = _dop853_stages(f, sa, ya, ha, s_new, fcur[active], ka, semilinear)
         nfev[active] += _N_STAGES
-        scale = atol + rtol * np.maximum(np.abs(ya), np.abs(y_new))
-        # Error estimates of z, mapped to y by the exact decay factor (1 in the plain mode).
-        err5 = decay * np.tensordot(_E5, ka, axes=(0, 0)) / scale
-        err3 = decay * np.tensordot(_E3, ka, axes=(0, 0)) / scale
-        e5, e3 = np.sum(err5 * err5, axis=1), np.sum(err3 * err3, axis=1)
-        denom = e5 + 0.01 * e3
-        err = np.where(denom > 0, ha * e5 / np.sqrt(np.where(denom > 0, denom, 1.0) * d), 0.0)
-        # A NaN estimate (the field returned NaN) rejects the step and shrinks it like an
-        # infinite one, so a field that stays NaN ends in the step-size underflow error.
-        err = np.where(np.isnan(err), np.inf, err)
+        err = _error_norm(ka, ya, y_new, decay, ha, rtol, atol)
         ok = err <= 1.0
-        with np.errstate(divide="ignore"):
-            factor = np.where(err == 0, _MAX_FACTOR, _SAFETY * err**_ERR_EXP)
-        factor = np.where(ok, np.clip(factor, _MIN_FACTOR, _MAX_FACTOR), np.clip(factor, _MIN_FACTOR, 1.0))
+        factor = _step_factor(err, ok)
         n_acc[active] += ok
         n_rej[active] += ~ok
         acc_rows = active[ok]
@@ -343,12 +300,7 @@ def solve_rows(
         h[active] = np.where(ok & hit, np.maximum(h[active], ha * factor), ha * factor)
         if not np.all(h[active] >= 1e-14 * np.maximum(1.0, np.abs(sa))):  # NaN steps included
             raise RuntimeError("step size underflow (or a NaN field) in solve_rows")
-        reached = acc_rows[hit[ok]]
-        for r in reached:
-            j = nxt[r]
-            if j < n_stops:
-                y_stops[j, r] = y[r]
-            nxt[r] = j + 1
+        _store_reached(acc_rows[hit[ok]], nxt, y, y_stops)
         if record:
             for r in acc_rows:
                 rec[r].append((s[r], y[r].copy(), fcur[r] - y[r] if semilinear else fcur[r].copy()))
@@ -362,6 +314,114 @@ def solve_rows(
     if record:
         steps = [(np.array([p[0] for p in r]), np.array([p[1] for p in r]), np.array([p[2] for p in r])) for r in rec]
     return RowSolution(y, y_stops, nfev, n_acc, n_rej, steps)
+
+
+def _checked_problem(
+    y0: np.ndarray,
+    s0: float,
+    s_end: float,
+    rtol: float,
+    atol: float,
+    stops: np.ndarray | None,
+    max_steps: int,
+    max_step: float,
+) -> tuple[np.ndarray, float, float, float, float, float, int, np.ndarray]:
+    """The arguments of :func:`solve_rows`, validated before any work: ``(y, s0, s_end, rtol, atol,
+    max_step, max_steps, stops)`` with ``y`` a float64 copy of ``y0`` and ``stops`` a 1-D array."""
+    y = np.array(real_array(y0, "y0", ndim=2), dtype=np.float64)
+    s0, s_end = real_scalar(s0, "s0"), real_scalar(s_end, "s_end")
+    if not (s_end > s0):
+        raise ValueError(f"need s_end > s0, got s0={s0}, s_end={s_end}")
+    rtol, atol, max_step = check_tolerances(rtol, atol, max_step)
+    max_steps = integer(max_steps, "max_steps", 1)
+    if (s_end - s0) / max_step > max_steps:
+        raise ValueError(
+            f"max_step = {max_step:g} needs at least {(s_end - s0) / max_step:.3g} steps to cover "
+            f"[{s0:g}, {s_end:g}], more than max_steps = {max_steps}"
+        )
+    stops_arr = np.zeros(0) if stops is None else real_array(stops, "stops", ndim=(0, 1)).reshape(-1)
+    if stops_arr.size and (np.any(np.diff(stops_arr) <= 0) or stops_arr[0] <= s0 or stops_arr[-1] > s_end):
+        raise ValueError("stops must be strictly increasing and lie in (s0, s_end]")
+    return y, s0, s_end, rtol, atol, max_step, max_steps, stops_arr
+
+
+def _dop853_stages(
+    f: RowField,
+    sa: np.ndarray,
+    ya: np.ndarray,
+    ha: np.ndarray,
+    s_new: np.ndarray,
+    f_start: np.ndarray,
+    ka: np.ndarray,
+    semilinear: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One DOP853 step of the rows ``(sa, ya)`` with steps ``ha``: the stages are written into ``ka``.
+
+    ``f_start`` is ``f`` at the step start; in the semilinear mode (see :func:`solve_rows`) the
+    stages are those of :math:`z=e^{s-s_n}(y-b)` with :math:`b` = ``f_start``. Returns the new
+    states, ``f`` there and the factor mapping errors of ``z`` to ``y`` (:math:`e^{-h}`; 1 in the
+    plain mode).
+    """
+    if semilinear:
+        b = f_start
+        z0 = ya - b
+        ka[0] = 0.0  # e^0 (G(s_n, y_n) - b) with b = G(s_n, y_n)
+        for i in range(1, _N_STAGES):
+            dz = np.tensordot(_A[i, :i], ka[:i], axes=(0, 0))
+            ch = (_C[i] * ha)[:, None]
+            g = f(sa + _C[i] * ha, b + np.exp(-ch) * (z0 + ha[:, None] * dz))
+            ka[i] = np.exp(ch) * (g - b)
+        decay = np.exp(-ha)[:, None]
+        y_new = b + decay * (z0 + ha[:, None] * np.tensordot(_B, ka[:_N_STAGES], axes=(0, 0)))
+        f_new = f(s_new, y_new)
+        ka[_N_STAGES] = (f_new - b) / decay
+    else:
+        decay = np.ones((ya.shape[0], 1))
+        ka[0] = f_start
+        for i in range(1, _N_STAGES):
+            dy = np.tensordot(_A[i, :i], ka[:i], axes=(0, 0))
+            ka[i] = f(sa + _C[i] * ha, ya + ha[:, None] * dy)
+        y_new = ya + ha[:, None] * np.tensordot(_B, ka[:_N_STAGES], axes=(0, 0))
+        f_new = f(s_new, y_new)
+        ka[_N_STAGES] = f_new
+    return y_new, f_new, decay
+
+
+def _error_norm(
+    ka: np.ndarray, ya: np.ndarray, y_new: np.ndarray, decay: np.ndarray, ha: np.ndarray, rtol: float, atol: float
+) -> np.ndarray:
+    """DOP853's error of each row's step (Hairer–Wanner's 5th/3rd-order combination): accepted at <= 1.
+
+    A NaN estimate (the field returned NaN) is ``inf``: it rejects the step and shrinks it like an
+    infinite one, so a field that stays NaN ends in the step-size underflow error.
+    """
+    d = ya.shape[1]
+    scale = atol + rtol * np.maximum(np.abs(ya), np.abs(y_new))
+    # Error estimates of z, mapped to y by the exact decay factor (1 in the plain mode).
+    err5 = decay * np.tensordot(_E5, ka, axes=(0, 0)) / scale
+    err3 = decay * np.tensordot(_E3, ka, axes=(0, 0)) / scale
+    e5, e3 = np.sum(err5 * err5, axis=1), np.sum(err3 * err3, axis=1)
+    denom = e5 + 0.01 * e3
+    err = np.where(denom > 0, ha * e5 / np.sqrt(np.where(denom > 0, denom, 1.0) * d), 0.0)
+    return np.where(np.isnan(err), np.inf, err)
+
+
+def _step_factor(err: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The controller's factor for the next step: grows at most ``_MAX_FACTOR`` after an accepted step
+    and never after a rejected one."""
+    with np.errstate(divide="ignore"):
+        factor = np.where(err == 0, _MAX_FACTOR, _SAFETY * err**_ERR_EXP)
+    return np.where(ok, np.clip(factor, _MIN_FACTOR, _MAX_FACTOR), np.clip(factor, _MIN_FACTOR, 1.0))
+
+
+def _store_reached(reached: np.ndarray, nxt: np.ndarray, y: np.ndarray, y_stops: np.ndarray) -> None:
+    """Rows that landed on their next target: their states at a stop time kept, their next target advanced."""
+    n_stops = y_stops.shape[0]
+    for r in reached:
+        j = nxt[r]
+        if j < n_stops:
+            y_stops[j, r] = y[r]
+        nxt[r] = j + 1
 
 
 def hermite_dense(s_pts: np.ndarray, y_pts: np.ndarray, dy_pts: np.ndarray, s_query: np.ndarray) -> np.ndarray:

@@ -8,8 +8,9 @@ coupled (multisample) flow matching (:func:`coupled_objective`), teacher–stude
 
 A training run is described by a frozen configuration object (:class:`TrainingConfig`: it builds
 its model and objective and states its :class:`Hyper` parameters). :func:`trained` trains a
-configuration once per process and, with a :class:`~numerics.cache.DiskCache`, once per cache:
-the key is derived from every field of the configuration, so checks and figures that need the
+configuration once per process and, with a :class:`~numerics.cache.DiskCache`, once per cache
+(both layers behind one :class:`~numerics.cache.LayeredCache`, the interface :func:`numerics.experiments.measured`
+uses too): the key is derived from every field of the configuration, so checks and figures that need the
 same model share it.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from numerics.cache import DiskCache
+from numerics.cache import DiskCache, LayeredCache
 from numerics.empirical_field import optimal_velocity_torch
 from numerics.paths import CondOTPath
 from theory.validation import integer, real_scalar
@@ -397,7 +398,13 @@ class TrainingConfig(Protocol):
     def hyper(self) -> Hyper: ...
 
 
-_TRAINED: dict[Any, TrainResult] = {}
+def _config_key(config: Any) -> Any:
+    """A configuration is its own memo key (frozen and hashable)."""
+    return config
+
+
+_TRAINED = LayeredCache(key=_config_key)
+"""The runs trained in this process (or read from the disk cache), keyed by their configuration."""
 
 
 def trained(
@@ -410,8 +417,6 @@ def trained(
 
     The disk key is derived from every field of ``config`` (:func:`numerics.cache.param_record`).
     """
-    if config in _TRAINED:
-        return _TRAINED[config]
 
     def compute() -> TrainResult:
         h = config.hyper()
@@ -430,9 +435,7 @@ def trained(
             progress=progress,
         )
 
-    result = cache.get_or_compute("train", config, compute) if cache is not None else compute()
-    _TRAINED[config] = result
-    return result
+    return _TRAINED.get_or_compute("train", config, compute, cache)
 
 
 def train_task(config: TrainingConfig, cache: DiskCache | None = None) -> TrainResult:
@@ -448,15 +451,15 @@ def train_many(configs: list[Any], executor: Any = None, cache: DiskCache | None
     """
     from numerics.executor import sweep
 
-    todo = list(dict.fromkeys(c for c in configs if c not in _TRAINED))
+    todo = list(dict.fromkeys(c for c in configs if not _TRAINED.known(c)))
     for c, r in zip(todo, sweep(executor, train_task, [{"config": c, "cache": cache} for c in todo])):
-        _TRAINED[c] = r
-    return [_TRAINED[c] for c in configs]
+        _TRAINED.remember(c, r)
+    return [_TRAINED.recall(c) for c in configs]
 
 
 def forget_trained() -> None:
     """Drop the in-process model cache (tests that need a fresh training)."""
-    _TRAINED.clear()
+    _TRAINED.forget()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -553,54 +556,19 @@ def train_ensemble(
     list of TrainResult
         One per member, in order; ``seconds`` is the wall time of the whole ensemble.
     """
-    from torch.func import functional_call, vmap
-
-    if not models or not (len(models) == len(draws) == len(seeds)):
-        raise ValueError(f"need one draw and one seed per model, got {len(models)}, {len(draws)}, {len(seeds)}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if optimizer not in ("adam", "adamw"):
-        raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
-    shapes = [[(n, p.shape) for n, p in m.named_parameters()] for m in models]
-    if any(s != shapes[0] for s in shapes):
-        raise ValueError("ensemble members must share one architecture (same parameter names and shapes)")
-    ckpt_steps = sorted(set(int(s) for s in checkpoints))
-    if any(s < 0 or s > steps for s in ckpt_steps):
-        raise ValueError(f"checkpoint steps must lie in [0, {steps}], got {ckpt_steps}")
+    ckpt_steps = _checked_ensemble(models, draws, seeds, steps, optimizer, checkpoints)
     dev = torch.device(device) if device is not None else default_device()
     models = [m.to(dev) for m in models]
     gens = [torch_generator(s, dev) for s in seeds]
-    names = [n for n, _ in models[0].named_parameters()]
-    # One leaf tensor per parameter name with the members along the first axis: the optimizer, EMA
-    # and clipping then act on a few stacked tensors instead of one per member and name. Adam,
-    # AdamW and EMA are elementwise, so member s's slice is updated exactly as its own tensor
-    # would be (the same numbers, bit for bit, as tests/test_numerics_training_ensembles.py checks).
-    params = {
-        n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_(True) for n in names
-    }
+    params = _stacked_parameters(models)
     opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
     opt = opt_cls(list(params.values()), lr=lr, weight_decay=weight_decay, foreach=True)
     emas = [copy.deepcopy(m).requires_grad_(False) for m in models] if ema is not None else None
     ema_params = {n: p.detach().clone() for n, p in params.items()} if ema is not None else None
     evaluated = emas if emas is not None else models
     evaluated_params = ema_params if ema_params is not None else params
-    skeleton = copy.deepcopy(models[0]).to("meta")
+    batched_loss = _vmapped_loss(models[0], loss)
     buffers = {n: torch.stack([dict(m.named_buffers())[n] for m in models]) for n, _ in models[0].named_buffers()}
-
-    def member_loss(params: dict[str, torch.Tensor], bufs: dict[str, torch.Tensor], *batch: torch.Tensor):
-        def model(*inputs: torch.Tensor) -> torch.Tensor:
-            return functional_call(skeleton, (params, bufs), inputs)
-
-        return loss(model, *batch)
-
-    def sync_members() -> None:
-        """Copy the stacked (evaluated) weights into the members' own modules."""
-        with torch.no_grad():
-            for s, m in enumerate(evaluated):
-                for n, p in m.named_parameters():
-                    p.copy_(evaluated_params[n][s])
-
-    batched_loss = vmap(member_loss)
     losses = np.empty((len(models), steps), dtype=np.float64)
     saved: list[dict[int, dict[str, torch.Tensor]]] = [{} for _ in models]
     if 0 in ckpt_steps:
@@ -617,26 +585,93 @@ def train_ensemble(
         opt.zero_grad(set_to_none=True)
         per_member.sum().backward()
         if clip is not None:
-            for s in range(len(models)):  # nn.utils.clip_grad_norm_ of member s: its norm, its scaling
-                grads = [p.grad[s] for p in params.values()]
-                total = nn.utils.get_total_norm(grads, 2.0)
-                coef = torch.clamp(clip / (total + 1e-6), max=1.0)
-                for g in grads:
-                    g.mul_(coef)
+            _clip_members(params, clip, len(models))
         opt.step()
         if ema_params is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(list(ema_params.values()), list(params.values()), 1.0 - ema)
         losses[:, step - 1] = per_member.detach().cpu().double().numpy()
         if step in ckpt_steps:
-            sync_members()
+            _sync_members(evaluated, evaluated_params)
             for s, m in enumerate(evaluated):
                 saved[s][step] = _cpu_state(m)
         if progress is not None and (step % every == 0 or step == steps):
             progress(step, steps, float(losses[:, step - 1].mean()))
-    sync_members()
+    _sync_members(evaluated, evaluated_params)
     seconds = time.perf_counter() - t0
     return [TrainResult(m.to("cpu"), losses[s], saved[s], seconds, str(dev)) for s, m in enumerate(evaluated)]
+
+
+def _checked_ensemble(
+    models: list[nn.Module],
+    draws: list[Draw],
+    seeds: list[int | list[int]],
+    steps: int,
+    optimizer: str,
+    checkpoints: Iterable[int],
+) -> list[int]:
+    """The arguments of :func:`train_ensemble`, checked before any work; returns the sorted checkpoint steps."""
+    if not models or not (len(models) == len(draws) == len(seeds)):
+        raise ValueError(f"need one draw and one seed per model, got {len(models)}, {len(draws)}, {len(seeds)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if optimizer not in ("adam", "adamw"):
+        raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
+    shapes = [[(n, p.shape) for n, p in m.named_parameters()] for m in models]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError("ensemble members must share one architecture (same parameter names and shapes)")
+    ckpt_steps = sorted(set(int(s) for s in checkpoints))
+    if any(s < 0 or s > steps for s in ckpt_steps):
+        raise ValueError(f"checkpoint steps must lie in [0, {steps}], got {ckpt_steps}")
+    return ckpt_steps
+
+
+def _stacked_parameters(models: list[nn.Module]) -> dict[str, torch.Tensor]:
+    """One leaf tensor per parameter name with the members along the first axis.
+
+    The optimizer, EMA and clipping then act on a few stacked tensors instead of one per member
+    and name. Adam, AdamW and EMA are elementwise, so member s's slice is updated exactly as its
+    own tensor would be (the same numbers, bit for bit, as
+    tests/test_numerics_training_ensembles.py checks).
+    """
+    names = [n for n, _ in models[0].named_parameters()]
+    return {
+        n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_(True) for n in names
+    }
+
+
+def _vmapped_loss(architecture: nn.Module, loss: BatchLoss) -> Callable[..., torch.Tensor]:
+    """``loss`` of every member at once, ``(params, buffers, *batch) -> (S,)``: ``vmap`` over
+    ``functional_call`` of the architecture (a parameter-free copy on the meta device)."""
+    from torch.func import functional_call, vmap
+
+    skeleton = copy.deepcopy(architecture).to("meta")
+
+    def member_loss(params: dict[str, torch.Tensor], bufs: dict[str, torch.Tensor], *batch: torch.Tensor):
+        def model(*inputs: torch.Tensor) -> torch.Tensor:
+            return functional_call(skeleton, (params, bufs), inputs)
+
+        return loss(model, *batch)
+
+    return vmap(member_loss)
+
+
+def _clip_members(params: dict[str, torch.Tensor], clip: float, members: int) -> None:
+    """``nn.utils.clip_grad_norm_`` of each member: its slices scaled by its own gradient norm."""
+    for s in range(members):
+        grads = [p.grad[s] for p in params.values()]
+        total = nn.utils.get_total_norm(grads, 2.0)
+        coef = torch.clamp(clip / (total + 1e-6), max=1.0)
+        for g in grads:
+            g.mul_(coef)
+
+
+def _sync_members(evaluated: list[nn.Module], evaluated_params: dict[str, torch.Tensor]) -> None:
+    """Copy the stacked (evaluated) weights into the members' own modules."""
+    with torch.no_grad():
+        for s, m in enumerate(evaluated):
+            for n, p in m.named_parameters():
+                p.copy_(evaluated_params[n][s])
 
 
 def trained_ensemble(
@@ -651,7 +686,7 @@ def trained_ensemble(
     must share :meth:`EnsembleConfig.ensemble_key`) are trained as one ensemble and stored under
     the same keys as :func:`trained` would store them, so both routes share every model.
     """
-    todo = [c for c in dict.fromkeys(configs) if c not in _TRAINED]
+    todo = [c for c in dict.fromkeys(configs) if not _TRAINED.known(c)]
     if cache is not None:
         for c in list(todo):
             path = cache.path("train", c)
@@ -681,8 +716,8 @@ def trained_ensemble(
             stacked_loss=getattr(todo[0], "stacked_batch_loss", lambda: None)(),
         )
         for c, r in zip(todo, results):
-            _TRAINED[c] = cache.get_or_compute("train", c, lambda r=r: r) if cache is not None else r
-    return [_TRAINED[c] for c in configs]
+            _TRAINED.get_or_compute("train", c, lambda r=r: r, cache)
+    return [_TRAINED.recall(c) for c in configs]
 
 
 def ensemble_task(configs: list[Any], cache: DiskCache | None = None) -> list[TrainResult]:
@@ -700,8 +735,8 @@ def train_ensembles(
     """
     from numerics.executor import sweep
 
-    todo = [g for g in groups if any(c not in _TRAINED for c in g)]
+    todo = [g for g in groups if any(not _TRAINED.known(c) for c in g)]
     for g, rs in zip(todo, sweep(executor, ensemble_task, [{"configs": g, "cache": cache} for g in todo])):
         for c, r in zip(g, rs):
-            _TRAINED[c] = r
-    return [[_TRAINED[c] for c in g] for g in groups]
+            _TRAINED.remember(c, r)
+    return [[_TRAINED.recall(c) for c in g] for g in groups]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from numerics.cache import MAGIC, DiskCache, Uncacheable, param_hash, param_record
+from numerics.cache import MAGIC, DiskCache, LayeredCache, Uncacheable, param_hash, param_record
 from proofs_checks.cli import main
 
 
@@ -183,3 +183,24 @@ def test_an_empty_cache_setting_is_refused(monkeypatch, capsys):
     assert main(["cache", "list"]) == 2
     assert main(["verify", "common/gaussian-kl-closed-form"]) == 2
     assert capsys.readouterr().err.count("MEMGEN_CACHE is set but empty") == 2
+
+
+def test_the_layered_cache_answers_from_memory_then_disk_and_forgets_only_memory(tmp_path):
+    disk, _ = _cache(tmp_path)
+    memo = LayeredCache()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return np.arange(3)
+
+    first = memo.get_or_compute("m", Config(), compute, disk)
+    assert memo.get_or_compute("m", Config(), compute, disk) is first and len(calls) == 1
+    assert disk.path("m", Config()).exists() and memo.known(Config())
+    memo.forget()
+    assert not memo.known(Config())
+    np.testing.assert_array_equal(memo.get_or_compute("m", Config(), compute, disk), first)
+    assert len(calls) == 1  # read back from the disk entry, not recomputed
+    assert memo.get_or_compute("m", Config(width=5), compute) is not first and len(calls) == 2
+    memo.get_or_compute("m", lambda: 0, compute, disk)  # no stable record: computed, never stored
+    assert len(calls) == 3 and len(memo) == 2

@@ -14,6 +14,7 @@ from numerics.experiments.mfm import FlowTrainingConfig
 from numerics.nets import VelocityMLP
 from numerics.training import (
     _TRAINED,
+    _clip_members,
     forget_trained,
     train,
     train_ensemble,
@@ -186,3 +187,17 @@ def test_stacked_losses_are_the_vmapped_losses_and_train_the_same_members():
         )
     for a, b in zip(runs[False], runs[True]):
         _assert_same_run(a, b)
+
+
+def test_each_member_is_clipped_by_its_own_gradient_norm():
+    grads = [torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(n)) * (n + 1) for n in range(2)]
+    stacked = {f"p{n}": torch.zeros(3, 4, 5, requires_grad=True) for n in range(2)}
+    for p, g in zip(stacked.values(), grads):
+        p.grad = g.clone()
+    _clip_members(stacked, 1.5, 3)
+    for s in range(3):
+        alone = [torch.zeros(4, 5, requires_grad=True) for _ in grads]
+        for p, g in zip(alone, grads):
+            p.grad = g[s].clone()
+        nn.utils.clip_grad_norm_(alone, 1.5)
+        assert all(torch.equal(p.grad[s], q.grad) for p, q in zip(stacked.values(), alone))

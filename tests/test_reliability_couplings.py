@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import numerics.couplings as couplings
+import numerics.couplings.sinkhorn as sinkhorn
 from numerics.couplings import (
     batch_eot_coupling,
     entropic_plan,
@@ -72,17 +73,17 @@ def test_plans_just_above_the_limit_are_on_their_marginals(seed):
 def test_a_final_plan_off_its_marginals_is_rescaled_or_refused(monkeypatch):
     x0, x1 = _batch(8)
     exact = entropic_plan(x0, x1, 0.05)
-    original = couplings._potential_plan
+    original = sinkhorn._potential_plan
 
     def rounded(la, c, g, e):  # the last exponential off by 1e-8 relative, as below the limit
         p = original(la, c, g, e)
         return p * (1.0 + 1e-8 * np.random.default_rng(0).standard_normal(p.shape))
 
-    monkeypatch.setattr(couplings, "_potential_plan", rounded)
+    monkeypatch.setattr(sinkhorn, "_potential_plan", rounded)
     pi = entropic_plan(x0, x1, 0.05)
     assert _marginal_error(pi) <= 1e-10
     np.testing.assert_allclose(pi, exact, rtol=1e-7)
-    monkeypatch.setattr(couplings, "_rescaled_plan", lambda a, b, c, g, e, tol: np.full((8, 8), np.nan))
+    monkeypatch.setattr(sinkhorn, "_rescaled_plan", lambda a, b, c, g, e, tol: np.full((8, 8), np.nan))
     with pytest.raises(ValueError, match="misses its marginals"):
         entropic_plan(x0, x1, 0.05)
 

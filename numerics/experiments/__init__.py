@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from numerics.cache import DiskCache, Uncacheable, param_hash, param_record
+from numerics.cache import DiskCache, LayeredCache, Uncacheable, param_record
 
 TIER_NAMES = ("fast", "spec")
 
@@ -213,7 +213,8 @@ class RunSpec:
         return key
 
 
-_MEMO: dict[str, Any] = {}
+_MEMO = LayeredCache()
+"""The measurements made in this process, keyed by the hash of their parameter record."""
 
 
 def measured(run: RunSpec, name: str, params: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
@@ -226,14 +227,9 @@ def measured(run: RunSpec, name: str, params: Mapping[str, Any], compute: Callab
         record = param_record({"measurement": name, **params})
     except Uncacheable:
         return compute()
-    key = param_hash(record)
-    if key in _MEMO:
-        return _MEMO[key]
-    value = run.cache.get_or_compute(name, record, compute) if run.cache is not None else compute()
-    _MEMO[key] = value
-    return value
+    return _MEMO.get_or_compute(name, record, compute, run.cache)
 
 
 def forget_measurements() -> None:
     """Drop the in-process memo of :func:`measured` (tests that need a fresh computation)."""
-    _MEMO.clear()
+    _MEMO.forget()
