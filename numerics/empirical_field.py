@@ -45,7 +45,7 @@ from numerics.integrators import (
     hermite_dense_semilinear,
     solve_rows,
 )
-from numerics.paths import AffinePath, CondOTPath, PathLike, as_path
+from numerics.paths import CondOTPath, NumericPath, PathLike, as_path
 from theory.paths import TAU_AT_T_ONE  # noqa: F401 - public here since the OT-only version
 from theory.validation import check_range, dense_guard, integer, real_array, real_scalar
 
@@ -62,7 +62,7 @@ def _check_sigma_min(sigma_min: float) -> float:
     return CondOTPath(real_scalar(sigma_min, "sigma_min")).sigma_min
 
 
-def _path(path: PathLike, sigma_min: float | None) -> AffinePath:
+def _path(path: PathLike, sigma_min: float | None) -> NumericPath:
     """The numeric path of ``path`` / ``sigma_min`` (a bare number keeps its ``sigma_min`` checks)."""
     if sigma_min is not None:
         sigma_min = real_scalar(sigma_min, "sigma_min")
@@ -126,7 +126,7 @@ def _check_scales(q_norm: float, y_norm: float, scale: float, alpha: float) -> N
         )
 
 
-def _check_times(t: float | np.ndarray, m: int, path: AffinePath, allow_end: bool) -> tuple[np.ndarray, np.ndarray]:
+def _check_times(t: float | np.ndarray, m: int, path: NumericPath, allow_end: bool) -> tuple[np.ndarray, np.ndarray]:
     tt = real_array(t, "t", finite=False)
     if tt.ndim == 0:
         tt = np.full(m, float(tt))
@@ -144,7 +144,7 @@ def _check_times(t: float | np.ndarray, m: int, path: AffinePath, allow_end: boo
 
 def sigma_t(t: float | np.ndarray, sigma_min: PathLike = 0.0) -> float | np.ndarray:
     """Standard deviation :math:`\\sigma_t` of the path (a number: the OT path,
-    :math:`1-(1-\\sigma_{\\min})\\,t`; :meth:`numerics.paths.AffinePath.sigma`)."""
+    :math:`1-(1-\\sigma_{\\min})\\,t`; :meth:`numerics.paths.NumericPath.sigma`)."""
     tt = real_array(t, "t")
     check_range(tt, "t", 0.0, 1.0)
     return _path(sigma_min, None).sigma(tt)
@@ -524,7 +524,7 @@ def weighted_mean_torch(
 
 
 def _reduced_precision_error(
-    x: torch.Tensor, t: torch.Tensor, points: DistinctPoints, path: AffinePath, got: torch.Tensor, rows: int = 256
+    x: torch.Tensor, t: torch.Tensor, points: DistinctPoints, path: NumericPath, got: torch.Tensor, rows: int = 256
 ) -> float:
     """Max relative error of ``got`` (reduced precision) against the float64 field on up to ``rows`` rows."""
     k = min(rows, x.shape[0])
@@ -539,7 +539,7 @@ def _reduced_precision_error(
 
 
 def _velocity_torch(
-    x: torch.Tensor, tt: torch.Tensor, points: DistinctPoints, path: AffinePath, chunk: int | None
+    x: torch.Tensor, tt: torch.Tensor, points: DistinctPoints, path: NumericPath, chunk: int | None
 ) -> torch.Tensor:
     alpha, sig = path.alpha(tt), path.sigma(tt)
     return path.conditional_velocity(x, weighted_mean_torch(x, alpha, sig, points, chunk), tt)
@@ -680,7 +680,7 @@ class FlowSolution:
     n_accepted: np.ndarray
     n_rejected: np.ndarray
     steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None
-    path: AffinePath
+    path: NumericPath
     t_end: float
     tau_end: float
     steps_t: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
@@ -719,7 +719,7 @@ class FlowSolution:
         return out
 
 
-def _tau_end(t_end: float, path: AffinePath) -> float:
+def _tau_end(t_end: float, path: NumericPath) -> float:
     if t_end == 1.0:
         return path.tau_end
     return float(min(float(path.tau(t_end)), path.tau_end))

@@ -129,7 +129,7 @@ def sample_model(
 ) -> np.ndarray:
     """``n`` samples of the model's flow: RK4 with ``steps`` equal steps from ``t = 0`` to 1, float64 state.
 
-    The start is the path's source drawn from ``seed`` (:meth:`numerics.paths.AffinePath.sample_source`:
+    The start is the path's source drawn from ``seed`` (:meth:`numerics.paths.NumericPath.sample_source`:
     :math:`\\sigma_0` times standard normals when :math:`\\alpha_0=0`; ``train`` gives the
     dimension and, for :math:`\\alpha_0>0`, the source's centres).
     """

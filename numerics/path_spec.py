@@ -4,7 +4,7 @@ Accepted: a memgen path (numeric or SymPy), a built-in name or call (``"ot"``, `
 ``"cosine"``, ``"vp"``, ``"ve"``), SymPy text ``"alpha=<expr in t>; sigma=<expr in t>"``, a Meta
 ``flow_matching`` ``Scheduler`` or ``AffineProbPath`` (:mod:`numerics.schedulers`), or a
 torchcfm matcher (:mod:`numerics.torchcfm_paths`). The answer is a numeric path
-(:class:`numerics.paths.AffinePath`) that every engine of memgen takes; its SymPy form is
+(:class:`numerics.paths.NumericPath`) that every engine of memgen takes; its SymPy form is
 ``.symbolic`` (except for a tabulated scheduler, which has none).
 """
 
@@ -12,25 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from numerics.paths import AffinePath, _numeric, as_path
+from numerics.paths import NumericPath, _numeric, as_path
 from numerics.schedulers import is_scheduler, path_from_scheduler
 from numerics.torchcfm_paths import is_matcher, path_from_matcher
 from theory import paths as sym
 
 
-def resolve_path(spec: Any, *, accept_alpha0: bool = False) -> AffinePath:
+def resolve_path(spec: Any, *, accept_alpha0: bool = False) -> NumericPath:
     r"""The memgen path of ``spec`` (module docstring).
 
     Parameters
     ----------
-    spec : str, theory.paths.AffinePath, numerics.paths.AffinePath, flow_matching Scheduler or
+    spec : str, theory.paths.AffinePath, numerics.paths.NumericPath, flow_matching Scheduler or
         AffineProbPath, or torchcfm ConditionalFlowMatcher
     accept_alpha0 : bool
         For a scheduler without a closed form (tabulated): accept :math:`\alpha_0>0`.
 
     Returns
     -------
-    numerics.paths.AffinePath
+    numerics.paths.NumericPath
 
     Raises
     ------
@@ -40,7 +40,7 @@ def resolve_path(spec: Any, *, accept_alpha0: bool = False) -> AffinePath:
         An unknown name, unparsable text, an invalid path, a coupling-dependent torchcfm matcher
         (the reason is given), or a library object whose formulas disagree with its closed form.
     """
-    if isinstance(spec, AffinePath):
+    if isinstance(spec, NumericPath):
         return spec
     if isinstance(spec, sym.AffinePath):
         return _numeric(spec)

@@ -12,12 +12,12 @@ Every method works on NumPy arrays and on torch tensors alike, so the training l
 and the Monte Carlo checks (NumPy) share one definition. Times ``t`` are scalars or one value
 per row of ``x``. Since :math:`u` is affine in :math:`x_1`, the optimal field of an empirical
 target is :math:`u_t(x\mid\bar x_w)` with the posterior mean :math:`\bar x_w`
-(:meth:`AffinePath.conditional_velocity`).
+(:meth:`NumericPath.conditional_velocity`).
 
 The exact flow is integrated in the log-time :math:`\tau=-\ln(\sigma_t/\sigma_0)`, where
 :math:`dx/d\tau=-x+g_t\bar x_w` (:mod:`theory.paths`); each path gives :math:`\alpha`,
 :math:`\sigma` and :math:`g` as functions of :math:`\tau` in float64-accurate form
-(:meth:`AffinePath.in_tau`): :math:`\sigma=\sigma_0e^{-\tau}` exactly, never through ``t``.
+(:meth:`NumericPath.in_tau`): :math:`\sigma=\sigma_0e^{-\tau}` exactly, never through ``t``.
 
 - :class:`CondOTPath`: the conditional-OT path of Lipman et al. (2023),
   :math:`\alpha_t=t`, :math:`\sigma_t=1-(1-\sigma_{\min})t`, hence the constant target
@@ -63,7 +63,7 @@ def _is_torch(a: Any) -> bool:
     return type(a).__module__.startswith("torch")
 
 
-class AffinePath:
+class NumericPath:
     r"""Base class: a path :math:`x_t=\alpha_tx_1+\sigma_tx_0` given by :math:`\alpha,\sigma` and their derivatives.
 
     Subclasses implement :meth:`alpha`, :meth:`sigma`, :meth:`d_alpha`, :meth:`d_sigma`,
@@ -187,7 +187,7 @@ class AffinePath:
 
 
 @dataclass(frozen=True)
-class CondOTPath(AffinePath):
+class CondOTPath(NumericPath):
     r"""Conditional optimal-transport path: :math:`\alpha_t=t`, :math:`\sigma_t=1-(1-\sigma_{\min})t`.
 
     :math:`\sigma_t` is formed as ``(1 - t) + sigma_min * t`` so that :math:`1-t` stays exact
@@ -274,7 +274,7 @@ class CondOTPath(AffinePath):
         return mean / (1.0 - self.sigma_min)
 
 
-class DerivedPath(AffinePath):
+class DerivedPath(NumericPath):
     r"""A path of :mod:`theory.paths` (SymPy), lambdified to NumPy and torch.
 
     :math:`t(\tau)` is the path's closed form where it has one, else Newton's method safeguarded
@@ -415,12 +415,12 @@ PathLike = Any
 """What :func:`as_path` accepts: ``None``, a number (OT sigma_min), a string, a SymPy path, a numeric path, a scheduler."""
 
 
-def as_path(path: PathLike = None, sigma_min: float | None = None) -> AffinePath:
+def as_path(path: PathLike = None, sigma_min: float | None = None) -> NumericPath:
     """The numeric path for ``path`` (``None`` or a number: the OT path with that ``sigma_min``).
 
     Parameters
     ----------
-    path : None, float, str, theory.paths.AffinePath, AffinePath or a flow_matching scheduler
+    path : None, float, str, theory.paths.AffinePath, NumericPath or a flow_matching scheduler
         A string is parsed by :func:`theory.paths.parse_path`; the OT path (``ot``, or a SymPy
         ``ot(...)``) becomes :class:`CondOTPath`.
     sigma_min : float, optional
@@ -441,13 +441,13 @@ def as_path(path: PathLike = None, sigma_min: float | None = None) -> AffinePath
         path = sigma_min
     if path is None:
         return CondOTPath(0.0)
-    if isinstance(path, AffinePath):
+    if isinstance(path, NumericPath):
         return path
     if isinstance(path, bool):
         raise TypeError("path must be a path, a path name or a sigma_min, got a bool")
     if isinstance(path, int | float | np.floating | np.integer):
         return CondOTPath(float(path))
-    if isinstance(getattr(path, "memgen_path", None), AffinePath):
+    if isinstance(getattr(path, "memgen_path", None), NumericPath):
         return path.memgen_path  # a scheduler made from a memgen path (numerics.schedulers.to_scheduler)
     if isinstance(path, str):
         path = _parse(path)
@@ -466,7 +466,7 @@ def _parse(spec: str) -> sym.AffinePath:
 
 
 @functools.lru_cache(maxsize=64)
-def _numeric(path: sym.AffinePath) -> AffinePath:
+def _numeric(path: sym.AffinePath) -> NumericPath:
     if path.name == "ot" and path.parameters:
         return CondOTPath(dict(path.parameters)["sigma_min"])
     return DerivedPath(path)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from numerics.paths import AffinePath, _has_base, _numeric, from_scheduler
+from numerics.paths import NumericPath, _has_base, _numeric, from_scheduler
 from numerics.tabulated_path import TabulatedPath
 from theory import paths as sym
 
@@ -34,7 +34,7 @@ def is_scheduler(obj: Any) -> bool:
     return _has_base(obj, "flow_matching.", "Scheduler") or _has_base(obj, "flow_matching.", "AffineProbPath")
 
 
-def path_from_scheduler(scheduler: Any, accept_alpha0: bool = False) -> AffinePath:
+def path_from_scheduler(scheduler: Any, accept_alpha0: bool = False) -> NumericPath:
     r"""The memgen path of a ``flow_matching`` scheduler (or of an ``AffineProbPath``'s scheduler).
 
     Parameters
@@ -45,7 +45,7 @@ def path_from_scheduler(scheduler: Any, accept_alpha0: bool = False) -> AffinePa
 
     Returns
     -------
-    numerics.paths.AffinePath
+    numerics.paths.NumericPath
         The closed form (:class:`numerics.paths.CondOTPath` or :class:`numerics.paths.DerivedPath`)
         for the library's classes in :data:`CLOSED_FORMS`; a :class:`numerics.tabulated_path.TabulatedPath`
         for any other scheduler (a memgen :class:`PathScheduler` gives back its own path).
@@ -61,7 +61,7 @@ def path_from_scheduler(scheduler: Any, accept_alpha0: bool = False) -> AffinePa
     if not is_scheduler(scheduler):
         raise TypeError(f"expected a flow_matching Scheduler or AffineProbPath, got {type(scheduler).__name__}")
     inner = scheduler.scheduler if _has_base(scheduler, "flow_matching.", "AffineProbPath") else scheduler
-    if isinstance(getattr(inner, "memgen_path", None), AffinePath):
+    if isinstance(getattr(inner, "memgen_path", None), NumericPath):
         return inner.memgen_path
     if type(inner).__name__ in CLOSED_FORMS and type(inner).__module__.startswith("flow_matching."):
         return _numeric(from_scheduler(inner))
@@ -91,7 +91,7 @@ def _scheduler_class() -> type:
         Values keep the dtype and device of ``t`` (the lambdified SymPy functions in torch).
         """
 
-        def __init__(self, path: AffinePath) -> None:
+        def __init__(self, path: NumericPath) -> None:
             self.memgen_path = path
 
         def __repr__(self) -> str:
@@ -126,7 +126,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def to_scheduler(path: AffinePath | sym.AffinePath) -> Any:
+def to_scheduler(path: NumericPath | sym.AffinePath) -> Any:
     r"""A ``flow_matching`` scheduler following a memgen path (a numeric or SymPy path).
 
     ``flow_matching.path.AffineProbPath(to_scheduler(path))`` then samples :math:`x_t=\alpha_tx_1+\sigma_tx_0`
@@ -141,7 +141,7 @@ def to_scheduler(path: AffinePath | sym.AffinePath) -> Any:
     """
     if isinstance(path, sym.AffinePath):
         path = _numeric(path)
-    if not isinstance(path, AffinePath):
+    if not isinstance(path, NumericPath):
         raise TypeError(f"to_scheduler takes a memgen path (memgen.path(...)), got {type(path).__name__}")
     try:
         cls = _scheduler_class()

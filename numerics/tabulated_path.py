@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from numerics.paths import AffinePath, Array, _is_torch
+from numerics.paths import Array, NumericPath, _is_torch
 from theory import paths as sym
 
 NODES = 4097
@@ -65,7 +65,7 @@ def _check_derivative(values: np.ndarray, slopes: np.ndarray, spacing: float, wh
         )
 
 
-class TabulatedPath(AffinePath):
+class TabulatedPath(NumericPath):
     r"""An affine Gaussian path from tabulated :math:`\alpha,\sigma,\dot\alpha,\dot\sigma` (cubic Hermite).
 
     Parameters

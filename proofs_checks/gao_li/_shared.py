@@ -8,7 +8,7 @@ from scipy.stats import spearmanr
 from numerics.empirical_field import optimal_velocity
 from numerics.experiments import RunSpec
 from numerics.experiments.gao_li import paths_text
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 
 SYMPY = "exact SymPy simplification"
 FOUR_SE = "Monte Carlo, 4 standard errors (false alarm 6e-5 per comparison)"
@@ -19,7 +19,7 @@ def per_path(run: RunSpec, default: str) -> str:
     return default if run.path is None else paths_text(run)
 
 
-def field_shifted_off_coefficient(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def field_shifted_off_coefficient(x: np.ndarray, t, data: np.ndarray, path: NumericPath) -> np.ndarray:
     """The optimal field plus :math:`0.02x/\\sigma_t`: its off-subspace rate :math:`\\dot\\sigma_t/\\sigma_t`
     shifted (on the OT path, :math:`1-(\\sigma_{\\min}+0.02)` in its :math:`-(1-\\sigma_{\\min})x/\\sigma_t` term)."""
     return optimal_velocity(x, t, data, path) + 0.02 * x / path.sigma(np.asarray(t, dtype=float))

@@ -8,13 +8,13 @@ from numerics.empirical_field import optimal_velocity
 from numerics.experiments import RunSpec
 from numerics.experiments.gao_li import SIGMA_MINS
 from numerics.experiments.gao_li.cfm_minimizer import CFM_MINIMIZER, TEST_FUNCTIONS, cfm_minimizer
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.gao_li._shared import FOUR_SE, SYMPY, per_path
 from proofs_checks.registry import Control, check
 
 
-def uniform_weight_field(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def uniform_weight_field(x: np.ndarray, t, data: np.ndarray, path: NumericPath) -> np.ndarray:
     """Prior weights :math:`1/N` in place of the posterior."""
     tt = np.broadcast_to(np.asarray(t, dtype=float), (x.shape[0],))
     return path.conditional_velocity(x, data.mean(axis=0), tt)

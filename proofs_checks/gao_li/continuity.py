@@ -8,13 +8,13 @@ from numerics.empirical_field import optimal_velocity
 from numerics.experiments import RunSpec
 from numerics.experiments.gao_li import SIGMA_MINS
 from numerics.experiments.gao_li.continuity import CONTINUITY, continuity
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.gao_li._shared import SYMPY, per_path
 from proofs_checks.registry import Control, check
 
 
-def scaled_field(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def scaled_field(x: np.ndarray, t, data: np.ndarray, path: NumericPath) -> np.ndarray:
     """The optimal field times 1.05."""
     return 1.05 * optimal_velocity(x, t, data, path)
 

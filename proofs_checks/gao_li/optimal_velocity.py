@@ -9,13 +9,13 @@ from numerics.empirical_field import optimal_velocity
 from numerics.experiments import RunSpec
 from numerics.experiments.gao_li import SIGMA_MINS
 from numerics.experiments.gao_li.optimal_velocity import OPTIMAL_VELOCITY, optimal_velocity_vs_mpmath
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.gao_li._shared import per_path
 from proofs_checks.registry import Control, check
 
 
-def field_without_t(x: np.ndarray, t, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def field_without_t(x: np.ndarray, t, data: np.ndarray, path: NumericPath) -> np.ndarray:
     """Logits :math:`-\\|x-x^{(i)}\\|^2/(2\\sigma_t^2)`: the path mean :math:`\\alpha_tx^{(i)}` replaced by :math:`x^{(i)}`."""
     tt = np.broadcast_to(np.asarray(t, dtype=float), (x.shape[0],))
     sig = path.sigma(tt)

@@ -6,13 +6,13 @@ import numpy as np
 
 from numerics.experiments import RunSpec
 from numerics.experiments.gao_li.velocity_split import VELOCITY_SPLIT, off_subspace_rate, velocity_split
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.gao_li._shared import SYMPY, per_path
 from proofs_checks.registry import Control, check
 
 
-def unit_coefficient(path: AffinePath, t: np.ndarray) -> float:
+def unit_coefficient(path: NumericPath, t: np.ndarray) -> float:
     """Coefficient 1 in place of :math:`-\\dot\\sigma_t` (:math:`1-\\sigma_{\\min}` on the OT path)."""
     return 1.0
 

@@ -20,17 +20,17 @@ from numerics.empirical_field import (
     optimal_velocity,
 )
 from numerics.experiments import RunSpec, Sizes
-from numerics.paths import AffinePath, CondOTPath, as_path
+from numerics.paths import CondOTPath, NumericPath, as_path
 from numerics.subspace import subspace_basis
 
-Field = Callable[[np.ndarray, Any, np.ndarray, AffinePath], np.ndarray]
+Field = Callable[[np.ndarray, Any, np.ndarray, NumericPath], np.ndarray]
 """``field(x, t, data, path) -> (M, d)``: a velocity field of the exact-flow setting on ``path``."""
 
 SIGMA_MINS = (0.0, 0.01)
 """Spec §6: every exact-flow claim runs for both values."""
 
 
-def flow_paths(run: RunSpec, sigma_mins: tuple[float, ...] = SIGMA_MINS) -> tuple[AffinePath, ...]:
+def flow_paths(run: RunSpec, sigma_mins: tuple[float, ...] = SIGMA_MINS) -> tuple[NumericPath, ...]:
     """The paths of a claim that follows ``run.path``: the OT paths with ``sigma_mins`` (the spec's),
     or the one path of ``memgen verify --path``."""
     if run.path is None:
@@ -45,7 +45,7 @@ def paths_text(run: RunSpec, sigma_mins: tuple[float, ...] = SIGMA_MINS) -> str:
     return f"on path {as_path(run.path).label}"
 
 
-def path_key(paths: tuple[AffinePath, ...]) -> list[dict[str, Any]]:
+def path_key(paths: tuple[NumericPath, ...]) -> list[dict[str, Any]]:
     """The paths' records, for cache keys."""
     return [p.record() for p in paths]
 
@@ -83,7 +83,7 @@ class SymbolicSizes(Sizes):
     dimension: int = 1
 
 
-def mixture_density(x: np.ndarray, t: np.ndarray, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def mixture_density(x: np.ndarray, t: np.ndarray, data: np.ndarray, path: NumericPath) -> np.ndarray:
     r""":math:`p_t(x)=\frac1N\sum_i\mathcal N(x;\alpha_tx^{(i)},\sigma_t^2I)` per row (``t`` one per row)."""
     sig = path.sigma(t)
     sq = ((x[:, None, :] - path.alpha(t)[:, None, None] * data[None]) ** 2).sum(-1)
@@ -134,7 +134,7 @@ PATHS_MP_CASE = {k: v for k, v in MP_REFERENCE_CASE.items() if k != "sigma_min"}
 """The same ``tiny`` trajectory on the other built-in paths with :math:`\\sigma_1=0` (stored per path name)."""
 
 
-def compute_path_mp_reference(path: AffinePath, dps: int) -> np.ndarray:
+def compute_path_mp_reference(path: NumericPath, dps: int) -> np.ndarray:
     """The ``dps``-digit ``mpmath.odefun`` state of :data:`PATHS_MP_CASE` on ``path`` at ``t_end``."""
     c = PATHS_MP_CASE
     return integrate_flow_mp(np.array(c["x0"]), dataset(c["dataset"]), path, c["t_end"], dps=dps)
@@ -153,7 +153,7 @@ def stored_path_mp_references() -> dict[str, dict[str, Any]]:
     return stored["paths"]
 
 
-def mp_reference(run: RunSpec, path: AffinePath) -> tuple[np.ndarray, str]:
+def mp_reference(run: RunSpec, path: NumericPath) -> tuple[np.ndarray, str]:
     """The mpmath state of the ``tiny`` trajectory at ``t_end`` on ``path``, and where it comes from.
 
     Stored (package data) for the OT path with :math:`\\sigma_{\\min}=0` and the built-ins whose record
@@ -172,11 +172,11 @@ def mp_reference(run: RunSpec, path: AffinePath) -> tuple[np.ndarray, str]:
 
 
 def terminal_points(
-    seed: int | list[int], n_starts: int, prior_shift: float, duplicate: bool, path: AffinePath
+    seed: int | list[int], n_starts: int, prior_shift: float, duplicate: bool, path: NumericPath
 ) -> np.ndarray:
     """End points of the exact flow on ``sparse-d20`` (point 0 doubled if ``duplicate``); a sweep task.
 
-    Starts from the path's source (:meth:`numerics.paths.AffinePath.sample_source`: the prior
+    Starts from the path's source (:meth:`numerics.paths.NumericPath.sample_source`: the prior
     :math:`\\mathcal N(0,I)` on the OT path); ``prior_shift`` moves every start by that length toward point 0.
     """
     data = dataset("sparse-d20")
@@ -206,7 +206,7 @@ class PlainFlow:
 def plain_flow(
     x0: np.ndarray,
     data: np.ndarray,
-    path: AffinePath,
+    path: NumericPath,
     times: np.ndarray,
     field: Field = optimal_velocity,
     grid: np.ndarray | None = None,
@@ -240,12 +240,12 @@ def plain_flow(
     return PlainFlow(np.asarray(times, dtype=np.float64), np.array(states), grid, grid_states, nfev)
 
 
-def stop_times(times: tuple[float, ...], end_gap: float, path: AffinePath) -> np.ndarray:
+def stop_times(times: tuple[float, ...], end_gap: float, path: NumericPath) -> np.ndarray:
     """``times`` plus :math:`t_{\\rm end}`: 1 for :math:`\\sigma_1>0`, else :math:`1-` ``end_gap`` (§1.3)."""
     return np.array([*times, 1.0 if path.sigma1 > 0 else 1.0 - end_gap])
 
 
-def decay_error(flow: PlainFlow, x0: np.ndarray, data: np.ndarray, path: AffinePath, kind: str) -> np.ndarray:
+def decay_error(flow: PlainFlow, x0: np.ndarray, data: np.ndarray, path: NumericPath, kind: str) -> np.ndarray:
     r"""Per stop time: :math:`\max_m\|y(t)-\mathrm{law}_t\|/\|y(0)\|` with the path's law
     :math:`\mathrm{law}_t=(\sigma_t/\sigma_0)(y(0)-\alpha_0m_\perp)+\alpha_tm_\perp` (:math:`m_\perp=0` for
     the span; :math:`\sigma_ty(0)+tm_\perp` on the OT path)."""
@@ -271,7 +271,7 @@ APPROACH_MAX_STEP = 0.5
 
 
 def approach(
-    x0: np.ndarray, data: np.ndarray, flow: AffinePath, target: np.ndarray, one_minus_t: np.ndarray
+    x0: np.ndarray, data: np.ndarray, flow: NumericPath, target: np.ndarray, one_minus_t: np.ndarray
 ) -> np.ndarray:
     """``(K, M)``: distance of each trajectory of ``flow`` from ``x0`` to the nearest row of ``target`` at ``1 - one_minus_t``."""
     sol = integrate_flow(x0, data, flow, return_path=True, max_step=APPROACH_MAX_STEP)

@@ -13,7 +13,7 @@ from numerics.empirical_field import (
 )
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import Field, flow_paths, mixture_density, path_key, spec_row
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 from theory import paths as thp
 
 
@@ -44,7 +44,7 @@ class Continuity(Measurement):
 
 
 def _fd_residual(
-    field: Field, data: np.ndarray, x: np.ndarray, t: np.ndarray, h: np.ndarray, path: AffinePath
+    field: Field, data: np.ndarray, x: np.ndarray, t: np.ndarray, h: np.ndarray, path: NumericPath
 ) -> np.ndarray:
     dt_p = (mixture_density(x, t + h, data, path) - mixture_density(x, t - h, data, path)) / (2 * h)
     div, scale = np.zeros(x.shape[0]), np.abs(dt_p)

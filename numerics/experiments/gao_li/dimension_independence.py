@@ -25,7 +25,7 @@ from numerics.experiments.gao_li._shared import (
     spec_row,
     stop_times,
 )
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def dimension_independence(
 def _measure(
     run: RunSpec,
     sz: DimensionSizes,
-    path: AffinePath,
+    path: NumericPath,
     coord_perturbation: float,
     field: Field,
     settings: dict[str, Any],

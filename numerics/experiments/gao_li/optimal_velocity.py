@@ -14,7 +14,7 @@ from numerics.empirical_field import (
 )
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import Field, flow_paths, path_key, spec_row
-from numerics.paths import AffinePath, CondOTPath
+from numerics.paths import CondOTPath, NumericPath
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class OptimalVelocitySizes(Sizes):
 OPTIMAL_VELOCITY = Tier.same("gao-li/optimal-velocity", OptimalVelocitySizes(), spec_row("optimal-velocity"))
 
 
-def mp_coefficients(path: AffinePath, t: mpmath.mpf) -> tuple[Any, Any, Any, Any]:
+def mp_coefficients(path: NumericPath, t: mpmath.mpf) -> tuple[Any, Any, Any, Any]:
     r""":math:`(\alpha_t,\sigma_t,\dot\alpha_t,\dot\sigma_t)` in mpmath at the working precision.
 
     The OT path's in closed form with :math:`\sigma_{\min}` the float the engine uses; another
@@ -39,7 +39,7 @@ def mp_coefficients(path: AffinePath, t: mpmath.mpf) -> tuple[Any, Any, Any, Any
     return f["alpha"](t), f["sigma"](t), f["d_alpha"](t), f["d_sigma"](t)
 
 
-def mp_posterior_mean_velocity(x: np.ndarray, t: float, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def mp_posterior_mean_velocity(x: np.ndarray, t: float, data: np.ndarray, path: NumericPath) -> np.ndarray:
     r"""Bayes posterior mean of :math:`u_t(x\mid x^{(i)})` in mpmath (at the working precision).
 
     Posterior :math:`p(i\mid x)\propto\mathcal N(x;\alpha_tx^{(i)},\sigma_t^2I)` with the explicit

@@ -15,7 +15,7 @@ from numerics.empirical_field import (
 )
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.gao_li._shared import flow_paths, is_zero, path_key, spec_row
-from numerics.paths import AffinePath
+from numerics.paths import NumericPath
 from numerics.subspace import subspace_basis
 from theory import paths as thp
 
@@ -33,17 +33,17 @@ VELOCITY_SPLIT = Tier.same(
 )
 
 
-def off_subspace_rate(path: AffinePath, t: np.ndarray) -> np.ndarray:
+def off_subspace_rate(path: NumericPath, t: np.ndarray) -> np.ndarray:
     r"""The coefficient :math:`c_t=-\dot\sigma_t` of :math:`-x_\perp/\sigma_t` in fact (b) (:math:`1-\sigma_{\min}` on the OT path)."""
     return -path.d_sigma(t)
 
 
-def bayes_posterior_velocity(x: np.ndarray, t: np.ndarray, data: np.ndarray, path: AffinePath) -> np.ndarray:
+def bayes_posterior_velocity(x: np.ndarray, t: np.ndarray, data: np.ndarray, path: NumericPath) -> np.ndarray:
     r""":math:`\mathbb E[u_t(x\mid x_1)\mid x_t=x]` by Bayes' rule, independent of the closed form.
 
     Posterior over the points from SciPy's normalised Gaussian log-densities
     :math:`\log\mathcal N(x;\alpha_tx^{(i)},\sigma_t^2I)`, averaged conditional fields
-    :meth:`~numerics.paths.AffinePath.conditional_velocity` (float64; ``t`` one per row).
+    :meth:`~numerics.paths.NumericPath.conditional_velocity` (float64; ``t`` one per row).
     """
     tt = t[:, None, None]
     logp = stats.norm.logpdf(x[:, None, :], loc=path.alpha(tt) * data[None], scale=path.sigma(tt)).sum(-1)
@@ -64,7 +64,7 @@ class VelocitySplit(Measurement):
 
 
 def velocity_split(
-    run: RunSpec, off_coefficient: Callable[[AffinePath, np.ndarray], np.ndarray] = off_subspace_rate
+    run: RunSpec, off_coefficient: Callable[[NumericPath, np.ndarray], np.ndarray] = off_subspace_rate
 ) -> VelocitySplit:
     r"""Fact (b) on ``sparse-d20``: :math:`P_\perp v^*=-c_tx_\perp/\sigma_t` with ``c = off_coefficient``.
 
