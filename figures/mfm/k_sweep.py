@@ -46,4 +46,4 @@ def fig_straightness_vs_k(run: RunSpec) -> FigureOutput:
         "(claim mfm/theorem-4.2-variance-straightness-limit)."
     )
     data = {"k": ks, "V": m.V, "V_se": m.V_se, "S": m.S, "C": m.C, "KE": m.KE, "W2_ref": m.w2_reference}
-    return FigureOutput(fig, data, sz.as_dict(), caption, seed={"V": run.seed_for(99), "x0": run.seed_for(52)})
+    return FigureOutput(fig, data, sz.as_dict(), caption, seed=dict(m.seeds))

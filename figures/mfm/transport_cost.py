@@ -44,4 +44,4 @@ def fig_learned_map_cost_vs_dim(run: RunSpec) -> FigureOutput:
         f"seeds at d = {', '.join(map(str, sz.dims))} (claim mfm/lower-transport-cost-high-dim); the transport "
         "error W2^2(psi_1#q0, q1) over its two-sample floor is in the data file."
     )
-    return FigureOutput(fig, data, sz.as_dict(), caption, seed=run.seed_for(55))
+    return FigureOutput(fig, data, sz.as_dict(), caption, seed=dict(m.seeds))

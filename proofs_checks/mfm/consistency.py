@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numerics.experiments import RunSpec
 from numerics.experiments.mfm import consistency as exp
-from numerics.experiments.mfm.trained_arms import paired, train_seeds
+from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm
 from proofs_checks.registry import Control, check
@@ -31,12 +31,8 @@ def check_straighter_flows_consistency(run: RunSpec, batchot_coupling: str = "ba
     seeds. Control: the BatchOT arm paired one row off (x0[i] with the partner of x0[i+1]).
     """
     sz = run.sizes(exp.CONSISTENCY)
-    arms = {"condot": "condot", "batchot": batchot_coupling}
-    m = exp.path_consistency(run, sz.train, arms, sz.starts, sz.rk4_steps, sz.nfe)
-    ev = Evidence(
-        f"{SRC}, abstract (ii), Fig. 1 [paper], Table 3 [reported]; spec mfm.md §3",
-        {"train": train_seeds(run, sz.train), "noise": run.seed_for(54)},
-    )
+    m = exp.path_consistency(run, {"condot": "condot", "batchot": batchot_coupling})
+    ev = Evidence.of(f"{SRC}, abstract (ii), Fig. 1 [paper], Table 3 [reported]; spec mfm.md §3", m)
     b, c = m.arms["batchot"], m.arms["condot"]
     ev.ordering(
         "0.5 S_CondOT - S_BatchOT",
@@ -55,9 +51,8 @@ def check_straighter_flows_consistency(run: RunSpec, batchot_coupling: str = "ba
             report_arm(ev, f"{lab}: {name}", getattr(a, name))
         ev.report(f"{lab}: mean kappa_m (L2)", dict(zip(m.nfe, a.kappa.mean(1).tolist())))
         ev.report(f"{lab}: mean kappa_m (squared L2)", dict(zip(m.nfe, a.kappa2.mean(1).tolist())))
-    for sm in sz.sigma_min_variants:
-        mv = exp.path_consistency(run, sz.train, arms, sz.starts, sz.rk4_steps, sz.nfe, sigma_min=sm)
-        for lab, a in mv.arms.items():
+    for sm, variant in m.sigma_min_variants.items():
+        for lab, a in variant.items():
             ev.report(
                 f"variant sigma_min={sm}, {lab}: mean S, mean kappa_m", [float(a.S.mean()), a.kappa.mean(1).tolist()]
             )

@@ -36,10 +36,7 @@ def check_lemma_32_covariance(run: RunSpec, formula=exp.gradient_covariance_form
     """
     m = exp.gradient_covariance(run, formula)
     n = run.sizes(exp.LEMMA_32_COV).samples
-    ev = Evidence(
-        "Lemma 3.2 (reported content, derived form), spec mfm.md §1.3, §3",
-        {"points": run.seed_for(41), "dense_J": run.seed_for(42)},
-    )
+    ev = Evidence.of("Lemma 3.2 (reported content, derived form), spec mfm.md §1.3, §3", m)
     ev.at_most(
         "max relative Frobenius error of Cov(g) over the points",
         m.rel_error.max(),

@@ -38,9 +38,7 @@ def check_lemma_31(run: RunSpec, field=exp.marginal_field) -> Verdict:
     Control: the FM field of another member of the family.
     """
     m = exp.gradient_equivalence(run, field)
-    ev = Evidence(
-        "Lemma 3.1 (reported), spec mfm.md §1.3 and §3", {"theta": run.seed_for(40), "mc": [*run.seed_list(40), 1]}
-    )
+    ev = Evidence.of("Lemma 3.1 (reported), spec mfm.md §1.3 and §3", m)
     for (rho, phi), cz, gz in zip(m.members, m.cross_z, m.grad_z):
         ev.at_most(
             f"{tag(rho, phi)}: max |cross term| / SE over Theta",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numerics.experiments import RunSpec
 from numerics.experiments.mfm import k_sweep as exp
-from numerics.experiments.mfm.trained_arms import TrainSizes, paired, train_seeds
+from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm, transport_precondition
 from proofs_checks.registry import Control, check
@@ -35,16 +35,7 @@ def check_theorem_42_variance_straightness(run: RunSpec, coupling: str = "batcho
     read one row off at every k.
     """
     m = exp.k_sweep(run, coupling)
-    sz = run.sizes(exp.K_SWEEP)
-    ev = Evidence(
-        f"{SRC}, Theorem 4.2 [reported]; spec mfm.md §3 (training defaults, k sweep)",
-        {
-            "train": train_seeds(run, sz.train),
-            "cost": train_seeds(run, TrainSizes(seeds=max(sz.cost_seeds, sz.train.seeds))),
-            "V": run.seed_for(99),
-            "starts": run.seed_for(52),
-        },
-    )
+    ev = Evidence.of(f"{SRC}, Theorem 4.2 [reported]; spec mfm.md §3 (training defaults, k sweep)", m)
     k1, km = m.ks[0], m.ks[-1]
     ev.ordering(
         f"0.25 V_{k1} - V_{km}",

@@ -36,8 +36,9 @@ def check_sandwich(run: RunSpec, w2=exp.bures_w2) -> Verdict:
 
     Control: the independent-coupling cost in place of :math:`W_2^2`.
     """
-    m = exp.sandwich(run, w2)
-    ev = Evidence("spec mfm.md §1.4 sandwich (derived), §1.5 closed forms, §3")
+    measurement = exp.sandwich(run, w2)
+    m = measurement.members
+    ev = Evidence.of("spec mfm.md §1.4 sandwich (derived), §1.5 closed forms, §3", measurement)
     chain = np.stack([m.transport_cost - m.w2, m.kinetic_energy - m.transport_cost, m.coupling_cost - m.kinetic_energy])
     quad_tol = "DOP853 rtol 1e-12, quad 1e-13"
     ev.at_least(
@@ -47,6 +48,20 @@ def check_sandwich(run: RunSpec, w2=exp.bures_w2) -> Verdict:
         basis="numerical",
         why=quad_tol,
         headline=True,
+    )
+    curve = measurement.curve
+    ev.at_least(
+        f"rho in [0, 1] ({len(curve.members)} members, phi = 0): min of (C - W2^2, KE - C, c(q) - KE)",
+        np.stack(
+            [
+                curve.transport_cost - curve.w2,
+                curve.kinetic_energy - curve.transport_cost,
+                curve.coupling_cost - curve.kinetic_energy,
+            ]
+        ).min(),
+        -1e-9,
+        basis="numerical",
+        why=quad_tol,
     )
     ev.within(
         "min L_JCFM = c(q) - KE per member",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numerics.experiments import RunSpec
 from numerics.experiments.mfm import transport_cost as exp
-from numerics.experiments.mfm.trained_arms import TrainSizes, paired, train_seeds
+from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm, transport_precondition
 from proofs_checks.registry import Control, check
@@ -33,14 +33,9 @@ def check_lower_transport_cost_high_dim(run: RunSpec, batchot_coupling: str = "b
     Each dimension's cost ordering has the transport precondition (BatchOT's maps do not land
     farther from the data than CondOT's). Control: the BatchOT arms paired one row off.
     """
-    sz = run.sizes(exp.COST_VS_DIM)
     m = exp.transport_costs(run, {"condot": "condot", "batchot": batchot_coupling})
-    ev = Evidence(
-        f"{SRC}, abstract (iii) [paper]; spec mfm.md §3 (mixture of 8 Gaussians, means seed 55, std 0.3)",
-        {
-            "train": {d: train_seeds(run, TrainSizes(seeds=n)) for d, n in zip(sz.dims, sz.seeds)},
-            "starts": run.seed_for(55),
-        },
+    ev = Evidence.of(
+        f"{SRC}, abstract (iii) [paper]; spec mfm.md §3 (mixture of 8 Gaussians, means seed 55, std 0.3)", m
     )
     for d in m.dims:
         c, b = m.C[d]["condot"], m.C[d]["batchot"]

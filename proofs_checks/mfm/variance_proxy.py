@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numerics.experiments import RunSpec
 from numerics.experiments.mfm import variance_proxy as exp
-from numerics.experiments.mfm.trained_arms import paired, train_seeds
+from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm
 from proofs_checks.registry import Control, check
@@ -38,14 +38,10 @@ def check_variance_proxy_ordering(
 
     Controls: the BatchOT arm, then the Stable arm, paired one row off (x0[i] with the partner of x0[i+1]).
     """
-    sz = run.sizes(exp.VARIANCE_PROXY)
     arms = {"condot": "condot", "batchot": batchot, "batcheot": batcheot, "stable": stable}
-    m = exp.variance_proxies(run, sz.train, arms, sz.v_pairs)
-    ev = Evidence(
-        f"{SRC}, 2-D toy variance table [reported]; spec mfm.md §3, §5",
-        {"train": train_seeds(run, sz.train), "V": run.seed_for(99)},
-    )
-    V = {lab: p.V for lab, p in m.items()}
+    m = exp.variance_proxies(run, arms)
+    ev = Evidence.of(f"{SRC}, 2-D toy variance table [reported]; spec mfm.md §3, §5", m)
+    V = m.V
     why = f"spec §3 criterion (ordering of the paper's 2-D toy table, reported); {PAIRED}"
     ev.ordering("0.25 V_CondOT - V_BatchOT", paired(V["condot"], V["batchot"], 0.25), why=why, headline=True)
     ev.ordering("V_BatchEOT - V_BatchOT", paired(V["batcheot"], V["batchot"]), why=why)
@@ -59,7 +55,6 @@ def check_variance_proxy_ordering(
         "reported order (toy data set unknown; not comparable)",
         " > ".join(f"{lab} {v}" for lab, v in REPORTED_TOY_V.items()),
     )
-    for eps in sz.eot_eps_variants:
-        mv = exp.variance_proxies(run, sz.train, {"batcheot": batcheot}, sz.v_pairs, eot_eps_rel=eps)
-        report_arm(ev, f"variant eot_eps_rel={eps}: V BatchEOT", mv["batcheot"].V)
+    for eps, p in m.eot_variants.items():
+        report_arm(ev, f"variant eot_eps_rel={eps}: V BatchEOT", p.V)
     return ev.verdict()

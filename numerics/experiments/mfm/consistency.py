@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
@@ -16,6 +16,7 @@ from numerics.experiments.mfm.trained_arms import (
     TrainSizes,
     arm,
     arm_paths,
+    train_seeds,
     trained_arms,
 )
 
@@ -41,28 +42,36 @@ CONSISTENCY = Tier(
 
 
 @dataclass(frozen=True)
-class PathConsistency:
-    """Few-step consistency of every arm from the same noises ``x0`` (seed 54)."""
+class PathConsistency(Measurement):
+    """Few-step consistency of every arm from the same noises ``x0`` (seed 54); ``sigma_min_variants``: the same
+    arms trained with each further :math:`\\sigma_{\\min}` of the tier (reported, spec §6)."""
 
     nfe: tuple[int, ...]
     x0: np.ndarray
     arms: dict[str, ArmPaths]
+    sigma_min_variants: dict[float, dict[str, ArmPaths]]
 
 
-def path_consistency(
-    run: RunSpec,
-    train: TrainSizes,
-    arms: Mapping[str, str],
-    starts: int,
-    rk4_steps: int,
-    nfe: tuple[int, ...],
-    sigma_min: float = 0.0,
-) -> PathConsistency:
-    """Straightness and Euler consistency :math:`\\kappa_m` against the RK4 sample, per arm and seed."""
-    configs = {lab: arm(run, train, c, sigma_min=sigma_min) for lab, c in arms.items()}
+def _arm_paths(
+    run: RunSpec, sz: ConsistencySizes, arms: Mapping[str, str], sigma_min: float, seed: list[int]
+) -> dict[str, ArmPaths]:
+    configs = {lab: arm(run, sz.train, c, sigma_min=sigma_min) for lab, c in arms.items()}
     trained_arms(run, configs)
+    return {lab: arm_paths(run, configs[lab], seed, sz.starts, sz.rk4_steps, tuple(sz.nfe)) for lab in arms}
+
+
+def path_consistency(run: RunSpec, arms: Mapping[str, str]) -> PathConsistency:
+    """Straightness and Euler consistency :math:`\\kappa_m` against the RK4 sample, per arm (label -> coupling)
+    and seed, at the tier's sizes, and at each of its ``sigma_min_variants``."""
+    sz = run.sizes(CONSISTENCY)
     seed = run.seed_list(54)
-    x0 = np.random.default_rng(seed).standard_normal((starts, 2))
+    x0 = np.random.default_rng(seed).standard_normal((sz.starts, 2))
     return PathConsistency(
-        tuple(nfe), x0, {lab: arm_paths(run, configs[lab], seed, starts, rk4_steps, tuple(nfe)) for lab in arms}
+        tuple(sz.nfe),
+        x0,
+        _arm_paths(run, sz, arms, 0.0, seed),
+        {sm: _arm_paths(run, sz, arms, sm, seed) for sm in sz.sigma_min_variants},
+        seeds={"train": train_seeds(run, sz.train), "noise": run.seed_for(54)},
+        sizes=sz,
+        settings={"reference": f"RK4 {sz.rk4_steps} steps", "few-step sampler": "Euler"},
     )

@@ -18,7 +18,7 @@ from numerics.couplings import (
 )
 from numerics.datasets import sample_eight_gaussians
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -53,18 +53,6 @@ def coupling_costs(n_batches: int, k: int, seed: list[int], batchot: Coupling) -
     return out
 
 
-def cost_ordering(run: RunSpec, batchot: Coupling = batch_ot_coupling) -> dict[str, np.ndarray]:
-    """Per-batch costs of every coupling on ``batches`` 8-Gaussians batches of ``k`` (seed 46, 5 streams)."""
-    sz = run.sizes(COST_ORDERING)
-    seed = run.seed_list(46)
-    tasks = [
-        dict(n_batches=sz.batches // ORDERING_CHUNKS, k=sz.k, seed=[*seed, n], batchot=batchot)
-        for n in range(ORDERING_CHUNKS)
-    ]
-    res = sweep(run.executor, coupling_costs, tasks)
-    return {n: np.concatenate([r[n] for r in res]) for n in res[0]}
-
-
 # ---------------------------------------------------------------------------------------------
 # One paired minibatch per coupling (figure mfm/fig-coupling-pairs)
 # ---------------------------------------------------------------------------------------------
@@ -78,14 +66,47 @@ class CouplingExample:
     cost: dict[str, float]
 
 
-def coupling_example(run: RunSpec, k: int = 64) -> CouplingExample:
-    """``k`` noise and data points (seed 46) paired by every coupling of :data:`numerics.couplings.COUPLINGS`."""
+def coupling_example(run: RunSpec, k: int = 64, batchot: Coupling = batch_ot_coupling) -> CouplingExample:
+    """``k`` noise and data points (seed 46) paired by every coupling of :data:`numerics.couplings.COUPLINGS`
+    (``batchot`` under the name BatchOT)."""
     seed = run.seed_list(46)
     rng = np.random.default_rng(seed)
     x0, x1 = rng.standard_normal((k, 2)), sample_eight_gaussians(k, rng)
     pairs, cost = {}, {}
-    for name, coupling in COUPLINGS.items():
+    for name, coupling in {**COUPLINGS, "batchot": batchot}.items():
         idx = coupling(x0, x1, np.random.default_rng([*seed, 1]))
         pairs[name] = pair_indices(idx, k)
         cost[name] = pairing_cost(x0, x1, idx)
     return CouplingExample(x0, x1, pairs, cost)
+
+
+@dataclass(frozen=True)
+class CostOrdering(Measurement):
+    """Per-batch mean pair cost of every coupling (``batches`` values each), and one example batch of ``k``
+    paired by each coupling (the figure's)."""
+
+    costs: dict[str, np.ndarray]
+    example: CouplingExample
+
+
+def cost_ordering(run: RunSpec, batchot: Coupling = batch_ot_coupling) -> CostOrdering:
+    """Per-batch costs of every coupling on ``batches`` 8-Gaussians batches of ``k`` (seed 46, 5 streams), and
+    :func:`coupling_example` at the same ``k``."""
+    sz = run.sizes(COST_ORDERING)
+    seed = run.seed_list(46)
+    tasks = [
+        dict(n_batches=sz.batches // ORDERING_CHUNKS, k=sz.k, seed=[*seed, n], batchot=batchot)
+        for n in range(ORDERING_CHUNKS)
+    ]
+
+    def compute() -> CostOrdering:
+        res = sweep(run.executor, coupling_costs, tasks)
+        return CostOrdering(
+            {n: np.concatenate([r[n] for r in res]) for n in res[0]},
+            coupling_example(run, sz.k, batchot),
+            seeds={"batches": run.seed_for(46)},
+            sizes=sz,
+            settings={"streams": ORDERING_CHUNKS, "eot_eps_rel": 0.05},
+        )
+
+    return measured(run, "mfm-coupling-cost-ordering", {"sizes": sz, "seed": seed, "batchot": batchot}, compute)

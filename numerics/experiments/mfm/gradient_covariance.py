@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     linear_features,
     section,
@@ -38,7 +38,7 @@ def gradient_covariance_formula(jac: np.ndarray, cond_cov: np.ndarray) -> np.nda
 
 
 @dataclass(frozen=True)
-class GradientCovariance:
+class GradientCovariance(Measurement):
     """Relative Frobenius error of the sampled Cov(g) per point, the trace ratios to the bound."""
 
     rel_error: np.ndarray
@@ -90,4 +90,12 @@ def gradient_covariance(run: RunSpec, formula: CovarianceFormula = gradient_cova
         s_u = np.cov(rj.standard_normal((sz.dense_samples, 2)) @ np.linalg.cholesky(cond).T, rowvar=False)
         for c in (cond, s_u):
             worst = max(worst, np.trace(formula(jac, c)) / (4 * np.linalg.norm(jac, 2) ** 2 * np.trace(c)))
-    return GradientCovariance(np.array(errs), np.array(formula_ratio), np.array(sampled_ratio), float(worst))
+    return GradientCovariance(
+        np.array(errs),
+        np.array(formula_ratio),
+        np.array(sampled_ratio),
+        float(worst),
+        seeds={"points": run.seed_for(41), "dense_J": run.seed_for(42)},
+        sizes=sz,
+        settings={"member": "rho = 0.5", "D given x_t": "sampled coupling pairs, least-squares residuals"},
+    )

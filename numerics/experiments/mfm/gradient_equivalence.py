@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     FAMILY_3,
     MarginalField,
@@ -33,7 +33,7 @@ LEMMA_31 = Tier.same(
 
 
 @dataclass(frozen=True)
-class GradientEquivalence:
+class GradientEquivalence(Measurement):
     """Per family member: cross term / SE for each random Theta, and grad difference / SE per component."""
 
     members: tuple[tuple[float, float], ...]
@@ -63,4 +63,11 @@ def gradient_equivalence(run: RunSpec, field: MarginalField = marginal_field) ->
         # gradient difference: 2 (u - D) phi^T per sample, independent of Theta
         gd = (2 * (u - d)[:, :, None] * feats[:, None, :]).reshape(sz.pairs, -1)
         grad_z.append(gd.mean(0) / (gd.std(0, ddof=1) / np.sqrt(sz.pairs)))
-    return GradientEquivalence(FAMILY_3, np.array(cross_z), np.array(grad_z))
+    return GradientEquivalence(
+        FAMILY_3,
+        np.array(cross_z),
+        np.array(grad_z),
+        seeds={"theta": run.seed_for(40), "mc": [*seed_theta, 1]},
+        sizes=sz,
+        settings={"times": "uniform in [0.01, 0.99]", "model": "linear in [1, x, t, t x]"},
+    )

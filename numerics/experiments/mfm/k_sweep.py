@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.datasets import FlowTarget
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
@@ -17,6 +17,7 @@ from numerics.experiments.mfm.trained_arms import (
     arm,
     arm_paths,
     arm_proxy,
+    train_seeds,
     trained_arms,
     transport_floor,
     w2_reference,
@@ -50,7 +51,7 @@ K_SWEEP = Tier(
 
 
 @dataclass(frozen=True)
-class KSweep:
+class KSweep(Measurement):
     """Per block size ``k`` (rows) and seed (columns, the first ``train.seeds``): variance proxy and its SE,
     straightness, transport cost, KE; the two end arms (k = 1, largest k) over ``cost_seeds`` seeds: C and the
     transport error :math:`W_2^2(\\psi_1\\#q_0,q_1)`, with the two-sample floor of that error."""
@@ -98,4 +99,12 @@ def k_sweep(run: RunSpec, coupling: str = "batchot") -> KSweep:
         np.array([paths[k].C[: sz.cost_seeds] for k in ends]),
         np.array([paths[k].W2_gen[: sz.cost_seeds] for k in ends]),
         floor,
+        seeds={
+            "train": train_seeds(run, sz.train),
+            "cost": train_seeds(run, wide),
+            "V": run.seed_for(99),
+            "starts": run.seed_for(52),
+        },
+        sizes=sz,
+        settings={"reference": f"RK4 {sz.rk4_steps} steps", "W2 reference": "POT emd2 (upward biased)"},
     )

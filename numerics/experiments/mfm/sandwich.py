@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     SANDWICH_FAMILY,
     section,
@@ -27,7 +27,11 @@ def bures_w2(fam: GaussianCoupling) -> float:
 
 @dataclass(frozen=True)
 class FamilySizes(Sizes):
+    """``members``: the spec's five members; ``curve``: the members ``(rho, 0)`` on a grid of ``rho`` from the
+    independent (0) to the deterministic OT coupling (1), the sandwich along the family (its figure)."""
+
     members: tuple[tuple[float, float], ...] = SANDWICH_FAMILY
+    curve: tuple[tuple[float, float], ...] = tuple((n / 20, 0.0) for n in range(21))
 
 
 SANDWICH = Tier.same("mfm/sandwich", FamilySizes(), section("mfm/sandwich", "DOP853 and quad, no sampling"))
@@ -58,6 +62,20 @@ def family_values(members: tuple[tuple[float, float], ...], w2: W2Form = bures_w
     return FamilyValues(tuple(members), *np.array(rows).T)
 
 
-def sandwich(run: RunSpec, w2: W2Form = bures_w2) -> FamilyValues:
-    """:func:`family_values` of the spec's five members."""
-    return family_values(run.sizes(SANDWICH).members, w2)
+@dataclass(frozen=True)
+class Sandwich(Measurement):
+    """The sandwich quantities of the spec's ``members`` and along the ``curve`` of the family (no sampling)."""
+
+    members: FamilyValues
+    curve: FamilyValues
+
+
+def sandwich(run: RunSpec, w2: W2Form = bures_w2) -> Sandwich:
+    """:func:`family_values` of the spec's five members and of the ``rho`` curve, with ``w2`` under test."""
+    sz = run.sizes(SANDWICH)
+    return Sandwich(
+        family_values(sz.members, w2),
+        family_values(sz.curve, w2),
+        sizes=sz,
+        settings={"flow": "DOP853 rtol 1e-12", "quadrature": "quad 1e-13"},
+    )

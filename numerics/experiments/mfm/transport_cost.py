@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.datasets import FlowTarget
-from numerics.experiments import RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
@@ -17,6 +17,7 @@ from numerics.experiments.mfm.trained_arms import (
     TrainSizes,
     arm,
     arm_paths,
+    train_seeds,
     trained_arms,
     transport_floor,
 )
@@ -49,7 +50,7 @@ COST_VS_DIM = Tier(
 
 
 @dataclass(frozen=True)
-class CostVsDim:
+class CostVsDim(Measurement):
     """Per dimension: the independent-coupling cost c_1; per arm over that dimension's seeds, C(psi_1) and the
     transport error :math:`W_2^2(\\psi_1\\#q_0,q_1)`; the two-sample floor of that error."""
 
@@ -88,4 +89,16 @@ def transport_costs(run: RunSpec, arms: Mapping[str, str]) -> CostVsDim:
         for d in sz.dims
     }
     c1 = {d: FlowTarget("mixture", d).independent_cost() for d in sz.dims}
-    return CostVsDim(tuple(sz.dims), c1, costs, errors, floor)
+    return CostVsDim(
+        tuple(sz.dims),
+        c1,
+        costs,
+        errors,
+        floor,
+        seeds={
+            "train": {d: train_seeds(run, dataclasses.replace(sz.train, seeds=n)) for d, n in per_dim.items()},
+            "starts": run.seed_for(55),
+        },
+        sizes=sz,
+        settings={"reference": f"RK4 {sz.rk4_steps} steps", "transport error": "POT emd2, exact"},
+    )
