@@ -36,7 +36,7 @@ def check_batchot_permutation_optimal(run: RunSpec, solver=exp.scipy_assignment)
     Control: a stable-matching solver.
     """
     m = exp.permutation_optimality(run, solver)
-    ev = Evidence("spec mfm.md §1.6 (Birkhoff–von Neumann), §3", run.seed_for(44))
+    ev = Evidence("spec mfm.md §1.6 (Birkhoff–von Neumann), §3", m.seeds["batches"])
     ev.at_most(
         "k=2..8: max relative gap to the brute-force optimum over S_k",
         m.gap_brute_force,

@@ -36,7 +36,7 @@ def check_condot_conditional_field(run: RunSpec, field=condot_field) -> Verdict:
     Control: the field with :math:`1-t` for :math:`1-(1-\\sigma_{\\min})t`.
     """
     m = exp.condot_conditional_field(run, field)
-    ev = Evidence("spec mfm.md §1.2 (CondOT conditional flow and field, Lipman et al. 2023)", run.seed_for(0))
+    ev = Evidence("spec mfm.md §1.2 (CondOT conditional flow and field, Lipman et al. 2023)", m.seeds["points"])
     for name, expr in m.residuals.items():
         ev.holds(
             f"simplify({name} residual) == 0",

@@ -31,7 +31,7 @@ def check_cost_ordering(run: RunSpec, batchot=batch_ot_coupling) -> Verdict:
     """
     m = exp.cost_ordering(run, batchot)
     costs = m.costs
-    ev = Evidence("spec mfm.md §1.6, §3 (derived: BatchOT minimises over B_k)", run.seed_for(46))
+    ev = Evidence("spec mfm.md §1.6, §3 (derived: BatchOT minimises over B_k)", m.seeds["batches"])
     for other in ("stable", "condot", "random_perm", "eot_plan"):
         ev.at_most(
             f"max over batches of c(BatchOT) - c({other})",

@@ -35,7 +35,7 @@ def check_batcheot_limits(run: RunSpec, plan=exp.sinkhorn_plan) -> Verdict:
     Control: a plan that ignores eps.
     """
     m = exp.entropic_limits(run, plan)
-    ev = Evidence("spec mfm.md §1.6, §3 (derived: entropy bounds H(P) <= 2 ln k, H(perm) = ln k)", run.seed_for(47))
+    ev = Evidence("spec mfm.md §1.6, §3 (derived: entropy bounds H(P) <= 2 ln k, H(perm) = ln k)", m.seeds["batches"])
     ev.at_least(
         "min excess <P_eps, C> - OT",
         m.excess.min(),

@@ -38,7 +38,7 @@ def check_lemma_32_loss(run: RunSpec, spread=exp.conditional_spread) -> Verdict:
     Control: the unconditional spread :math:`\\operatorname{tr}\\mathrm{Cov}D`.
     """
     m = exp.loss_decomposition(run, spread)
-    ev = Evidence("Lemma 3.2 (reported content, derived form), spec mfm.md §1.3, §1.5, §3", [*run.seed_list(40), 2])
+    ev = Evidence("Lemma 3.2 (reported content, derived form), spec mfm.md §1.3, §1.5, §3", m.seeds["mc"])
     zs = []
     for rho, q, loss, diff in zip(m.rhos, m.quad, m.min_loss, m.jcfm_minus_fm):
         if rho < 1.0:

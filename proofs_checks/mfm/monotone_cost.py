@@ -40,7 +40,7 @@ def check_theorem_d8(run: RunSpec, matcher: str = "ot") -> Verdict:
     """
     measurement = exp.cost_sweep(run, exp.THEOREM_D8, matcher)
     sweep = measurement.curves
-    ev = Evidence("Theorem D.8 (reported), spec mfm.md §2, §3", run.seed_for(49))
+    ev = Evidence("Theorem D.8 (reported), spec mfm.md §2, §3", measurement.seeds["batches"])
     zs = {}
     for d, q in sweep.items():
         ev.within(
@@ -90,7 +90,7 @@ def check_theorem_42_cost(run: RunSpec, matcher: str = "ot") -> Verdict:
     """
     measurement = exp.cost_sweep(run, exp.THEOREM_42_COST, matcher)
     sweep = measurement.curves
-    ev = Evidence("Theorem 4.2 (reported), spec mfm.md §2 (derived route), §3", run.seed_for(49))
+    ev = Evidence("Theorem 4.2 (reported), spec mfm.md §2 (derived route), §3", measurement.seeds["batches"])
     g, g_se, kmax = {}, {}, {}
     for d, q in sweep.items():
         ev.at_least(

@@ -32,7 +32,7 @@ def check_straightness_identity(run: RunSpec, rk4_steps: int = 1000) -> Verdict:
     models of seed 0 (shared with the training claims). Control: a 4-step grid.
     """
     m = exp.straightness_identity(run, rk4_steps)
-    ev = Evidence("Eqs. 18–19 (reported existence; derived form), spec mfm.md §1.4, §3", run.seed_for(50))
+    ev = Evidence("Eqs. 18–19 (reported existence; derived form), spec mfm.md §1.4, §3", m.seeds["starts"])
     rel = m.gap / m.KE
     for name, r, s, ke, c in zip(m.names, rel, m.S, m.KE, m.C):
         ev.at_most(

@@ -15,7 +15,7 @@ from numerics.couplings import (
     batch_ot_coupling,
     squared_distances,
 )
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -49,7 +49,7 @@ def _all_permutations(k: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PermutationOptimality:
+class PermutationOptimality(Measurement):
     """Worst relative gaps of the solver's permutation to brute force, to POT's LP and POT's permutation; plan gap."""
 
     gap_brute_force: float
@@ -84,7 +84,9 @@ def permutation_optimality(run: RunSpec, solver: PermutationSolver = scipy_assig
             worst_plan = max(worst_plan, np.abs(plan - perm_plan).max())
             j2 = batch_ot_coupling(x0, x1, solver="pot")
             worst_pot = max(worst_pot, abs(c[np.arange(k), j2].sum() - cost) / cost)
-    return PermutationOptimality(worst_bf, worst_emd, worst_plan, worst_pot)
+    return PermutationOptimality(
+        worst_bf, worst_emd, worst_plan, worst_pot, seeds={"batches": run.seed_for(44)}, sizes=sz
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -32,7 +32,7 @@ CONDOT_FIELD = Tier.same(
 
 
 @dataclass(frozen=True)
-class ConditionalField:
+class ConditionalField(Measurement):
     """SymPy residuals of the CondOT identities and the float64 residual along random conditional paths."""
 
     residuals: dict[str, str]
@@ -47,4 +47,9 @@ def condot_conditional_field(run: RunSpec, field: Callable[..., Any] = condot_fi
     x0, x1, tt, sm = rng.standard_normal(n), rng.standard_normal(n), rng.random(n), 0.1 * rng.random(n)
     psi = (1 - (1 - sm) * tt) * x0 + tt * x1
     u = np.asarray(field(psi, x1, tt, sm), dtype=float)
-    return ConditionalField({k: str(v) for k, v in res.items()}, u - (x1 - (1 - sm) * x0))
+    return ConditionalField(
+        {k: str(v) for k, v in res.items()},
+        u - (x1 - (1 - sm) * x0),
+        seeds={"points": run.seed_for(0)},
+        sizes=run.sizes(CONDOT_FIELD),
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -26,7 +26,7 @@ CONDOT_IS_OT = Tier.same(
 
 
 @dataclass(frozen=True)
-class FlowMapAtOne:
+class FlowMapAtOne(Measurement):
     """Per rho: ||M(1) - Sigma^1/2||, ||m(1) - mu|| and C(psi_1) - W2^2."""
 
     rhos: tuple[float, ...]
@@ -45,4 +45,4 @@ def flow_map_at_one(run: RunSpec, phi: float = 0.0) -> FlowMapAtOne:
         c = float(m[0] @ m[0] + np.sum((mm[0] - np.eye(2)) ** 2))
         rows.append((np.linalg.norm(mm[0] - fam.sqrt_sigma), np.linalg.norm(m[0] - fam.mu), c - fam.w2_squared()))
     cols = np.array(rows).T
-    return FlowMapAtOne(rhos, *cols)
+    return FlowMapAtOne(rhos, *cols, sizes=run.sizes(CONDOT_IS_OT), settings={"phi": phi, "flow": "DOP853 rtol 1e-12"})

@@ -13,7 +13,7 @@ from numerics.couplings import (
     squared_distances,
 )
 from numerics.datasets import sample_eight_gaussians
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -39,7 +39,7 @@ def sinkhorn_plan(x0: np.ndarray, x1: np.ndarray, eps_rel: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class EntropicLimits:
+class EntropicLimits(Measurement):
     """Per batch and eps: excess cost over OT and its bound eps ln k; the OT cost; the large-eps deviation from uniform."""
 
     eps_rel: tuple[float, ...]
@@ -76,4 +76,14 @@ def entropic_limits(run: RunSpec, plan: EntropicPlan = sinkhorn_plan) -> Entropi
             if e == max(grid):
                 uniform_err[bi] = np.abs(k * pi - 1.0).max()  # pi doubly stochastic: uniform entries 1/k
                 uniform_bound[bi] = np.expm1(2 * (c.max() - c.min()) / (e * c.mean()))
-    return EntropicLimits(grid, excess, bound, ot_cost, uniform_err, uniform_bound, float(marg_err))
+    return EntropicLimits(
+        grid,
+        excess,
+        bound,
+        ot_cost,
+        uniform_err,
+        uniform_bound,
+        float(marg_err),
+        seeds={"batches": run.seed_for(47)},
+        sizes=sz,
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import quad
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     MeanSE,
     condot_pairs,
@@ -40,7 +40,7 @@ def conditional_spread(fam: GaussianCoupling, t: float) -> float:
 
 
 @dataclass(frozen=True)
-class LossDecomposition:
+class LossDecomposition(Measurement):
     """Per rho: quad of the spread, MC loss of the exact field, MC of L_JCFM - L_FM for a fixed Theta."""
 
     rhos: tuple[float, ...]
@@ -63,4 +63,12 @@ def loss_decomposition(run: RunSpec, spread: Spread = conditional_spread) -> Los
         losses.append(MeanSE.of(((u - d) ** 2).sum(1)))
         v = linear_features(xt, t) @ theta.T
         diffs.append(MeanSE.of(((v - d) ** 2).sum(1) - ((v - u) ** 2).sum(1)))
-    return LossDecomposition(sz.rhos, np.array(quads), losses, diffs)
+    return LossDecomposition(
+        sz.rhos,
+        np.array(quads),
+        losses,
+        diffs,
+        seeds={"mc": seed, "theta": run.seed_list(40)},
+        sizes=sz,
+        settings={"quad": "epsabs 1e-12, epsrel 1e-12"},
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     FAMILY_3,
     section,
@@ -34,7 +34,7 @@ PUSHFORWARD = Tier.same(
 
 
 @dataclass(frozen=True)
-class Pushforward:
+class Pushforward(Measurement):
     """Per family member: max |SymPy - NumPy| of the covariance blocks, and the moment error of the flow per time."""
 
     members: tuple[tuple[float, float], ...]
@@ -69,4 +69,6 @@ def marginal_pushforward(run: RunSpec, family: type[GaussianCoupling] = Gaussian
                 for n, tt in enumerate(sz.times)
             ]
         )
-    return Pushforward(FAMILY_3, sz.times, np.array(gaps), np.array(errs))
+    return Pushforward(
+        FAMILY_3, sz.times, np.array(gaps), np.array(errs), sizes=sz, settings={"flow": "DOP853 rtol 1e-12"}
+    )

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     SANDWICH_FAMILY,
 )
 from numerics.experiments.mfm.trained_arms import (
     TrainSizes,
     arm,
+    train_seeds,
 )
 from numerics.flow_metrics import flow_metrics
 from numerics.gaussian_family import GaussianCoupling
@@ -42,7 +43,7 @@ STRAIGHTNESS_IDENTITY = Tier(
 
 
 @dataclass(frozen=True)
-class StraightnessIdentity:
+class StraightnessIdentity(Measurement):
     """Per field: S (Eq. 18, Simpson), KE (RK4-carried), C and |S_18 - (KE - C)|."""
 
     names: tuple[str, ...]
@@ -70,4 +71,10 @@ def straightness_identity(run: RunSpec, rk4_steps: int = 1000) -> StraightnessId
     for _, v in fields:
         fm = flow_metrics(v, x0, rk4_steps, error_estimate=False)
         rows.append((fm["straightness"], fm["kinetic_energy"], fm["transport_cost"], fm["quadrature_gap"]))
-    return StraightnessIdentity(tuple(n for n, _ in fields), *np.array(rows).T)
+    return StraightnessIdentity(
+        tuple(n for n, _ in fields),
+        *np.array(rows).T,
+        seeds={"starts": run.seed_for(50), "train": train_seeds(run, sz.train)},
+        sizes=sz,
+        settings={"rk4_steps": rk4_steps},
+    )
