@@ -86,11 +86,11 @@ def check_batchot_permutation_optimal(run: RunSpec, solver=exp.scipy_assignment)
 def check_batchot_1d_sorting(run: RunSpec, coupling=batch_ot_coupling) -> Verdict:
     """In 1-D the BatchOT permutation matches order statistics. Control: the independent (identity) pairing."""
     m = exp.rank_mismatches(run, coupling)
-    ev = Evidence("spec mfm.md §2 (derived: monotone rearrangement is optimal for convex cost)", run.seed_for(45))
+    ev = Evidence("spec mfm.md §2 (derived: monotone rearrangement is optimal for convex cost)", m.seeds["batches"])
     ev.holds(
         "batches whose permutation != rank matching",
-        sum(m.values()) == 0,
-        measured=m,
+        sum(m.per_k.values()) == 0,
+        measured=m.per_k,
         expected=0,
         basis="theory",
         why="exact (continuous data, no ties)",

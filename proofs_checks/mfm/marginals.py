@@ -30,9 +30,10 @@ def check_lemma_41(run: RunSpec, batchot=batch_ot_coupling) -> Verdict:
 
     Control: nearest-neighbour pairing in place of BatchOT.
     """
-    tests = exp.marginal_tests(run, batchot)
+    m = exp.marginal_tests(run, batchot)
+    tests = m.tests
     sz = run.sizes(exp.LEMMA_41)
-    ev = Evidence("Lemma 4.1 (reported), spec mfm.md §1.6, §2, §3", run.seed_for(43))
+    ev = Evidence("Lemma 4.1 (reported), spec mfm.md §1.6, §2, §3", m.seeds["batches"])
     for r in tests:
         tag = f"{r.coupling}/{r.target}"
         ev.p_value(

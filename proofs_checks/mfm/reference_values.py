@@ -51,8 +51,9 @@ def check_gaussian_reference_values(
     quadrature of :math:`\\|\\mu\\|^2+\\operatorname{tr}A_t\\mathrm{Cov}X_tA_t^\\top`; each against SymPy's closed form.
     Controls: the field of another coupling; a wrong closed form of :math:`C`.
     """
-    cases = exp.reference_values(run, field_rho, closed_forms)
-    ev = Evidence("spec mfm.md §1.5, §3 (derived closed forms)", run.seed_for(51))
+    m = exp.reference_values(run, field_rho, closed_forms)
+    cases = m.cases
+    ev = Evidence("spec mfm.md §1.5, §3 (derived closed forms)", m.seeds["mc"])
     col = {
         name: np.array([getattr(c, name) for c in cases])
         for name in (

@@ -37,9 +37,9 @@ def check_stable_matching(run: RunSpec, matcher=exp.rows_propose) -> Verdict:
     Control: the optimal assignment in place of the stable matching.
     """
     m = exp.stable_matching_violations(run, matcher)
-    ev = Evidence("spec mfm.md §1.6 (Gale–Shapley; derived uniqueness = greedy)", run.seed_for(48))
+    ev = Evidence("spec mfm.md §1.6 (Gale–Shapley; derived uniqueness = greedy)", m.seeds["batches"])
     for prop in exp.STABLE_PROPERTIES:
-        per_k = {k: c[prop] for k, c in m.items()}
+        per_k = {k: c[prop] for k, c in m.per_k.items()}
         ev.holds(
             f"{prop} over all batches",
             sum(per_k.values()) == 0,

@@ -98,7 +98,14 @@ class SortingSizes(Sizes):
 SORTING_1D = Tier.same("mfm/batchot-1d-sorting", SortingSizes(), section("mfm/batchot-1d-sorting"))
 
 
-def rank_mismatches(run: RunSpec, coupling: Coupling = batch_ot_coupling) -> dict[int, int]:
+@dataclass(frozen=True)
+class RankMismatches(Measurement):
+    """Per ``k``: the 1-D batches whose permutation differs from the rank matching."""
+
+    per_k: dict[int, int]
+
+
+def rank_mismatches(run: RunSpec, coupling: Coupling = batch_ot_coupling) -> RankMismatches:
     """Per ``k``: 1-D batches whose ``coupling`` permutation differs from the rank (order-statistics) matching."""
     sz = run.sizes(SORTING_1D)
     rng = run.rng(45)
@@ -111,4 +118,4 @@ def rank_mismatches(run: RunSpec, coupling: Coupling = batch_ot_coupling) -> dic
             rank[np.argsort(x0[:, 0])] = np.argsort(x1[:, 0])
             mismatches += int(not np.array_equal(coupling(x0, x1, None), rank))
         out[k] = mismatches
-    return out
+    return RankMismatches(out, seeds={"batches": run.seed_for(45)}, sizes=sz)

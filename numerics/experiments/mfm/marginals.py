@@ -23,7 +23,7 @@ from numerics.couplings import (
 )
 from numerics.datasets import FlowTarget, sample_eight_gaussians
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -113,7 +113,14 @@ class MarginalTest:
     dependence_z: float
 
 
-def marginal_tests(run: RunSpec, batchot: Coupling = batch_ot_coupling) -> list[MarginalTest]:
+@dataclass(frozen=True)
+class MarginalTests(Measurement):
+    """The :class:`MarginalTest` of every (coupling, target)."""
+
+    tests: list[MarginalTest]
+
+
+def marginal_tests(run: RunSpec, batchot: Coupling = batch_ot_coupling) -> MarginalTests:
     """Lemma 4.1 on every coupling and target (spec §3): pooled pairs against the exact marginals.
 
     ``batchot`` is the pairing run under the name BatchOT (a non-coupling is the negative control).
@@ -162,4 +169,4 @@ def marginal_tests(run: RunSpec, batchot: Coupling = batch_ot_coupling) -> list[
                 c, tg, np.array(ps), zs, r.plan_error, float(dep.mean() / (dep.std(ddof=1) / np.sqrt(sz.batches)))
             )
         )
-    return out
+    return MarginalTests(out, seeds={"batches": run.seed_for(43)}, sizes=sz, settings={"targets": MARGINAL_TARGETS})

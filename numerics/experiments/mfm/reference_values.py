@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import quad
 
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     MeanSE,
     condot_pairs,
@@ -81,9 +81,16 @@ class ReferenceCase:
     loss: MeanSE
 
 
+@dataclass(frozen=True)
+class ReferenceValues(Measurement):
+    """The :class:`ReferenceCase` of every ``(m, s)``."""
+
+    cases: list[ReferenceCase]
+
+
 def reference_values(
     run: RunSpec, field_rho: float = 0.0, closed_forms: ClosedFormFn = symbolic_closed_forms
-) -> list[ReferenceCase]:
+) -> ReferenceValues:
     r"""The 1-D independent-coupling values four ways (spec §3): closed forms, ``quad`` of the SymPy
     integrands, the NumPy covariance blocks (DOP853 affine flow for :math:`C`, ``quad`` of
     :math:`\sigma_t^2` and of the KE integrand), and Monte Carlo (RK4 flow from ``starts`` noises;
@@ -120,7 +127,12 @@ def reference_values(
                 MeanSE.of(((u - d) ** 2).sum(1)),
             )
         )
-    return out
+    return ReferenceValues(
+        out,
+        seeds={"mc": run.seed_for(51)},
+        sizes=sz,
+        settings={"field_rho": field_rho, "ode": f"RK4 {sz.rk4_steps} steps", "quad": "epsabs 1e-13, epsrel 1e-12"},
+    )
 
 
 def _quad01(f: Callable[[float], float]) -> float:

@@ -14,7 +14,7 @@ from numerics.couplings import (
     squared_distances,
 )
 from numerics.datasets import sample_eight_gaussians
-from numerics.experiments import RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, RunSpec, Sizes, Tier
 from numerics.experiments.mfm._common import (
     section,
 )
@@ -58,7 +58,14 @@ STABLE_PROPERTIES = (
 )
 
 
-def stable_matching_violations(run: RunSpec, matcher: Matcher = rows_propose) -> dict[int, dict[str, int]]:
+@dataclass(frozen=True)
+class StableViolations(Measurement):
+    """Per ``k``: counts over the batches of each violated property (:data:`STABLE_PROPERTIES`)."""
+
+    per_k: dict[int, dict[str, int]]
+
+
+def stable_matching_violations(run: RunSpec, matcher: Matcher = rows_propose) -> StableViolations:
     """Per ``k``: counts over the batches of each violated property (:data:`STABLE_PROPERTIES`) of ``matcher``."""
     sz = run.sizes(STABLE_MATCHING)
     rng = run.rng(48)
@@ -74,4 +81,4 @@ def stable_matching_violations(run: RunSpec, matcher: Matcher = rows_propose) ->
             counts["!= cols-proposing result"] += int(not np.array_equal(j, gale_shapley(c, "cols")[0]))
             counts["> k^2 proposals"] += int(props > k * k)
         out[k] = counts
-    return out
+    return StableViolations(out, seeds={"batches": run.seed_for(48)}, sizes=sz)
