@@ -1,4 +1,4 @@
-"""Tests of numerics.experiments.mfm / mfm_learned: training configuration, targets, sweeps, paired statistics."""
+"""Tests of the numerics.experiments.mfm package (training configuration, trained arms, cost sweep): training configuration, targets, sweeps, paired statistics."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from numerics.datasets import (
     sample_gaussian_mixture,
 )
 from numerics.experiments import RunSpec, forget_measurements
-from numerics.experiments import mfm as exp
-from numerics.experiments import mfm_learned as learned
+from numerics.experiments.mfm import FlowTrainingConfig, k_sweep, monotone_cost, trained_arms
+from numerics.experiments.mfm._common import marginal_field
 from numerics.gaussian_family import GaussianCoupling
 from numerics.training import forget_trained, trained
 
@@ -95,25 +95,25 @@ def test_samplers_reject_bad_input():
 # ---------------------------------------------------------------------------------- training configuration
 def test_config_validation_and_canonical_names():
     with pytest.raises(ValueError, match="divide"):
-        exp.FlowTrainingConfig(k=48, batch=64)
+        FlowTrainingConfig(k=48, batch=64)
     with pytest.raises(ValueError, match="unknown coupling"):
-        exp.FlowTrainingConfig(coupling="heuristic")
+        FlowTrainingConfig(coupling="heuristic")
     with pytest.raises(ValueError, match="sigma_min"):
-        exp.FlowTrainingConfig(sigma_min=1.0)
+        FlowTrainingConfig(sigma_min=1.0)
     assert (
-        exp.FlowTrainingConfig(coupling="batchot", k=1).canonical()
-        == exp.FlowTrainingConfig(coupling="condot", k=64).canonical()
+        FlowTrainingConfig(coupling="batchot", k=1).canonical()
+        == FlowTrainingConfig(coupling="condot", k=64).canonical()
     )
-    assert exp.FlowTrainingConfig().checkpoint_steps()[:3] == [0, 500, 1000]
+    assert FlowTrainingConfig().checkpoint_steps()[:3] == [0, 500, 1000]
 
 
 def test_sampler_is_deterministic_and_pairs_are_permutations():
-    cfg = exp.FlowTrainingConfig(coupling="stable", k=16, batch=32)
+    cfg = FlowTrainingConfig(coupling="stable", k=16, batch=32)
     a, b = cfg.sampler().draw(), cfg.sampler().draw()
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     # the paired x1 are the same multiset as a fresh independent draw of the same stream
-    raw = exp.FlowTrainingConfig(coupling="condot", k=1, batch=32).sampler().draw()[1]
+    raw = FlowTrainingConfig(coupling="condot", k=1, batch=32).sampler().draw()[1]
     np.testing.assert_array_equal(np.sort(raw[:, 0]), np.sort(a[1][:, 0]))
     for s in (0, 16):  # every data point of a block used exactly once (Stable is a permutation)
         j = [int(np.flatnonzero(raw[:, 0] == v)[0]) - s for v in a[1][s : s + 16, 0]]
@@ -121,7 +121,7 @@ def test_sampler_is_deterministic_and_pairs_are_permutations():
 
 
 def test_coupled_loss_equals_direct_formula():
-    cfg = exp.FlowTrainingConfig(coupling="batchot", k=8, batch=16, sigma_min=1e-4)
+    cfg = FlowTrainingConfig(coupling="batchot", k=8, batch=16, sigma_min=1e-4)
     loss = cfg.objective()(ZeroField(), 1, torch.Generator().manual_seed(3))
     x0, x1 = cfg.sampler().draw()
     target = x1 - (1 - 1e-4) * x0
@@ -130,7 +130,7 @@ def test_coupled_loss_equals_direct_formula():
 
 def test_training_is_deterministic_with_checkpoints():
     forget_trained()
-    cfg = exp.FlowTrainingConfig(coupling="batchot", n_checkpoints=3, **TINY)
+    cfg = FlowTrainingConfig(coupling="batchot", n_checkpoints=3, **TINY)
     r1 = trained(cfg)
     forget_trained()
     r2 = trained(cfg)
@@ -145,21 +145,22 @@ def test_marginal_field_matches_the_family_field_at_each_time():
     fam = GaussianCoupling(rho=0.5, phi=0.3)
     rng = np.random.default_rng(0)
     x, t = rng.standard_normal((5, 2)), rng.random(5)
-    batched = exp.marginal_field(fam, x, t)
+    batched = marginal_field(fam, x, t)
     for n in range(5):
         np.testing.assert_allclose(batched[n], fam.velocity(x[n : n + 1], float(t[n]))[0], rtol=1e-12, atol=1e-12)
 
 
 def test_minibatch_costs_seeded_and_ordered():
-    a = exp.minibatch_ot_costs(2, 16, 20, [1])
-    np.testing.assert_array_equal(a, exp.minibatch_ot_costs(2, 16, 20, [1]))
+    a = monotone_cost.minibatch_ot_costs(2, 16, 20, [1])
+    np.testing.assert_array_equal(a, monotone_cost.minibatch_ot_costs(2, 16, 20, [1]))
     # same batches: OT <= identity <= anti-matching, batch by batch
-    assert np.all(a <= exp.minibatch_ot_costs(2, 16, 20, [1], "identity") + 1e-12)
+    assert np.all(a <= monotone_cost.minibatch_ot_costs(2, 16, 20, [1], "identity") + 1e-12)
     assert np.all(
-        exp.minibatch_ot_costs(2, 16, 20, [1], "identity") <= exp.minibatch_ot_costs(2, 16, 20, [1], "anti") + 1e-12
+        monotone_cost.minibatch_ot_costs(2, 16, 20, [1], "identity")
+        <= monotone_cost.minibatch_ot_costs(2, 16, 20, [1], "anti") + 1e-12
     )
-    one_d = exp.minibatch_ot_costs(1, 8, 5, [2])  # sorting in 1-D equals the exact assignment
-    assert np.all(one_d <= exp.minibatch_ot_costs(1, 8, 5, [2], "identity") + 1e-12)
+    one_d = monotone_cost.minibatch_ot_costs(1, 8, 5, [2])  # sorting in 1-D equals the exact assignment
+    assert np.all(one_d <= monotone_cost.minibatch_ot_costs(1, 8, 5, [2], "identity") + 1e-12)
 
 
 @pytest.mark.parametrize("matcher", ["ot", "anti"])
@@ -172,15 +173,15 @@ def test_one_dimensional_costs_are_the_batch_by_batch_sorting(matcher):
         x0 = np.sort(rng.standard_normal((8, 1))[:, 0])
         x1 = np.sort((mu + np.sqrt(var) * rng.standard_normal((8, 1)))[:, 0])
         want.append(((x0 - (x1[::-1] if matcher == "anti" else x1)) ** 2).mean())
-    np.testing.assert_array_equal(exp.minibatch_ot_costs(1, 8, 40, [3], matcher), want)
+    np.testing.assert_array_equal(monotone_cost.minibatch_ot_costs(1, 8, 40, [3], matcher), want)
 
 
 def test_batch_plan_and_sizes_below_spec():
-    plan = exp.BatchPlan(k_max=256, min_batches=100, pair_budget=2**14)
+    plan = monotone_cost.BatchPlan(k_max=256, min_batches=100, pair_budget=2**14)
     assert plan.ks() == (1, 2, 4, 8, 16, 32, 64, 128, 256)
     assert plan.batches(1) == 2**14 and plan.batches(256) == 100
-    assert exp.THEOREM_D8.reduced_fields == ["multi_d.k_max", "multi_d.min_batches", "multi_d.pair_budget"]
-    assert learned.K_SWEEP.reduced_fields == [
+    assert monotone_cost.THEOREM_D8.reduced_fields == ["multi_d.k_max", "multi_d.min_batches", "multi_d.pair_budget"]
+    assert k_sweep.K_SWEEP.reduced_fields == [
         "train.width",
         "train.steps",
         "train.batch",
@@ -194,24 +195,24 @@ def test_batch_plan_and_sizes_below_spec():
 def test_cost_curve_is_measured_once():
     forget_measurements()
     run = RunSpec()
-    plan = exp.BatchPlan(k_max=4, min_batches=10, pair_budget=10)
-    a = exp.cost_curve(run, 2, plan)
-    assert exp.cost_curve(run, 2, plan) is a
+    plan = monotone_cost.BatchPlan(k_max=4, min_batches=10, pair_budget=10)
+    a = monotone_cost.cost_curve(run, 2, plan)
+    assert monotone_cost.cost_curve(run, 2, plan) is a
     assert a.ks.tolist() == [1, 2, 4] and a.batches == (10, 10, 10)
-    assert exp.cost_curve(run, 2, plan, "identity") is not a
+    assert monotone_cost.cost_curve(run, 2, plan, "identity") is not a
     forget_measurements()
 
 
 def test_paired_difference():
-    d = learned.paired(np.array([2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0]), 0.5)
+    d = trained_arms.paired(np.array([2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0]), 0.5)
     np.testing.assert_allclose(d, [0.0, 0.5, 1.0])
     with pytest.raises(ValueError, match="same seeds"):
-        learned.paired(np.ones(3), np.ones(4))
+        trained_arms.paired(np.ones(3), np.ones(4))
 
 
 def test_arms_pair_seeds_and_canonicalise():
     run = RunSpec()
-    a = learned.arm(run, learned.FAST_TRAIN, "batchot", 1)
+    a = trained_arms.arm(run, trained_arms.FAST_TRAIN, "batchot", 1)
     assert [c.seed for c in a] == list(range(5)) and all(c.coupling == "condot" and c.k == 1 for c in a)
-    b = learned.arm(RunSpec(seed=7), learned.FAST_TRAIN, "batchot")
+    b = trained_arms.arm(RunSpec(seed=7), trained_arms.FAST_TRAIN, "batchot")
     assert [c.seed for c in b] == [(7, s) for s in range(5)] and b[0].k == 64

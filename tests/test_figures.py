@@ -8,13 +8,15 @@ same).
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
 
 from figures.registry import LOAD_ERRORS, load_all, render
 from numerics.experiments import RunSpec
-from proofs_checks.claims import get_claim
+from proofs_checks.claims import all_claims, get_claim
+from proofs_checks.registry import get_check_spec
 from proofs_checks.runner import group_key
 
 FIGURES = load_all()
@@ -38,3 +40,19 @@ def test_figure_draws(fig_id: str, tmp_path) -> None:
     assert not r.skipped and all(p.exists() and p.stat().st_size > 0 for p in r.paths.values())
     side = json.loads(r.paths["json"].read_text())
     assert side["caption"] and side["tier"] == "fast"
+
+
+def test_mfm_topic_is_one_module_per_layer() -> None:
+    """Each mfm claim's judge, its measurement's tier and its figures live in modules of one topic name."""
+    for claim in all_claims("mfm"):
+        check = get_check_spec(claim.id)
+        assert check is not None, claim.id
+        package, topic = check.fn.__module__.rsplit(".", 1)
+        assert package == "proofs_checks.mfm", (claim.id, check.fn.__module__)
+        measurements = importlib.import_module(f"numerics.experiments.mfm.{topic}")
+        assert any(v is check.tier for v in vars(measurements).values()), (claim.id, topic)
+    for spec in (s for s in FIGURES.values() if s.paper == "mfm"):
+        topic = spec.fn.__module__.rsplit(".", 1)[1]
+        assert spec.fn.__module__ == f"figures.mfm.{topic}" and spec.claims, spec.id
+        for claim_id in spec.claims:
+            assert get_check_spec(claim_id).fn.__module__ == f"proofs_checks.mfm.{topic}", (spec.id, claim_id)

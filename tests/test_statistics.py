@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from numerics.experiments.mfm_learned import PILOTS
+from numerics.experiments.mfm.trained_arms import PILOTS
 from proofs_checks.statistics import holm_levels, paired_t, power, seeds_for_power
 
 

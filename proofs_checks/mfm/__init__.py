@@ -1,4 +1,4 @@
-"""Pooladian et al. 2023, Multisample Flow Matching: the paper record and its claims (checks in ``exact``, ``learned``)."""
+"""Pooladian et al. 2023, Multisample Flow Matching: the paper record; its judges are the other modules, one per topic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-r"""Multisample Flow Matching, learned flows: seed ensembles of trained models and what the claims measure on them.
+r"""Multisample Flow Matching, learned flows: seed ensembles of trained models and their per-arm evaluations.
 
 Every model is a :class:`~numerics.nets.VelocityMLP` trained on the joint CFM objective; models
 differ only in the coupling that pairs noise with data in each minibatch (spec ``mfm.md`` §1.6).
@@ -27,13 +27,19 @@ import ot
 
 from numerics.datasets import FlowTarget
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, Tier, measured
-from numerics.experiments.mfm import SANDWICH_FAMILY, STREAM_TIME, FlowTrainingConfig
+from numerics.experiments import RunSpec, Sizes, measured
+from numerics.experiments.mfm import (
+    STREAM_TIME,
+    FlowTrainingConfig,
+)
 from numerics.flow_metrics import consistency, flow_metrics, gradient_variance, variance_proxy
-from numerics.gaussian_family import GaussianCoupling
-from numerics.training import TrainResult, coupled_objective, train_ensembles, train_many
+from numerics.training import (
+    TrainResult,
+    coupled_objective,
+    train_ensembles,
+)
 
-SECTION = "spec mfm.md §3 (training defaults: 8-Gaussians, width 256, 10000 steps, k = batch = 256)"
+TRAINING_SECTION = "spec mfm.md §3 (training defaults: 8-Gaussians, width 256, 10000 steps, k = batch = 256)"
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ PILOTS = (
 has p < 1e-4 at 5 seeds, where 3-5 seeds already give power 0.9)."""
 
 
-def _nearest(values: list[int], target: int) -> int:
+def nearest_checkpoint(values: list[int], target: int) -> int:
     return min(values, key=lambda v: abs(v - target))
 
 
@@ -318,311 +324,3 @@ def arm_gradients(run: RunSpec, configs: Arm, steps: tuple[int, ...], grad_batch
 
     params = {"configs": list(configs), "steps": list(steps), "grad_batches": grad_batches, "seed": seed}
     return measured(run, "mfm-arm-gradient-variance", params, compute)
-
-
-# ----------------------------------------------------------------------------------------------
-# mfm/theorem-4.2-variance-straightness-limit
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class KSweepSizes(Sizes):
-    """``cost_seeds``: seeds of the two end arms (k = 1 and the largest k) for the transport-cost ordering
-    (:data:`PILOTS`); every other comparison uses the first ``train.seeds``."""
-
-    train: TrainSizes = SPEC_TRAIN
-    ks: tuple[int, ...] = (1, 4, 16, 64, 256)
-    v_pairs: int = 100_000
-    starts: int = 2000
-    rk4_steps: int = 1000
-    w2_samples: int = 5000
-    # no pilot at the spec's sizes yet: the spec tier runs 5 seeds and reports the seeds its effect would need
-    cost_seeds: int = 5
-
-
-K_SWEEP = Tier(
-    "mfm/theorem-4.2-variance-straightness-limit",
-    KSweepSizes(FAST_TRAIN, (1, 4, 16, 64), v_pairs=20_000, rk4_steps=200, w2_samples=2000, cost_seeds=26),
-    KSweepSizes(),
-    SECTION + "; row mfm/theorem-4.2-variance-straightness-limit",
-)
-
-
-@dataclass(frozen=True)
-class KSweep:
-    """Per block size ``k`` (rows) and seed (columns, the first ``train.seeds``): variance proxy and its SE,
-    straightness, transport cost, KE; the two end arms (k = 1, largest k) over ``cost_seeds`` seeds: C and the
-    transport error :math:`W_2^2(\\psi_1\\#q_0,q_1)`, with the two-sample floor of that error."""
-
-    ks: tuple[int, ...]
-    V: np.ndarray
-    V_se: np.ndarray
-    S: np.ndarray
-    C: np.ndarray
-    KE: np.ndarray
-    w2_reference: float
-    C_ends: np.ndarray
-    W2_ends: np.ndarray
-    transport_floor: float
-
-
-def k_sweep(run: RunSpec, coupling: str = "batchot") -> KSweep:
-    """Models trained with ``coupling`` in blocks of ``k`` for every ``k`` of the tier; ``V`` (seed 99), path metrics (starts seed 52)."""
-    sz = run.sizes(K_SWEEP)
-    ends = (sz.ks[0], sz.ks[-1])
-    wide = dataclasses.replace(sz.train, seeds=max(sz.cost_seeds, sz.train.seeds))
-    arms = {k: arm(run, wide if k in ends else sz.train, coupling, k) for k in sz.ks}
-    trained_arms(run, arms)
-    run.progress("variance proxy and path metrics per k and seed")
-    n = sz.train.seeds
-    proxies = [arm_proxy(run, arms[k][:n], sz.v_pairs) for k in sz.ks]
-    seed = run.seed_list(52)
-    paths = {k: arm_paths(run, arms[k], seed, sz.starts, sz.rk4_steps) for k in sz.ks}
-    w2 = measured(
-        run,
-        "mfm-w2-reference",
-        {"samples": sz.w2_samples, "seed": seed},
-        lambda: w2_reference(FlowTarget(), sz.w2_samples, seed),
-    )
-    floor = measured(
-        run, "mfm-transport-floor", {"target": "8gaussians", "seed": seed}, lambda: transport_floor(FlowTarget(), seed)
-    )
-    first = [paths[k].first(n) for k in sz.ks]
-    return KSweep(
-        sz.ks,
-        np.array([p.V for p in proxies]),
-        np.array([p.se for p in proxies]),
-        *(np.array([getattr(q, key) for q in first]) for key in ("S", "C", "KE")),
-        w2,
-        np.array([paths[k].C[: sz.cost_seeds] for k in ends]),
-        np.array([paths[k].W2_gen[: sz.cost_seeds] for k in ends]),
-        floor,
-    )
-
-
-# ----------------------------------------------------------------------------------------------
-# mfm/gradient-variance-reduction
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GradientVarianceSizes(Sizes):
-    train: TrainSizes = SPEC_TRAIN
-    grad_batches: int = 100
-    fractions: tuple[float, ...] = (0.1, 0.5, 1.0)
-
-
-GRADIENT_VARIANCE = Tier(
-    "mfm/gradient-variance-reduction",
-    GradientVarianceSizes(FAST_TRAIN),
-    GradientVarianceSizes(),
-    SECTION + "; row mfm/gradient-variance-reduction (steps 1000, 5000, 10000 of 10000)",
-)
-
-
-@dataclass(frozen=True)
-class GradientVariances:
-    """tr Cov of the minibatch gradient per arm, as an array (training steps x seeds)."""
-
-    steps: tuple[int, ...]
-    trace: dict[str, np.ndarray]
-
-
-def gradient_variances(
-    run: RunSpec, train: TrainSizes, arms: Mapping[str, str], grad_batches: int, fractions: tuple[float, ...]
-) -> GradientVariances:
-    """tr Cov of the minibatch gradient at the checkpoints nearest ``fractions`` of training, per arm and seed."""
-    configs = {lab: arm(run, train, c) for lab, c in arms.items()}
-    res = trained_arms(run, configs)
-    have = sorted(res[next(iter(res))][0].checkpoints)
-    steps = tuple(_nearest(have, round(f * train.steps)) for f in fractions)
-    return GradientVariances(steps, {lab: arm_gradients(run, configs[lab], steps, grad_batches) for lab in arms})
-
-
-# ----------------------------------------------------------------------------------------------
-# mfm/straighter-flows-consistency
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ConsistencySizes(Sizes):
-    train: TrainSizes = SPEC_TRAIN
-    starts: int = 2000
-    rk4_steps: int = 1000
-    nfe: tuple[int, ...] = (1, 2, 4, 8)
-    sigma_min_variants: tuple[float, ...] = (1e-4,)
-
-
-CONSISTENCY = Tier(
-    "mfm/straighter-flows-consistency",
-    ConsistencySizes(FAST_TRAIN, rk4_steps=200, sigma_min_variants=()),
-    ConsistencySizes(),
-    SECTION + "; row mfm/straighter-flows-consistency; sigma_min = 1e-4 variant reported (spec §6)",
-)
-
-
-@dataclass(frozen=True)
-class PathConsistency:
-    """Few-step consistency of every arm from the same noises ``x0`` (seed 54)."""
-
-    nfe: tuple[int, ...]
-    x0: np.ndarray
-    arms: dict[str, ArmPaths]
-
-
-def path_consistency(
-    run: RunSpec,
-    train: TrainSizes,
-    arms: Mapping[str, str],
-    starts: int,
-    rk4_steps: int,
-    nfe: tuple[int, ...],
-    sigma_min: float = 0.0,
-) -> PathConsistency:
-    """Straightness and Euler consistency :math:`\\kappa_m` against the RK4 sample, per arm and seed."""
-    configs = {lab: arm(run, train, c, sigma_min=sigma_min) for lab, c in arms.items()}
-    trained_arms(run, configs)
-    seed = run.seed_list(54)
-    x0 = np.random.default_rng(seed).standard_normal((starts, 2))
-    return PathConsistency(
-        tuple(nfe), x0, {lab: arm_paths(run, configs[lab], seed, starts, rk4_steps, tuple(nfe)) for lab in arms}
-    )
-
-
-# ----------------------------------------------------------------------------------------------
-# mfm/variance-proxy-ordering
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class VarianceProxySizes(Sizes):
-    train: TrainSizes = SPEC_TRAIN
-    v_pairs: int = 100_000
-    eot_eps_variants: tuple[float, ...] = (0.01, 0.2)
-
-
-VARIANCE_PROXY = Tier(
-    "mfm/variance-proxy-ordering",
-    VarianceProxySizes(FAST_TRAIN, v_pairs=20_000, eot_eps_variants=()),
-    VarianceProxySizes(),
-    SECTION + "; row mfm/variance-proxy-ordering; eot_eps_rel variants reported (spec §6)",
-)
-
-
-def variance_proxies(
-    run: RunSpec, train: TrainSizes, arms: Mapping[str, str], v_pairs: int, eot_eps_rel: float = 0.05
-) -> dict[str, ArmProxy]:
-    """Variance proxy ``V`` of every arm and seed on fresh batches of its own coupling (seed 99)."""
-    configs = {lab: arm(run, train, c, eot_eps_rel=eot_eps_rel) for lab, c in arms.items()}
-    trained_arms(run, configs)
-    return {lab: arm_proxy(run, configs[lab], v_pairs) for lab in arms}
-
-
-# ----------------------------------------------------------------------------------------------
-# mfm/lower-transport-cost-high-dim
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CostVsDimSizes(Sizes):
-    """``seeds``: training seeds per dimension, aligned with ``dims`` (:data:`PILOTS`)."""
-
-    train: TrainSizes = SPEC_TRAIN
-    dims: tuple[int, ...] = (2, 8, 32)
-    starts: int = 2000
-    rk4_steps: int = 1000
-    # no pilot at the spec's sizes yet: 5 seeds per dimension, and the seeds an effect would need are reported
-    seeds: tuple[int, ...] = (5, 5, 5)
-
-
-COST_VS_DIM = Tier(
-    "mfm/lower-transport-cost-high-dim",
-    # C(psi_1) of the final iterate moves by +-3 between checkpoints 75 steps apart at d = 2 and the fast
-    # sizes: 31 seeds there by the pilot's power analysis (PILOTS); 1000 starts (the per-seed C is resolved to
-    # ~0.1, against a spread of ~2 over seeds)
-    CostVsDimSizes(FAST_TRAIN, starts=1000, rk4_steps=200, seeds=(31, 8, 5)),
-    CostVsDimSizes(),
-    SECTION + "; row mfm/lower-transport-cost-high-dim (mixture of 8 Gaussians, means seed 55, std 0.3)",
-)
-
-
-@dataclass(frozen=True)
-class CostVsDim:
-    """Per dimension: the independent-coupling cost c_1; per arm over that dimension's seeds, C(psi_1) and the
-    transport error :math:`W_2^2(\\psi_1\\#q_0,q_1)`; the two-sample floor of that error."""
-
-    dims: tuple[int, ...]
-    c1: dict[int, float]
-    C: dict[int, dict[str, np.ndarray]]
-    W2_gen: dict[int, dict[str, np.ndarray]]
-    floor: dict[int, float]
-
-
-def transport_costs(run: RunSpec, arms: Mapping[str, str]) -> CostVsDim:
-    """:math:`C(\\psi_1)` of every arm and seed on the ``d``-dimensional mixture, from common starts (seed ``[55, d]``),
-    with each map's transport error against fresh data (same seed)."""
-    sz = run.sizes(COST_VS_DIM)
-    if len(sz.seeds) != len(sz.dims):
-        raise ValueError(f"seeds {sz.seeds} must give one count per dimension {sz.dims}")
-    per_dim = dict(zip(sz.dims, sz.seeds))
-    configs = {
-        (d, lab): arm(run, dataclasses.replace(sz.train, seeds=per_dim[d]), c, target="mixture", dim=d)
-        for d in sz.dims
-        for lab, c in arms.items()
-    }
-    trained_arms(run, configs)
-    costs: dict[int, dict[str, np.ndarray]] = {d: {} for d in sz.dims}
-    errors: dict[int, dict[str, np.ndarray]] = {d: {} for d in sz.dims}
-    for (d, lab), cfgs in configs.items():
-        p = arm_paths(run, cfgs, [*run.seed_list(55), d], sz.starts, sz.rk4_steps)
-        costs[d][lab], errors[d][lab] = p.C, p.W2_gen
-    floor = {
-        d: measured(
-            run,
-            "mfm-transport-floor",
-            {"target": "mixture", "dim": d, "seed": [*run.seed_list(55), d]},
-            lambda d=d: transport_floor(FlowTarget("mixture", d), [*run.seed_list(55), d]),
-        )
-        for d in sz.dims
-    }
-    c1 = {d: FlowTarget("mixture", d).independent_cost() for d in sz.dims}
-    return CostVsDim(tuple(sz.dims), c1, costs, errors, floor)
-
-
-# ----------------------------------------------------------------------------------------------
-# mfm/straightness-identity
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IdentitySizes(Sizes):
-    starts: int = 2000
-    train: TrainSizes = TrainSizes(seeds=1)
-
-
-STRAIGHTNESS_IDENTITY = Tier(
-    "mfm/straightness-identity",
-    IdentitySizes(train=TrainSizes(width=64, steps=1500, batch=64, seeds=1)),
-    IdentitySizes(),
-    "spec mfm.md §3, row mfm/straightness-identity (M = 2000 starts, RK4 1000 steps; trained models: training defaults)",
-)
-
-
-@dataclass(frozen=True)
-class StraightnessIdentity:
-    """Per field: S (Eq. 18, Simpson), KE (RK4-carried), C and |S_18 - (KE - C)|."""
-
-    names: tuple[str, ...]
-    S: np.ndarray
-    KE: np.ndarray
-    C: np.ndarray
-    gap: np.ndarray
-
-
-def straightness_identity(run: RunSpec, rk4_steps: int = 1000) -> StraightnessIdentity:
-    """Eq. 18 and Eq. 19 forms of the straightness on RK4 paths from ``starts`` noises (seed 50).
-
-    Fields: the exact affine fields of three Gaussian-family members, and the trained CondOT and
-    BatchOT models of seed 0 (the models every training claim uses).
-    """
-    sz = run.sizes(STRAIGHTNESS_IDENTITY)
-    x0 = run.rng(50).standard_normal((sz.starts, 2))
-    fields: list[tuple[str, Any]] = [
-        (f"exact rho={r}, phi={p:.3f}", GaussianCoupling(rho=r, phi=p).velocity) for r, p in SANDWICH_FAMILY[:3]
-    ]
-    configs = [arm(run, sz.train, c)[0] for c in ("condot", "batchot")]
-    results = train_many(configs, run.executor, run.cache)
-    fields += [(f"trained {c.coupling}", r.model) for c, r in zip(configs, results)]
-    rows = []
-    for _, v in fields:
-        fm = flow_metrics(v, x0, rk4_steps, error_estimate=False)
-        rows.append((fm["straightness"], fm["kinetic_energy"], fm["transport_cost"], fm["quadrature_gap"]))
-    return StraightnessIdentity(tuple(n for n, _ in fields), *np.array(rows).T)

@@ -1,0 +1,1 @@
+"""Figures of the ``mfm/`` claims, one module per topic (the same names as the measurements and judges)."""
