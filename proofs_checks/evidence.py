@@ -388,6 +388,25 @@ class Evidence:
         tol = " + ".join(s for s in (f"atol {atol:.3g}" if atol else "", f"rtol {rtol:.3g}" if rtol else "") if s)
         return self._add(Comparison(name, measured, expected, tol or "exact", why, ok, True, headline, basis, role))
 
+    def _bound(
+        self,
+        op: str,
+        name: str,
+        measured: Any,
+        bound: Any,
+        why: str,
+        basis: str,
+        expected: Any,
+        headline: bool,
+        role: str,
+    ) -> bool:
+        m = np.asarray(measured, dtype=float)
+        holds = np.less_equal if op == "<=" else np.greater_equal
+        ok = bool(np.all(holds(m, np.asarray(bound, dtype=float))) and not np.any(np.isnan(m)))
+        tol = f"{op} {format_value(bound)}"
+        exp = tol if expected is None else expected
+        return self._add(Comparison(name, measured, exp, tol, why, ok, True, headline, basis, role))
+
     def at_most(
         self,
         name: str,
@@ -401,11 +420,7 @@ class Evidence:
         role: str = "claim",
     ) -> bool:
         """Every entry of ``measured`` is ``<= bound`` (NaN fails)."""
-        m = np.asarray(measured, dtype=float)
-        ok = bool(np.all(m <= np.asarray(bound, dtype=float)) and not np.any(np.isnan(m)))
-        exp = f"<= {format_value(bound)}" if expected is None else expected
-        tol = f"<= {format_value(bound)}"
-        return self._add(Comparison(name, measured, exp, tol, why, ok, True, headline, basis, role))
+        return self._bound("<=", name, measured, bound, why, basis, expected, headline, role)
 
     def at_least(
         self,
@@ -420,11 +435,7 @@ class Evidence:
         role: str = "claim",
     ) -> bool:
         """Every entry of ``measured`` is ``>= bound`` (NaN fails)."""
-        m = np.asarray(measured, dtype=float)
-        ok = bool(np.all(m >= np.asarray(bound, dtype=float)) and not np.any(np.isnan(m)))
-        exp = f">= {format_value(bound)}" if expected is None else expected
-        tol = f">= {format_value(bound)}"
-        return self._add(Comparison(name, measured, exp, tol, why, ok, True, headline, basis, role))
+        return self._bound(">=", name, measured, bound, why, basis, expected, headline, role)
 
     def p_value(
         self,
