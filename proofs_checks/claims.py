@@ -17,7 +17,7 @@ import difflib
 import importlib
 import pkgutil
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from proofs_checks.evidence import RegistryError
@@ -74,34 +74,6 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class SpecFinding:
-    """A recorded result of a claim at the spec's sizes (a run too long for every invocation).
-
-    The ledger reports it beside the verdict of the current run (it does not change the run's status).
-    """
-
-    claim_id: str
-    status: str
-    summary: str
-    measured: dict[str, Any] = field(default_factory=dict)
-    sizes: dict[str, Any] = field(default_factory=dict)
-    recorded: str = ""
-
-    def __post_init__(self) -> None:
-        if self.status not in ("fails", "verified"):
-            raise RegistryError(f"finding for {self.claim_id}: status must be 'fails' or 'verified'")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "summary": self.summary,
-            "measured": self.measured,
-            "sizes": self.sizes,
-            "recorded": self.recorded,
-        }
-
-
-@dataclass(frozen=True)
 class KnownFailure:
     """A claim not verified at one tier's sizes, recorded with its status, the comparison it fails and why.
 
@@ -134,7 +106,8 @@ class Paper:
     title : full reference line
     source_note : what of the paper is available and what is reconstructed (the ledger says so)
     out_of_reach : the paper's reported numbers that are never asserted (spec §5), Markdown
-    findings : recorded spec-size results (:class:`SpecFinding`) and "not reproduced" notes
+    not_reproduced : findings the suite could not reproduce, in words (spec-size results are records,
+        :mod:`proofs_checks.records`, written by the program)
     known_failures : claims not verified at a tier's sizes (:class:`KnownFailure`)
     order : position in listings and the ledger
 
@@ -145,7 +118,6 @@ class Paper:
     title: str
     source_note: str
     out_of_reach: str = ""
-    findings: tuple[SpecFinding, ...] = ()
     known_failures: tuple[KnownFailure, ...] = ()
     not_reproduced: tuple[str, ...] = ()
     order: int = 100
@@ -162,12 +134,9 @@ class Paper:
     def validate(self) -> None:
         """Every finding and known failure names a declared claim."""
         ids = {c.id for c in self.claims}
-        for f in (*self.findings, *self.known_failures):
+        for f in self.known_failures:
             if f.claim_id not in ids:
                 raise RegistryError(f"paper {self.id}: finding for unknown claim {f.claim_id}")
-
-    def finding(self, claim_id: str) -> SpecFinding | None:
-        return next((f for f in self.findings if f.claim_id == claim_id), None)
 
     def known_failure(self, claim_id: str, tier: str) -> KnownFailure | None:
         return next((f for f in self.known_failures if f.claim_id == claim_id and f.tier == tier), None)

@@ -199,13 +199,33 @@ def _report_load_errors() -> bool:
     return bool(errors)
 
 
+def _time_table(verdicts: list[Verdict], ahead: dict[str, float], wall: float) -> Any:
+    """Seconds per claim (check, controls) and per prerequisite run ahead, slowest first, with the wall time."""
+    from rich.table import Table
+
+    table = Table(title=f"time per claim (wall {wall / 60:.1f} min)")
+    for col in ("claim / work ahead", "status", "check s", "controls s"):
+        table.add_column(col, justify="left" if col[0] in "cs" and col != "check s" else "right")
+    rows = [(v.claim_id, v.status, v.seconds, sum(c.seconds for c in (v.controls or {}).values())) for v in verdicts]
+    rows += [(f"ahead: {label}", "", s, 0.0) for label, s in ahead.items()]
+    for name, status, s, cs in sorted(rows, key=lambda r: -(r[2] + r[3])):
+        table.add_row(name, status, f"{s:.1f}", f"{cs:.1f}" if cs else "")
+    total = sum(r[2] + r[3] for r in rows)
+    table.add_row("total (CPU-bound work, all workers)", "", f"{total:.0f}", "")
+    return table
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    from numerics.executor import shutdown_now
+    from dataclasses import replace
+
+    from numerics.executor import TASK_THREADS, shutdown_now
+    from proofs_checks import records
     from proofs_checks import verdicts_file as vf
     from proofs_checks.evidence import verdict_from_json
-    from proofs_checks.runner import run_claims, select_claims
+    from proofs_checks.runner import PREREQUISITE_SECONDS, run_claims, select_claims
 
     claims = select_claims(args.ids, args.paper, args.full)
+    records_dir = Path(args.records_dir) if args.records_dir else None
     if _report_load_errors():
         return 3
     if not claims:
@@ -215,6 +235,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     check_verify_outputs(args.json, args.markdown)
     if args.resume and not args.json:
         raise vf.VerdictsFileError("--resume needs --json PATH (the file of the run to resume)")
+    if args.record and not args.full:
+        print("--record writes spec-size records: give --full too", file=sys.stderr)
+        return 2
     tier = "spec" if args.full else "fast"
     record = vf.run_record(tier, args.seed)
     kept = vf.resumable(args.json, record, controls=args.controls) if args.resume else []
@@ -228,17 +251,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     executor, run = _start_run(args, bar)
     t0 = time.perf_counter()
 
+    fast: dict[str, dict[str, Any]] = {}
+    written: list[str] = []
+
     def done(c: Any, v: Verdict) -> None:
         writer.add(v.to_json() | {"tag": get_claim(v.claim_id).tag})
         # with --controls the claim's task also ran its controls: the ETA and the pool's order count them
         bar.done(c.id, v.seconds + sum(x.seconds for x in (v.controls or {}).values()))
+        if args.record and v.status != "error":  # written now: a later interruption must not lose it
+            mach = records.machine(args.workers, TASK_THREADS)
+            records.write_record(records.make_record(v.to_json(), fast.get(c.id), record, mach), records_dir)
+            written.append(c.id)
 
     interrupted = False
+    t_spec = time.perf_counter()
     try:
+        if args.record:
+            fast_claims = [c for c in todo if c.tier == "fast"]
+            bar.note(f"record: the fast tier of {len(fast_claims)} claims first (the values later runs compare with)")
+            run_claims(fast_claims, replace(run, tier="fast"), on_done=lambda c, v: fast.__setitem__(c.id, v.to_json()))
+            bar.note(f"record: fast tier measured in {time.perf_counter() - t0:.0f}s; now the spec's sizes")
+        t_spec = time.perf_counter()
         run_claims(todo, run, on_start=lambda c: bar.start(c.id), on_done=done, controls=args.controls)
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        bar.measured.update({f"prerequisite {k}": v for k, v in PREREQUISITE_SECONDS.items()})
         bar.close()
         if interrupted:
             shutdown_now(executor)
@@ -279,6 +317,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"controls: {n_controls - len(defects)} of {n_controls} fail on the comparison they name"
             + (f"; {len(defects)} do not (a defect of the check)" if defects else "")
         )
+    if args.full:
+        con.print(_time_table(verdicts, dict(PREREQUISITE_SECONDS), time.perf_counter() - t_spec))
+    if written:
+        con.print(f"records: {len(written)} written to {records_dir or records.records_root()}")
     if ledger is not None:
         con.print(f"ledger: {ledger}")
     if defects or any(v.status == "error" for v in verdicts):
@@ -439,6 +481,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--figures-dir",
         default=str(REPO_ROOT / "figures" / "out"),
         help="figures shown in the ledger written beside --json",
+    )
+    pv.add_argument(
+        "--record",
+        action="store_true",
+        help="with --full: write each claim's spec-size record (one JSON per claim, with the fast tier's values "
+        "from the same commit, measured first) as it finishes",
+    )
+    pv.add_argument(
+        "--records-dir",
+        metavar="DIR",
+        default=None,
+        help="where records are read and written (default: MEMGEN_RECORDS or proofs_checks/records)",
     )
     pv.set_defaults(fn=cmd_verify)
 

@@ -215,7 +215,6 @@ class Verdict:
     spec_sizes: dict[str, Any] = field(default_factory=dict)
     short_of_spec: list[str] = field(default_factory=list)
     spec_section: str = ""
-    spec_finding: dict[str, Any] | None = None
     where: dict[str, Any] = field(default_factory=dict)
     controls: dict[str, ControlResult] | None = None
 
@@ -256,7 +255,6 @@ class Verdict:
             "spec_sizes": jsonable(self.spec_sizes),
             "short_of_spec": list(self.short_of_spec),
             "spec_section": self.spec_section,
-            "spec_finding": jsonable(self.spec_finding),
             "source": self.source,
             "headline": None if head is None else jsonable(asdict(head)),
             "measured": {c.name: jsonable(c.measured) for c in asserted},
@@ -294,7 +292,6 @@ def verdict_from_json(rec: dict[str, Any]) -> Verdict:
         spec_sizes=rec.get("spec_sizes", {}),
         short_of_spec=rec.get("short_of_spec", []),
         spec_section=rec.get("spec_section", ""),
-        spec_finding=rec.get("spec_finding"),
         where=rec.get("where", {}),
         controls=None if rec.get("controls") is None else {k: control_from_json(c) for k, c in rec["controls"].items()},
     )

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from numerics.experiments import RunSpec, Tier
+from numerics.experiments import Prerequisite, RunSpec, Tier
 from numerics.provenance import host, jsonable
-from proofs_checks.claims import LOAD_ERRORS, Claim, declare, get_claim, get_paper, load_catalog
+from proofs_checks.claims import LOAD_ERRORS, Claim, declare, get_claim, load_catalog
 from proofs_checks.evidence import ControlResult, RegistryError, Verdict
 
 CheckFn = Callable[..., Verdict]
+PlanFn = Callable[..., list[Prerequisite]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,17 @@ class CheckSpec:
     tier: Tier[Any] | None
     controls: Mapping[str, Control]
     follows_path: bool = False
+    plan: PlanFn | None = None
+
+    def prerequisites(self, run: RunSpec, controls: bool = False) -> list[Prerequisite]:
+        """The work ``plan`` says the check (and with ``controls`` each control, at its sizes) needs ahead."""
+        if self.plan is None:
+            return []
+        out = list(self.plan(run))
+        for c in self.controls.values() if controls else ():
+            at = run.with_sizes(self.tier, **dict(c.sizes)) if c.sizes and self.tier is not None else run
+            out += self.plan(at, **dict(c.fault))
+        return out
 
 
 _CHECKS: dict[str, CheckSpec] = {}
@@ -86,6 +98,7 @@ def check(
     statement: str = "",
     models: str = "",
     spec_only: bool = False,
+    plan: PlanFn | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Declare the claim ``claim_id`` and register ``fn(run, **fault) -> Verdict`` as its check.
 
@@ -93,7 +106,9 @@ def check(
     ``kinds``, ``statement`` (default: the title), ``models`` (the trained models it shares with
     other claims, :class:`~proofs_checks.claims.Claim`) and ``spec_only`` (run only at the spec's
     sizes, with ``--full``). ``tier``: its sizes (:class:`~numerics.experiments.Tier`); ``controls``:
-    its negative controls; ``follows_path``: the check runs on ``run.path`` (``memgen verify --path``).
+    its negative controls; ``follows_path``: the check runs on ``run.path`` (``memgen verify --path``);
+    ``plan``: ``plan(run, **fault)`` lists the work the check needs that may run ahead on any worker
+    (:class:`~numerics.experiments.Prerequisite`: trained models), taking the check's fault arguments.
 
     Raises
     ------
@@ -115,7 +130,7 @@ def check(
             if unknown:
                 raise RegistryError(f"control {name!r} of {claim_id}: {sorted(unknown)} are not arguments of the check")
         declare(claim)
-        _CHECKS[claim_id] = CheckSpec(claim_id, fn, tier, MappingProxyType(dict(controls or {})), follows_path)
+        _CHECKS[claim_id] = CheckSpec(claim_id, fn, tier, MappingProxyType(dict(controls or {})), follows_path, plan)
         fn.claim_id = claim_id  # type: ignore[attr-defined]
         return fn
 
@@ -163,7 +178,7 @@ def run_check(claim_id: str, run: RunSpec | None = None, **fault: Any) -> Verdic
     saying so, never a pass.
     """
     run = run or RunSpec()
-    claim = get_claim(claim_id)
+    get_claim(claim_id)
     t0 = time.perf_counter()
     where = {"host": host(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     try:
@@ -190,9 +205,6 @@ def run_check(claim_id: str, run: RunSpec | None = None, **fault: Any) -> Verdic
         v.short_of_spec = ran.below(spec.tier.spec)
         v.spec_section = spec.tier.section
     v.details["path"] = path_record(run, spec.follows_path)
-    finding = get_paper(claim.paper).finding(claim_id)
-    if finding is not None:
-        v.spec_finding = finding.to_json()
     return v
 
 

@@ -4,8 +4,8 @@ The three carry the same content:
 
 1. an overview — per paper and per tag, claims counted by status (verified at spec size, at
    reduced size only, inconclusive, refuted, error, not run), the run's time, hardware, commit and seed;
-2. the claims not verified (refuted, inconclusive, error) and recorded findings, each with its measured value and the reason, and the
-   recorded spec-size findings;
+2. the claims not verified (refuted, inconclusive, error), each with its measured value and the reason, and the
+   spec-size records (:mod:`proofs_checks.records`) that are not verified;
 3. one compact table of every claim (id, tag, status, headline measured vs expected, sizes, controls),
    filterable by paper and status in the HTML page;
 4. per paper (source, numbers out of reach) and per claim: statement, tag and what the tag
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from numerics.cache import atomic_write_text
-from proofs_checks.claims import TAG_NOTES, TAGS, papers
+from proofs_checks.claims import TAG_NOTES, TAGS, load_catalog, papers
 from proofs_checks.evidence import (
     BASES,
     STATUSES,
@@ -44,6 +44,7 @@ from proofs_checks.evidence import (
     format_value,
     status_summary,
 )
+from proofs_checks.records import load_records, record_state
 
 STATUS_GROUPS = (
     ("verified", "verified at spec size"),
@@ -94,6 +95,8 @@ def build_ledger(
     """Combine verdict JSON records with the catalog into the ledger data structure."""
     by_id = {v["id"]: v for v in verdicts}
     figs = _figures_by_claim(fig_dir)
+    load_catalog()
+    recs = load_records([c.id for p in papers() for c in p.claims])
     out_papers = []
     all_counts: Counter = Counter()
     tag_counts: dict[str, Counter] = {t: Counter() for t in TAGS}
@@ -103,7 +106,17 @@ def build_ledger(
         for c in paper.claims:
             v = by_id.get(c.id)
             status = "not-run" if v is None else v.get("status", "error")
-            rows.append({"claim": c, "verdict": v, "status": status, "figures": figs.get(c.id, [])})
+            rec = recs.get(c.id)
+            rows.append(
+                {
+                    "claim": c,
+                    "verdict": v,
+                    "status": status,
+                    "figures": figs.get(c.id, []),
+                    "spec_record": rec if isinstance(rec, dict) else None,
+                    "record_state": record_state(rec, v, meta or {}),
+                }
+            )
             tag_counts[c.tag][status] += 1
         counts = Counter(r["status"] for r in rows)
         not_reproduced = [
@@ -112,9 +125,13 @@ def build_ledger(
             if r["status"] in NOT_VERIFIED and r["verdict"] is not None
         ]
         not_reproduced += [
-            {"claim": f.claim_id, "status": f"spec-size study recorded {f.recorded}", "text": f.summary}
-            for f in paper.findings
-            if f.status == "fails"
+            {
+                "claim": r["claim"].id,
+                "status": f"spec-size record {r['spec_record']['status']} ({r['spec_record']['date'][:10]})",
+                "text": _failing_line(r["spec_record"]),
+            }
+            for r in rows
+            if r["spec_record"] is not None and r["spec_record"]["status"] in NOT_VERIFIED
         ]
         known = {f.claim_id: f for f in paper.known_failures}
         for item in not_reproduced:
@@ -144,7 +161,49 @@ def build_ledger(
         "meta": meta or {},
     }
     ledger["controls"] = controls_overview(ledger)
+    ledger["records"] = Counter(r["record_state"].state for p in out_papers for r in p["rows"])
     return ledger
+
+
+def records_summary(ledger: dict[str, Any]) -> str:
+    """One line: how many claims have a spec-size record, and how many of those this run finds current."""
+    n = ledger["records"]
+    have = ledger["total"] - n["none"]
+    parts = [f"{n[s]} {s}" for s in ("current", "stale", "not comparable", "unusable") if n[s]]
+    return (
+        f"spec-size records: {have} of {ledger['total']} claims"
+        + (f" ({', '.join(parts)})" if parts else "")
+        + ("; current = this run measured the record's values again, stale = some moved" if have else "")
+    )
+
+
+def record_lines(r: dict[str, Any]) -> list[str]:
+    """The spec-size record of one ledger row in words (Markdown): verdict, headline, when, where, current or not."""
+    state, rec = r["record_state"], r["spec_record"]
+    if rec is None:
+        return [f"Spec-size record: {state.text()}."]
+    m, e, tol = headline(rec)
+    mach = rec["machine"]
+    ahead = sum(rec.get("prerequisite_seconds", {}).values())
+    lines = [
+        f"Spec-size record: **{rec['status']}**, headline measured {m}, expected {e} ({tol}); sizes "
+        f"{sizes_text(rec)}; seed `{rec['seed']}`; measured {rec['date']} at commit `{rec['commit'][:12]}` on "
+        f"{mach['cpu']} ×{mach['cpus']} ({mach['device']}, {mach['workers']} workers), {rec['seconds']:.0f} s"
+        + (f" (+{ahead:.0f} s of training run ahead)" if ahead else "")
+        + f". This run: {state.state}"
+        + (f" ({state.note})" if state.note else "")
+        + "."
+    ]
+    if state.moved:
+        lines.append(f"Moved since the record: {', '.join(f'`{x}`' for x in state.moved)}.")
+    failing = [c for c in rec["comparisons"] if c["asserted"] and not c["passed"]]
+    for c in failing:
+        p = (c.get("test") or {}).get("p")
+        lines.append(
+            f"At spec size `{c['name']}` fails: measured {format_value(c['measured'])}, expected "
+            f"{format_value(c['expected'])} ({c['tolerance']})" + (f", p = {p:.3g}" if isinstance(p, float) else "")
+        )
+    return lines
 
 
 @dataclass(frozen=True)
@@ -328,20 +387,26 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
     for label, g, total, _ in _overview_rows(ledger):
         lines.append(f"| {label} | " + " | ".join(str(g[k]) for k, _ in STATUS_GROUPS) + f" | {total} |")
     lines += ["", f"**{controls_summary(ledger)}**" if ledger["controls"]["defects"] else controls_summary(ledger), ""]
+    lines += [records_summary(ledger), ""]
     lines += ["Every tolerance names its basis: " + "; ".join(f"**{k}**, {v}" for k, v in BASES.items()) + ".", ""]
     failing = [(p["paper"], x) for p in ledger["papers"] for x in p["not_reproduced"]]
     if failing:
         lines += ["## Not verified: refuted, not shown, recorded findings", ""]
         lines += [f"- **{x['claim'] or paper}** ({x['status']}): {x['text']}" for paper, x in failing]
         lines.append("")
-    lines += ["## All claims", "", "| claim | tag | status | measured | expected | tolerance | sizes | controls |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines += [
+        "## All claims",
+        "",
+        "| claim | tag | status | measured | expected | tolerance | sizes | controls | spec record |",
+    ]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for p in ledger["papers"]:
         for r in p["rows"]:
             m, e, tol = headline(r["verdict"])
             lines.append(
                 f"| `{r['claim'].id}` | [{r['claim'].tag}] | {r['status']} | {_md_escape(m)} | {_md_escape(e)} "
-                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} | {_controls_md_cell(r['verdict'])} |"
+                f"| {_md_escape(tol)} | {_md_escape(sizes_text(r['verdict']))} | {_controls_md_cell(r['verdict'])} "
+                f"| {_md_escape(r['record_state'].text())} |"
             )
     lines.append("")
     for p in ledger["papers"]:
@@ -357,9 +422,6 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                 lines += ["", f"Headline: measured {m}, expected {e} ({tol}).", ""]
                 lines += [f"Sizes: {sizes_text(v)} ({v.get('spec_section') or 'no spec section'}).", ""]
                 lines += [f"Expected values from: {v['source']}. Seed: `{v['seed']}`.", ""]
-                if v.get("spec_finding"):
-                    f = v["spec_finding"]
-                    lines += [f"Recorded at spec size ({f['recorded']}): {f['summary']}", ""]
                 if v.get("error"):
                     lines += ["```", v["error"].strip(), "```", ""]
                 cmp_rows = _comparison_rows(v)
@@ -370,6 +432,7 @@ def ledger_markdown(ledger: dict[str, Any]) -> str:
                     ]
                     lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in cmp_rows]
                 lines += ["", *_controls_markdown(v)]
+            lines += ["", *record_lines(r)]
             for fig in r["figures"]:
                 lines += ["", f"Figure `{fig['id']}`: {fig['title']}. {fig['caption']}"]
             lines.append("")
@@ -497,9 +560,6 @@ def _claim_html(paper: str, r: dict[str, Any]) -> list[str]:
             f"Expected values from: {math_html(str(v['source']))}. Seed: <code>{e(str(v['seed']))}</code>. "
             f"{v['seconds']:.1f} s" + (f" on {e(str(host))}" if host else "") + ".</p>"
         )
-        if v.get("spec_finding"):
-            f = v["spec_finding"]
-            out.append(f"<p class='finding'>Spec-size study recorded {e(f['recorded'])}: {math_html(f['summary'])}</p>")
         if v.get("error"):
             out.append(f"<pre class='error'>{e(v['error'])}</pre>")
         rows = _comparison_rows(v)
@@ -513,6 +573,7 @@ def _claim_html(paper: str, r: dict[str, Any]) -> list[str]:
                 out.append(f"<tr>{cells}<td class='{e(row[-1])}'>{e(row[-1])}</td></tr>")
             out.append("</table>")
         out += _controls_html(v)
+    out += [f"<p class='record'>{_inline_markdown(line)}</p>" for line in record_lines(r)]
     out += [_img(f) for f in r["figures"]]
     out.append("</section>")
     return out
@@ -555,6 +616,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     out += _overview_html(ledger)
     cls = " class='control-defect'" if ledger["controls"]["defects"] else ""
     out.append(f"<p id='controls-overview'{cls}>{e(controls_summary(ledger))}</p>")
+    out.append(f"<p id='records-overview'>{e(records_summary(ledger))}</p>")
     out.append(
         "<p id='bases'>Every tolerance names its basis: "
         + "; ".join(f"<b>{e(k)}</b>, {e(v)}" for k, v in BASES.items())
@@ -580,7 +642,7 @@ def ledger_html(ledger: dict[str, Any]) -> str:
     out.append("".join(f"<option value='{k}'>{e(label)}</option>" for k, label in STATUS_GROUPS) + "</select></div>")
     out.append(
         "<table id='claims-table'><tr><th>claim</th><th>tag</th><th>status</th><th>measured</th><th>expected</th>"
-        "<th>tolerance</th><th>sizes</th><th>controls</th></tr>"
+        "<th>tolerance</th><th>sizes</th><th>controls</th><th>spec record</th></tr>"
     )
     for p in ledger["papers"]:
         for r in p["rows"]:
@@ -590,7 +652,8 @@ def ledger_html(ledger: dict[str, Any]) -> str:
                 f"<tr data-paper='{e(p['paper'])}' data-group='{group_of(r['status'])}' data-status='{e(r['status'])}'>"
                 f"<td><a href='#{_anchor(cid)}'><code>{e(cid)}</code></a></td><td>[{e(r['claim'].tag)}]</td>"
                 f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{e(m)}</td><td>{e(x)}</td><td>{e(tol)}</td>"
-                f"<td>{e(sizes_text(r['verdict']))}</td>{_controls_td(r['verdict'])}</tr>"
+                f"<td>{e(sizes_text(r['verdict']))}</td>{_controls_td(r['verdict'])}"
+                f"<td class='record-{e(r['record_state'].state.replace(' ', '-'))}'>{e(r['record_state'].text())}</td></tr>"
             )
     out.append("</table>")
     for p in ledger["papers"]:
@@ -632,6 +695,7 @@ def ledger_json(ledger: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[
                         "sizes": sizes_text(r["verdict"]),
                         "controls": None if r["verdict"] is None else r["verdict"].get("controls"),
                         "figures": [f["id"] for f in r["figures"]],
+                        "spec_record": r["record_state"].to_json(),
                     }
                     for r in p["rows"]
                 ],

@@ -5,14 +5,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from numerics.executor import DaskExecutor, ProgressRelay, current_worker, pin_threads
-from numerics.experiments import RunSpec
+from numerics.experiments import Prerequisite, RunSpec
 from proofs_checks.claims import CLAIMS, Claim, all_claims, get_claim, get_paper, load_catalog, suggest
 from proofs_checks.evidence import RegistryError, Verdict
-from proofs_checks.registry import run_check, run_controls
+from proofs_checks.registry import get_check_spec, run_check, run_controls
 
 
 def select_claims(ids: Iterable[str] = (), paper: str | None = None, full: bool = False) -> list[Claim]:
@@ -121,6 +123,61 @@ def _run_group(claim_ids: list[str], run: RunSpec, controls: bool = False) -> li
     return [run_claim(cid, run, controls) for cid in claim_ids]
 
 
+def _run_prerequisite(p: Prerequisite) -> float:
+    """One prerequisite task of :func:`_run_on_pool`: its seconds (an error is reported, not raised: the claims
+    that need the work then do it themselves, and any error becomes theirs)."""
+    pin_threads()
+    t0 = time.perf_counter()
+    p()
+    return time.perf_counter() - t0
+
+
+@dataclass
+class _Task:
+    """One pool task: a prerequisite, or claims run together; ``after`` the prerequisite keys it waits for."""
+
+    name: str
+    cost: float
+    claims: list[Claim]
+    prerequisite: Prerequisite | None = None
+    after: set[str] = dataclasses.field(default_factory=set)
+
+
+def prerequisites(claims: list[Claim], run: RunSpec, controls: bool = False) -> dict[str, list[Prerequisite]]:
+    """The prerequisites of each claim that declares a plan (:meth:`CheckSpec.prerequisites`), work that another
+    prerequisite of these claims also does left out (:attr:`~numerics.experiments.Prerequisite.parts`)."""
+    wanted = {c.id: spec.prerequisites(run, controls) for c in claims if (spec := get_check_spec(c.id)) is not None}
+    unique = {p.key: p for ps in wanted.values() for p in ps}
+    kept: dict[str, Prerequisite] = {}
+    covered: set[str] = set()
+    for p in sorted(unique.values(), key=lambda p: (-len(p.parts), p.key)):  # largest first: subsets drop out
+        if not p.parts <= covered:
+            kept[p.key] = p
+            covered |= p.parts
+    owner = {part: k for k, p in kept.items() for part in p.parts}
+    return {cid: [kept[k] for k in dict.fromkeys(owner[x] for p in ps for x in p.parts)] for cid, ps in wanted.items()}
+
+
+def pool_tasks(claims: list[Claim], run: RunSpec, controls: bool, expected: dict[str, float]) -> list[_Task]:
+    """The tasks of a pool run: each prerequisite once; a claim that needs prerequisites alone, after them (its
+    models are then in the cache, so it no longer has to share a worker with the claims that train them); every
+    other group of :func:`claim_groups` as one task."""
+    known = [v for v in expected.values()]
+    default = sorted(known)[len(known) // 2] if known else 0.0
+    needs = prerequisites(claims, run, controls)
+    tasks: dict[str, _Task] = {}
+    for group in claim_groups(claims, expected):
+        planned = [c for c in group if needs.get(c.id)]
+        for c in planned:
+            for p in needs[c.id]:
+                tasks.setdefault(p.key, _Task(p.label, expected.get(f"prerequisite {p.label}", p.cost), [], p))
+            tasks[c.id] = _Task(c.id, expected.get(c.id, default), [c], after={p.key for p in needs[c.id]})
+        rest = [c for c in group if not needs.get(c.id)]
+        if rest:
+            tasks[rest[0].id] = _Task(rest[0].id, sum(expected.get(c.id, default) for c in rest), rest)
+    return list(tasks.values())
+
+
 def _run_on_pool(
     claims: list[Claim],
     run: RunSpec,
@@ -129,32 +186,64 @@ def _run_on_pool(
     on_done: Callable[[Claim, Verdict], None] | None,
     controls: bool,
 ) -> list[Verdict]:
+    """Tasks (:func:`pool_tasks`) handed to the pool one per free worker, the longest ready one first, so a claim
+    whose prerequisites finish early does not queue behind everything submitted before."""
     from numerics.executor import InProcessExecutor
     from proofs_checks.progress import expected_seconds
 
     worker_run = dataclasses.replace(run, executor=InProcessExecutor(), progress=_quiet)
     by_id = {c.id: c for c in claims}
-    futures = {
-        pool.submit(_run_group, [c.id for c in group], worker_run, controls): group
-        for group in claim_groups(claims, expected_seconds(tier=run.tier))
-    }
+    waiting = pool_tasks(claims, worker_run, controls, expected_seconds(tier=run.tier))
+    n_workers = getattr(pool, "_max_workers", 1)
+    unfinished = {t.prerequisite.key for t in waiting if t.prerequisite is not None}
+    labels = {t.prerequisite.key: t.name for t in waiting if t.prerequisite is not None}
+    running: dict[cf.Future, _Task] = {}
     done: dict[str, Verdict] = {}
-    for fut in cf.as_completed(futures):
-        try:
-            verdicts = fut.result()
-        except Exception as exc:  # the worker itself failed (not a check): error verdicts, never a hang
-            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            verdicts = [
-                Verdict(c.id, False, "-", error=f"{type(exc).__name__}: {exc}\n{tb}", tier=run.tier)
-                for c in futures[fut]
-            ]
-        for v in verdicts:
-            if on_start:
-                on_start(by_id[v.claim_id])
-            done[v.claim_id] = v
-            if on_done:
-                on_done(by_id[v.claim_id], v)
+    PREREQUISITE_SECONDS.clear()
+    while waiting or running:
+        ready = sorted((t for t in waiting if not (t.after & unfinished)), key=lambda t: -t.cost)
+        for t in ready[: max(0, n_workers - len(running))]:
+            waiting.remove(t)
+            if t.prerequisite is not None:
+                running[pool.submit(_run_prerequisite, t.prerequisite)] = t
+            else:
+                running[pool.submit(_run_group, [c.id for c in t.claims], worker_run, controls)] = t
+        finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for fut in finished:
+            t = running.pop(fut)
+            if t.prerequisite is not None:
+                unfinished.discard(t.prerequisite.key)
+                try:
+                    PREREQUISITE_SECONDS[t.name] = fut.result()
+                    run.progress(f"{t.name}: done in {PREREQUISITE_SECONDS[t.name]:.0f}s")
+                except Exception as exc:  # the claims that need it train it themselves and report any error
+                    run.progress(f"{t.name}: failed ahead ({type(exc).__name__}: {exc}); its claims will redo it")
+                continue
+            try:
+                verdicts = fut.result()
+            except Exception as exc:  # the worker itself failed (not a check): error verdicts, never a hang
+                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                verdicts = [
+                    Verdict(c.id, False, "-", error=f"{type(exc).__name__}: {exc}\n{tb}", tier=run.tier)
+                    for c in t.claims
+                ]
+            for v in verdicts:
+                if t.after:  # the training it found in the cache, done ahead by other tasks
+                    v.details["prerequisite_seconds"] = {
+                        lab: round(PREREQUISITE_SECONDS[lab], 3)
+                        for lab in (labels[k] for k in sorted(t.after))
+                        if lab in PREREQUISITE_SECONDS
+                    }
+                if on_start:
+                    on_start(by_id[v.claim_id])
+                done[v.claim_id] = v
+                if on_done:
+                    on_done(by_id[v.claim_id], v)
     return [done[c.id] for c in claims]
+
+
+PREREQUISITE_SECONDS: dict[str, float] = {}
+"""Seconds of each prerequisite of the last pool run, by label (``memgen verify`` prints and times them)."""
 
 
 def _quiet(msg: str) -> None:

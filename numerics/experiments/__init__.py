@@ -131,6 +131,42 @@ class Measurement:
         }
 
 
+@dataclass(frozen=True)
+class Prerequisite:
+    """Work a measurement needs that may run ahead of it, on any worker: ``fn(**kwargs)`` (module level, so
+    picklable) leaves its result in the run's disk cache, where the measurement then finds it.
+
+    An optimisation only: without it (in-process runs, no disk cache) the measurement does the work
+    itself, with the same numbers. ``memgen verify --workers N`` runs the prerequisites of the claims
+    that declare them (``@check(plan=...)``) first, spread over the workers longest first, each once
+    however many claims share it (``key``), and those claims after them, each as a task of its own.
+
+    Attributes
+    ----------
+    key : what identifies the work (the hash of its parameter record)
+    label : the work in words (progress lines and the time table)
+    fn, kwargs : the work
+    cost : estimated seconds on one CPU core (its place in the longest-first order)
+    parts : keys of the results it leaves in the cache (default: ``{key}``); work whose parts another
+        prerequisite of the run also leaves is not run twice (5 seeds of an arm that another claim
+        trains with 26)
+    """
+
+    key: str
+    label: str
+    fn: Callable[..., Any]
+    kwargs: Mapping[str, Any]
+    cost: float
+    parts: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            object.__setattr__(self, "parts", frozenset({self.key}))
+
+    def __call__(self) -> None:
+        self.fn(**self.kwargs)
+
+
 def _quiet(msg: str) -> None:
     return None
 

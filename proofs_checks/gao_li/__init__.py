@@ -13,42 +13,7 @@ path they judged. The learned-model claims share one OSDNet training run ("same 
 
 from __future__ import annotations
 
-from proofs_checks.claims import KnownFailure, Paper, SpecFinding
-
-GENERALIZATION_AT_SPEC = SpecFinding(
-    "gao-li/osdnet-generalizes-in-subspace",
-    "fails",
-    "spec-basis criterion at spec size (width 256, 5000 steps, 1000 starts), not the paper's claim: the spec's "
-    "'not copies' operationalisation, mean "
-    "nearest-training-point distance at step 1000 >= 0.05 x median data gap = 0.2805, fails for 4 of 5 training "
-    "seeds (0-4, same data and starts): mean +- SE over seeds 0.2728 +- 0.0040; the spec's seed 0 passes by 0.9% "
-    "(0.2831), seeds 1-4 measure 0.2585, 0.2760, 0.2724, 0.2742. The other three criteria hold for every seed.",
-    measured={
-        "mean NN distance at step 1000": 0.28308274,
-        "mean NN distance at step 1000, training seeds 0-4": [
-            0.28308274,
-            0.2584714,
-            0.27603433,
-            0.27243986,
-            0.27420196,
-        ],
-        "mean NN distance at step 1000, mean and SE over seeds": [0.2728, 0.0040],
-        "median data gap": 5.6106730,
-        "threshold 0.05 x median data gap": 0.28053365,
-        "seeds failing the criterion": [1, 2, 3, 4],
-    },
-    sizes={
-        "width": 256,
-        "steps": 5000,
-        "checkpoints": [0, 250, 500, 1000, 2000, 3000, 5000],
-        "starts": 1000,
-        "ode_steps": 500,
-        "excess_draws": 8192,
-        "training_seeds": [0, 1, 2, 3, 4],
-        "start_seed": 27,
-    },
-    recorded="2026-11-30, CPU float64 evaluation, torch 2.13 float32 training (bit-identical for 1 and 2 threads)",
-)
+from proofs_checks.claims import KnownFailure, Paper
 
 PAPER = Paper(
     id="gao-li",
@@ -58,7 +23,6 @@ PAPER = Paper(
     "architecture, experiments and figures of the paper are not available, so the learned-model claims use a "
     "proposed architecture and synthetic data. No number of the paper is reproduced.",
     out_of_reach="No numerical result of the paper (table, metric, data-set size) is available; nothing is reproduced as a number.",
-    findings=(GENERALIZATION_AT_SPEC,),
     known_failures=(
         KnownFailure(
             "gao-li/osdnet-generalizes-in-subspace",

@@ -37,6 +37,11 @@ PAIRED = (
 FAULTY = {"batchot": "batchot-off-by-one", "stable": "stable-shuffled"}  # the controls' faulty couplings
 
 
+def condot_vs(batchot_coupling: str = "batchot") -> dict[str, str]:
+    """The two arms of a claim that compares BatchOT (or a control's faulty coupling) with CondOT, by label."""
+    return {"condot": "condot", "batchot": batchot_coupling}
+
+
 def report_arm(ev: Evidence, name: str, values: np.ndarray) -> None:
     """Report an arm's mean, SE over seeds and every seed's value."""
     v = np.asarray(values, dtype=np.float64)

@@ -6,7 +6,7 @@ from numerics.experiments import RunSpec
 from numerics.experiments.mfm import consistency as exp
 from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
-from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm
+from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, condot_vs, report_arm
 from proofs_checks.registry import Control, check
 
 
@@ -15,6 +15,7 @@ from proofs_checks.registry import Control, check
     title="BatchOT flows are straighter; few-step samples closer to the reference",
     tag="paper",
     kinds=("training",),
+    plan=lambda run, batchot_coupling="batchot": exp.consistency_plan(run, condot_vs(batchot_coupling)),
     tier=exp.CONSISTENCY,
     controls={
         "batchot-off-by-one": Control(
@@ -31,7 +32,7 @@ def check_straighter_flows_consistency(run: RunSpec, batchot_coupling: str = "ba
     seeds. Control: the BatchOT arm paired one row off (x0[i] with the partner of x0[i+1]).
     """
     sz = run.sizes(exp.CONSISTENCY)
-    m = exp.path_consistency(run, {"condot": "condot", "batchot": batchot_coupling})
+    m = exp.path_consistency(run, condot_vs(batchot_coupling))
     ev = Evidence.of(f"{SRC}, abstract (ii), Fig. 1 [paper], Table 3 [reported]; spec mfm.md §3", m)
     b, c = m.arms["batchot"], m.arms["condot"]
     ev.ordering(

@@ -6,7 +6,7 @@ from numerics.experiments import RunSpec
 from numerics.experiments.mfm import gradient_variance as exp
 from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
-from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm
+from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, condot_vs, report_arm
 from proofs_checks.registry import Control, check
 
 
@@ -15,6 +15,7 @@ from proofs_checks.registry import Control, check
     title="BatchOT training has lower gradient variance than CondOT",
     tag="paper",
     kinds=("training",),
+    plan=lambda run, batchot_coupling="batchot": exp.gradient_variance_plan(run, condot_vs(batchot_coupling)),
     tier=exp.GRADIENT_VARIANCE,
     controls={
         "batchot-off-by-one": Control(
@@ -29,7 +30,7 @@ def check_gradient_variance_reduction(run: RunSpec, batchot_coupling: str = "bat
 
     Control: the BatchOT arm paired one row off (x0[i] with the partner of x0[i+1]).
     """
-    m = exp.gradient_variances(run, {"condot": "condot", "batchot": batchot_coupling})
+    m = exp.gradient_variances(run, condot_vs(batchot_coupling))
     ev = Evidence.of(f"{SRC}, abstract (i) [paper]; spec mfm.md §3", m)
     half = run.sizes(exp.GRADIENT_VARIANCE).train.steps // 2
     for s in m.judged:

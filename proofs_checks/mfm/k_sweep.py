@@ -15,6 +15,7 @@ from proofs_checks.registry import Control, check
     title="under BatchOT, variance proxy and straightness fall as $k$ grows",
     tag="reported",
     kinds=("training",),
+    plan=exp.k_sweep_plan,
     tier=exp.K_SWEEP,
     controls={
         "off-by-one-pairing-every-k": Control(

@@ -6,7 +6,7 @@ from numerics.experiments import RunSpec
 from numerics.experiments.mfm import transport_cost as exp
 from numerics.experiments.mfm.trained_arms import paired
 from proofs_checks.evidence import Evidence, Verdict
-from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, report_arm, transport_precondition
+from proofs_checks.mfm._training import FAULTY, PAIRED, SRC, condot_vs, report_arm, transport_precondition
 from proofs_checks.registry import Control, check
 
 
@@ -16,6 +16,7 @@ from proofs_checks.registry import Control, check
     tag="paper",
     kinds=("training",),
     models="mfm/training-mixture",
+    plan=lambda run, batchot_coupling="batchot": exp.transport_cost_plan(run, condot_vs(batchot_coupling)),
     tier=exp.COST_VS_DIM,
     controls={
         "batchot-off-by-one": Control(
@@ -33,7 +34,7 @@ def check_lower_transport_cost_high_dim(run: RunSpec, batchot_coupling: str = "b
     Each dimension's cost ordering has the transport precondition (BatchOT's maps do not land
     farther from the data than CondOT's). Control: the BatchOT arms paired one row off.
     """
-    m = exp.transport_costs(run, {"condot": "condot", "batchot": batchot_coupling})
+    m = exp.transport_costs(run, condot_vs(batchot_coupling))
     ev = Evidence.of(
         f"{SRC}, abstract (iii) [paper]; spec mfm.md §3 (mixture of 8 Gaussians, means seed 55, std 0.3)", m
     )

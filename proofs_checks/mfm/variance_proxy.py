@@ -12,11 +12,17 @@ from proofs_checks.registry import Control, check
 REPORTED_TOY_V = {"condot": 10.72, "stable": 1.60, "heuristic": 1.56, "batcheot": 0.57, "batchot": 0.24}
 
 
+def arms_of(batchot: str = "batchot", batcheot: str = "batcheot", stable: str = "stable") -> dict[str, str]:
+    """The four arms by label (a control replaces one coupling by its faulty version)."""
+    return {"condot": "condot", "batchot": batchot, "batcheot": batcheot, "stable": stable}
+
+
 @check(
     "mfm/variance-proxy-ordering",
     title="variance proxy ordering BatchOT < BatchEOT < CondOT, Stable < CondOT",
     tag="reported",
     kinds=("training",),
+    plan=lambda run, **fault: exp.variance_proxy_plan(run, arms_of(**fault)),
     tier=exp.VARIANCE_PROXY,
     controls={
         "batchot-off-by-one": Control(
@@ -38,7 +44,7 @@ def check_variance_proxy_ordering(
 
     Controls: the BatchOT arm, then the Stable arm, paired one row off (x0[i] with the partner of x0[i+1]).
     """
-    arms = {"condot": "condot", "batchot": batchot, "batcheot": batcheot, "stable": stable}
+    arms = arms_of(batchot, batcheot, stable)
     m = exp.variance_proxies(run, arms)
     ev = Evidence.of(f"{SRC}, 2-D toy variance table [reported]; spec mfm.md §3, §5", m)
     V = m.V

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, Prerequisite, RunSpec, Sizes, Tier
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
     TRAINING_SECTION,
+    Arm,
     ArmPaths,
     TrainSizes,
     arm,
     arm_paths,
+    arm_prerequisites,
     train_seeds,
     trained_arms,
 )
@@ -52,10 +54,21 @@ class PathConsistency(Measurement):
     sigma_min_variants: dict[float, dict[str, ArmPaths]]
 
 
+def _configs(run: RunSpec, sz: ConsistencySizes, arms: Mapping[str, str], sigma_min: float) -> dict[str, Arm]:
+    return {lab: arm(run, sz.train, c, sigma_min=sigma_min) for lab, c in arms.items()}
+
+
+def consistency_plan(run: RunSpec, arms: Mapping[str, str]) -> list[Prerequisite]:
+    """The arms :func:`path_consistency` trains, as prerequisites (:func:`arm_prerequisites`)."""
+    sz = run.sizes(CONSISTENCY)
+    groups = [_configs(run, sz, arms, sm) for sm in (0.0, *sz.sigma_min_variants)]
+    return arm_prerequisites(run, [a for g in groups for a in g.values()])
+
+
 def _arm_paths(
     run: RunSpec, sz: ConsistencySizes, arms: Mapping[str, str], sigma_min: float, seed: list[int]
 ) -> dict[str, ArmPaths]:
-    configs = {lab: arm(run, sz.train, c, sigma_min=sigma_min) for lab, c in arms.items()}
+    configs = _configs(run, sz, arms, sigma_min)
     trained_arms(run, configs)
     return {lab: arm_paths(run, configs[lab], seed, sz.starts, sz.rk4_steps, tuple(sz.nfe)) for lab in arms}
 

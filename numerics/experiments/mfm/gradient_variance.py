@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, Prerequisite, RunSpec, Sizes, Tier
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
@@ -15,6 +15,7 @@ from numerics.experiments.mfm.trained_arms import (
     TrainSizes,
     arm,
     arm_gradients,
+    arm_prerequisites,
     nearest_checkpoint,
     train_seeds,
     trained_arms,
@@ -54,6 +55,12 @@ class GradientVariances(Measurement):
     def at(self, arm_label: str, step: int) -> np.ndarray:
         """The per-seed values of one arm at one measured checkpoint."""
         return self.trace[arm_label][self.steps.index(step)]
+
+
+def gradient_variance_plan(run: RunSpec, arms: Mapping[str, str]) -> list[Prerequisite]:
+    """The arms :func:`gradient_variances` trains, as prerequisites (:func:`arm_prerequisites`)."""
+    sz = run.sizes(GRADIENT_VARIANCE)
+    return arm_prerequisites(run, [arm(run, sz.train, c) for c in arms.values()])
 
 
 def gradient_variances(run: RunSpec, arms: Mapping[str, str]) -> GradientVariances:

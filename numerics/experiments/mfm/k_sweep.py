@@ -8,14 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.datasets import FlowTarget
-from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, Prerequisite, RunSpec, Sizes, Tier, measured
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
     TRAINING_SECTION,
+    Arm,
     TrainSizes,
     arm,
     arm_paths,
+    arm_prerequisites,
     arm_proxy,
     train_seeds,
     trained_arms,
@@ -68,12 +70,23 @@ class KSweep(Measurement):
     transport_floor: float
 
 
+def _configs(run: RunSpec, sz: KSweepSizes, coupling: str) -> dict[int, Arm]:
+    ends = (sz.ks[0], sz.ks[-1])
+    wide = dataclasses.replace(sz.train, seeds=max(sz.cost_seeds, sz.train.seeds))
+    return {k: arm(run, wide if k in ends else sz.train, coupling, k) for k in sz.ks}
+
+
+def k_sweep_plan(run: RunSpec, coupling: str = "batchot") -> list[Prerequisite]:
+    """The arms :func:`k_sweep` trains, as prerequisites (:func:`arm_prerequisites`)."""
+    return arm_prerequisites(run, _configs(run, run.sizes(K_SWEEP), coupling).values())
+
+
 def k_sweep(run: RunSpec, coupling: str = "batchot") -> KSweep:
     """Models trained with ``coupling`` in blocks of ``k`` for every ``k`` of the tier; ``V`` (seed 99), path metrics (starts seed 52)."""
     sz = run.sizes(K_SWEEP)
     ends = (sz.ks[0], sz.ks[-1])
     wide = dataclasses.replace(sz.train, seeds=max(sz.cost_seeds, sz.train.seeds))
-    arms = {k: arm(run, wide if k in ends else sz.train, coupling, k) for k in sz.ks}
+    arms = _configs(run, sz, coupling)
     trained_arms(run, arms)
     run.progress("variance proxy and path metrics per k and seed")
     n = sz.train.seeds

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import ot
 
+from numerics.cache import param_hash, param_record
 from numerics.datasets import FlowTarget
 from numerics.executor import sweep
-from numerics.experiments import RunSpec, Sizes, measured
+from numerics.experiments import Prerequisite, RunSpec, Sizes, measured
 from numerics.experiments.mfm import (
     STREAM_TIME,
     FlowTrainingConfig,
@@ -82,6 +83,55 @@ def arm(
 def trained_arms(run: RunSpec, arms: Mapping[Any, tuple[FlowTrainingConfig, ...]]) -> dict[Any, list[TrainResult]]:
     """Every arm trained (each as one seed ensemble, the arms through the run's executor), by label."""
     return dict(zip(arms, train_ensembles([list(a) for a in arms.values()], run.executor, run.cache)))
+
+
+def train_arm(configs: tuple[FlowTrainingConfig, ...], cache: Any) -> None:
+    """Train one arm (one seed ensemble) into ``cache`` (a :class:`~numerics.experiments.Prerequisite`'s work)."""
+    train_ensembles([list(configs)], None, cache)
+
+
+SPEC_CONFIG = FlowTrainingConfig()
+SECONDS_PER_SEED_STEP = {"condot": 3.0e-3, "stable": 4.4e-3, "batchot": 6.2e-3, "batcheot": 12.3e-3}
+"""CPU seconds of one training step of one seed at width 256, ``k = batch = 256`` (one core, 5-seed ensembles,
+measured with ``benchmarks/bench_coupling_step.py``'s setting); BatchOT in blocks ``k < batch`` costs about CondOT's.
+Only the order of the prerequisites depends on these."""
+
+
+def arm_cost(configs: tuple[FlowTrainingConfig, ...]) -> float:
+    """Estimated CPU seconds to train an arm (:data:`SECONDS_PER_SEED_STEP`, scaled by width x batch; BatchEOT's
+    Sinkhorn iterations grow as its ε falls, about as :math:`\varepsilon^{-0.4}` between 0.01 and 0.2)."""
+    c = configs[0]
+    coupling = "condot" if c.coupling.startswith("batchot") and c.k < c.batch else c.coupling.split("-")[0]
+    per_step = SECONDS_PER_SEED_STEP.get(coupling, SECONDS_PER_SEED_STEP["batcheot"])
+    if coupling == "batcheot":
+        per_step *= (0.05 / c.eot_eps_rel) ** 0.4
+    return per_step * c.steps * len(configs) * (c.width * c.batch) / 256**2
+
+
+def arm_prerequisites(run: RunSpec, arms: Any) -> list[Prerequisite]:
+    """The arms (an iterable of :func:`arm` tuples) as prerequisites trained ahead into the run's disk cache
+    (none without one: nothing could be shared between processes)."""
+    if run.cache is None or run.cache.root is None:
+        return []
+    out = []
+    for configs in arms:
+        c = configs[0]
+        extra = "".join(
+            f" {name}={getattr(c, name)}"
+            for name in ("sigma_min", "eot_eps_rel")
+            if getattr(c, name) != getattr(SPEC_CONFIG, name) and (name != "eot_eps_rel" or "eot" in c.coupling)
+        )
+        out.append(
+            Prerequisite(
+                key=param_hash(param_record({"train-arm": list(configs)})),
+                label=f"train {c.coupling} k={c.k} {c.target} d={c.dim}{extra} width={c.width} x{len(configs)} seeds",
+                fn=train_arm,
+                kwargs={"configs": tuple(configs), "cache": run.cache},
+                cost=arm_cost(configs),
+                parts=frozenset(param_hash(param_record(x)) for x in configs),
+            )
+        )
+    return out
 
 
 def paired(larger: np.ndarray, smaller: np.ndarray, factor: float = 1.0) -> np.ndarray:

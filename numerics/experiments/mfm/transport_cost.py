@@ -9,14 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.datasets import FlowTarget
-from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
+from numerics.experiments import Measurement, Prerequisite, RunSpec, Sizes, Tier, measured
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
     TRAINING_SECTION,
+    Arm,
     TrainSizes,
     arm,
     arm_paths,
+    arm_prerequisites,
     train_seeds,
     trained_arms,
     transport_floor,
@@ -61,6 +63,20 @@ class CostVsDim(Measurement):
     floor: dict[int, float]
 
 
+def _configs(run: RunSpec, sz: CostVsDimSizes, arms: Mapping[str, str]) -> dict[tuple[int, str], Arm]:
+    per_dim = dict(zip(sz.dims, sz.seeds))
+    return {
+        (d, lab): arm(run, dataclasses.replace(sz.train, seeds=per_dim[d]), c, target="mixture", dim=d)
+        for d in sz.dims
+        for lab, c in arms.items()
+    }
+
+
+def transport_cost_plan(run: RunSpec, arms: Mapping[str, str]) -> list[Prerequisite]:
+    """The arms :func:`transport_costs` trains, as prerequisites (:func:`arm_prerequisites`)."""
+    return arm_prerequisites(run, _configs(run, run.sizes(COST_VS_DIM), arms).values())
+
+
 def transport_costs(run: RunSpec, arms: Mapping[str, str]) -> CostVsDim:
     """:math:`C(\\psi_1)` of every arm and seed on the ``d``-dimensional mixture, from common starts (seed ``[55, d]``),
     with each map's transport error against fresh data (same seed)."""
@@ -68,11 +84,7 @@ def transport_costs(run: RunSpec, arms: Mapping[str, str]) -> CostVsDim:
     if len(sz.seeds) != len(sz.dims):
         raise ValueError(f"seeds {sz.seeds} must give one count per dimension {sz.dims}")
     per_dim = dict(zip(sz.dims, sz.seeds))
-    configs = {
-        (d, lab): arm(run, dataclasses.replace(sz.train, seeds=per_dim[d]), c, target="mixture", dim=d)
-        for d in sz.dims
-        for lab, c in arms.items()
-    }
+    configs = _configs(run, sz, arms)
     trained_arms(run, configs)
     costs: dict[int, dict[str, np.ndarray]] = {d: {} for d in sz.dims}
     errors: dict[int, dict[str, np.ndarray]] = {d: {} for d in sz.dims}

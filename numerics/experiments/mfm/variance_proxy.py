@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.experiments import Measurement, RunSpec, Sizes, Tier
+from numerics.experiments import Measurement, Prerequisite, RunSpec, Sizes, Tier
 from numerics.experiments.mfm.trained_arms import (
     FAST_TRAIN,
     SPEC_TRAIN,
     TRAINING_SECTION,
+    Arm,
     ArmProxy,
     TrainSizes,
     arm,
+    arm_prerequisites,
     arm_proxy,
     train_seeds,
     trained_arms,
@@ -53,10 +55,25 @@ class VarianceProxies(Measurement):
         return {lab: p.V for lab, p in self.arms.items()}
 
 
+def _configs(run: RunSpec, train: TrainSizes, arms: Mapping[str, str], eot_eps_rel: float) -> dict[str, Arm]:
+    return {lab: arm(run, train, c, eot_eps_rel=eot_eps_rel) for lab, c in arms.items()}
+
+
+def _variant_eps(sz: VarianceProxySizes, arms: Mapping[str, str]) -> tuple[float, ...]:
+    return sz.eot_eps_variants if "batcheot" in arms else ()
+
+
+def variance_proxy_plan(run: RunSpec, arms: Mapping[str, str]) -> list[Prerequisite]:
+    """The arms :func:`variance_proxies` trains, as prerequisites (:func:`arm_prerequisites`)."""
+    sz = run.sizes(VARIANCE_PROXY)
+    variants = [_configs(run, sz.train, {"batcheot": arms["batcheot"]}, eps) for eps in _variant_eps(sz, arms)]
+    return arm_prerequisites(run, [a for c in (_configs(run, sz.train, arms, 0.05), *variants) for a in c.values()])
+
+
 def _proxies(
     run: RunSpec, train: TrainSizes, arms: Mapping[str, str], v_pairs: int, eot_eps_rel: float
 ) -> dict[str, ArmProxy]:
-    configs = {lab: arm(run, train, c, eot_eps_rel=eot_eps_rel) for lab, c in arms.items()}
+    configs = _configs(run, train, arms, eot_eps_rel)
     trained_arms(run, configs)
     return {lab: arm_proxy(run, configs[lab], v_pairs) for lab in arms}
 
@@ -67,7 +84,7 @@ def variance_proxies(run: RunSpec, arms: Mapping[str, str]) -> VarianceProxies:
     sz = run.sizes(VARIANCE_PROXY)
     variants = {
         eps: _proxies(run, sz.train, {"batcheot": arms["batcheot"]}, sz.v_pairs, eps)["batcheot"]
-        for eps in (sz.eot_eps_variants if "batcheot" in arms else ())
+        for eps in _variant_eps(sz, arms)
     }
     return VarianceProxies(
         _proxies(run, sz.train, arms, sz.v_pairs, 0.05),
