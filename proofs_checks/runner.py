@@ -171,7 +171,9 @@ def pool_tasks(claims: list[Claim], run: RunSpec, controls: bool, expected: dict
         for c in planned:
             for p in needs[c.id]:
                 tasks.setdefault(p.key, _Task(p.label, expected.get(f"prerequisite {p.label}", p.cost), [], p))
-            tasks[c.id] = _Task(c.id, expected.get(c.id, default), [c], after={p.key for p in needs[c.id]})
+            # never timed: first among the ready tasks (a claim over trained models evaluates them at length)
+            cost = expected.get(c.id, UNTIMED_PLANNED_COST)
+            tasks[c.id] = _Task(c.id, cost, [c], after={p.key for p in needs[c.id]})
         rest = [c for c in group if not needs.get(c.id)]
         if rest:
             tasks[rest[0].id] = _Task(rest[0].id, sum(expected.get(c.id, default) for c in rest), rest)
@@ -242,6 +244,7 @@ def _run_on_pool(
     return [done[c.id] for c in claims]
 
 
+UNTIMED_PLANNED_COST = 1e9
 PREREQUISITE_SECONDS: dict[str, float] = {}
 """Seconds of each prerequisite of the last pool run, by label (``memgen verify`` prints and times them)."""
 
