@@ -14,7 +14,7 @@ CLUSTER_WORKERS ?= 2
 # claims and figures in parallel on a local process pool (numbers do not depend on it)
 VERIFY_WORKERS ?= 2
 
-.PHONY: install verify verify-full verify-cluster figures report test test-slow lint bench clean
+.PHONY: install verify verify-full record verify-cluster figures report test test-slow lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ verify-full: install
 	$(MEMGEN) figures --full --workers $(VERIFY_WORKERS) || status=1; \
 	$(MEMGEN) report --from reports/verdicts.json || status=1; \
 	exit $$status
+
+# every claim at the spec's sizes, each claim's record written to proofs_checks/records/ as it finishes (commit
+# them); the fast tier first, for the values later runs compare with; make record RESUME=1 goes on after a stop
+record: install
+	$(MEMGEN) verify --full --record --workers $(VERIFY_WORKERS) --json reports/full/verdicts.json \
+		--markdown reports/full/verdicts.md $(if $(RESUME),--resume); \
+	status=$$?; [ $$status -eq 1 ] && status=0; exit $$status
 
 # the fast tier on a Dask LocalCluster of CLUSTER_WORKERS one-thread workers (loopback only)
 verify-cluster: install

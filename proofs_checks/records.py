@@ -209,9 +209,22 @@ def load_records(ids: list[str], root: Path | None = None) -> dict[str, dict[str
     return out
 
 
+def recorded_seconds(ids: list[str], root: Path | None = None) -> dict[str, float]:
+    """Seconds of each claim's spec-size record, and of the work run ahead for it (``prerequisite <label>``):
+    the expected durations of a ``--full`` run on a machine that has not timed one yet."""
+    out: dict[str, float] = {}
+    for cid, rec in load_records(ids, root).items():
+        if isinstance(rec, dict):
+            out[cid] = float(rec["seconds"])
+            out.update({f"prerequisite {k}": float(v) for k, v in rec["prerequisite_seconds"].items()})
+    return out
+
+
 def same_value(a: Any, b: Any) -> bool:
     """Whether two measured values agree to rounding (:data:`REL_TOL`), elementwise through lists and dicts."""
-    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None or isinstance(a, str) or isinstance(b, str):
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
         return a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
         if math.isnan(a) or math.isnan(b):

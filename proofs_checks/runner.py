@@ -52,8 +52,11 @@ def run_claims(
     (so they share its trained models), and its verdict records their outcomes (:attr:`Verdict.controls`).
 
     In-process they run here one after the other. With a local process pool (``--workers N``)
-    independent claims run in parallel, one task each, longest first (by the last run's timings);
-    the training claims of one paper form one task, since they share trained models. On a Dask cluster (``run.executor`` a :class:`~numerics.executor.DaskExecutor`)
+    independent claims run in parallel, one task each, longest first (by the last run's timings, else
+    at ``--full`` the committed records' times); the training claims of one paper form one task, since
+    they share trained models, except those that declare a plan: their training runs first as
+    prerequisites spread over the workers (:func:`pool_tasks`), then each claim is a task of its own,
+    handed out as soon as its prerequisites are done. On a Dask cluster (``run.executor`` a :class:`~numerics.executor.DaskExecutor`)
     each claim is one task, :func:`run_claim` with a picklable copy of ``run`` (the
     executor a copy that submits sweeps from the worker, progress relayed to ``run.progress``);
     ``on_start`` and ``on_done`` are then called as each verdict comes back. Each verdict's
@@ -170,7 +173,8 @@ def pool_tasks(claims: list[Claim], run: RunSpec, controls: bool, expected: dict
         planned = [c for c in group if needs.get(c.id)]
         for c in planned:
             for p in needs[c.id]:
-                tasks.setdefault(p.key, _Task(p.label, expected.get(f"prerequisite {p.label}", p.cost), [], p))
+                cost = expected.get(f"prerequisite {p.label}", p.cost)
+                tasks.setdefault(p.key, _Task(p.label, cost, [], p))
             # never timed: first among the ready tasks (a claim over trained models evaluates them at length)
             cost = expected.get(c.id, UNTIMED_PLANNED_COST)
             tasks[c.id] = _Task(c.id, cost, [c], after={p.key for p in needs[c.id]})
@@ -192,10 +196,14 @@ def _run_on_pool(
     whose prerequisites finish early does not queue behind everything submitted before."""
     from numerics.executor import InProcessExecutor
     from proofs_checks.progress import expected_seconds
+    from proofs_checks.records import recorded_seconds
 
     worker_run = dataclasses.replace(run, executor=InProcessExecutor(), progress=_quiet)
     by_id = {c.id: c for c in claims}
-    waiting = pool_tasks(claims, worker_run, controls, expected_seconds(tier=run.tier))
+    expected = expected_seconds(tier=run.tier)
+    if run.tier == "spec":  # a machine that never ran --full: the committed records' times order the work
+        expected = {**recorded_seconds([c.id for c in claims]), **expected}
+    waiting = pool_tasks(claims, worker_run, controls, expected)
     n_workers = getattr(pool, "_max_workers", 1)
     unfinished = {t.prerequisite.key for t in waiting if t.prerequisite is not None}
     labels = {t.prerequisite.key: t.name for t in waiting if t.prerequisite is not None}

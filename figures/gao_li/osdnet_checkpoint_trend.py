@@ -11,11 +11,8 @@ from numerics.experiments.gao_li import SEED_TREND, SIGMA_MIN, run_config, train
 from numerics.experiments.gao_li.generation_error_bound import checkpoint_bounds
 from numerics.experiments.gao_li.osdnet_checkpoint_trend import (
     DECAY,
-    DIMENSION_PATHS,
     GENERALIZES,
-    MODELS_BY_DIMENSION,
     checkpoint_trend,
-    off_subspace_paths_by_dimension,
 )
 from numerics.subspace import proper_subspace
 
@@ -116,51 +113,3 @@ def fig_osdnet_samples(run: RunSpec) -> FigureOutput:
         "nearest-point distance at each step is in the claim's verdict."
     )
     return FigureOutput(fig, out, dict(config=repr(cfg), steps=steps), caption, seed=run.seed_for(SEED_TREND))
-
-
-@figure(
-    "gao-li/fig-osdnet-vs-mlp-off-subspace",
-    "Off-subspace norm along generated paths: OSDNet vs plain MLP, d = 20, 200, 2000",
-    claims=("gao-li/osdnet-off-subspace-decays-in-training", "gao-li/dimension-independence"),
-    slow=True,
-)
-def fig_osdnet_vs_mlp(run: RunSpec) -> FigureOutput:
-    plt = pyplot()
-    paths = off_subspace_paths_by_dimension(run)
-    sz = run.sizes(DIMENSION_PATHS)
-    ts = paths.times
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.4))
-    out: dict[str, np.ndarray] = {"t": ts}
-    colors = dict(zip(sz.dims, ("tab:blue", "tab:orange", "tab:green")))
-    styles = {"osdnet-learned": "-", "osdnet-isotropic": "-.", "mlp-learned": "--"}
-    names = {
-        "osdnet-learned": "OSDNet (MLP off head)",
-        "osdnet-isotropic": "OSDNet (isotropic off head)",
-        "mlp-learned": "plain MLP",
-    }
-    for d in sz.dims:
-        for arch, head in MODELS_BY_DIMENSION:
-            model = f"{arch}-{head}"
-            norms = paths.norms[f"{model}-d{d}"]
-            ratio = norms / norms[0]
-            label = f"{names[model]}, d = {d}"
-            ax[0].plot(ts, ratio.mean(axis=1), styles[model], color=colors[d], label=label)
-            ax[1].plot(ts, norms.mean(axis=1), styles[model], color=colors[d], label=label)
-            tag = f"{arch}_{head}_d{d}"
-            out[f"{tag}_ratio_mean"] = ratio.mean(axis=1)
-            out[f"{tag}_norm_mean"] = norms.mean(axis=1)
-            out[f"{tag}_rho_terminal"] = ratio[-1]
-    ax[0].plot(ts, 1.0 - (1.0 - SIGMA_MIN) * ts, "k:", label="exact field: σt")
-    ax[0].set(yscale="log", xlabel="t", ylabel="mean ‖x⊥(t)‖/‖x⊥(0)‖", title="relative off-subspace norm")
-    ax[1].set(yscale="log", xlabel="t", ylabel="mean ‖x⊥(t)‖", title="absolute off-subspace norm")
-    ax[0].legend(fontsize=6)
-    fig.tight_layout()
-    caption = (
-        "Same 5-point, 5-dimensional data embedded in d = 20, 200, 2000 (spec fact (e)); OSDNet with an MLP "
-        "off head g(x, t) (solid), OSDNet with an isotropic off head a(t)·x⊥ (dash-dot) and a plain MLP of "
-        "the same width (dashed), all trained by conditional flow matching with the same steps. Mean "
-        "off-subspace norm along RK4 paths; dotted: exact-field decay σt. "
-        "Measured, not assumed: the terminal ratios are stored in the data file (claims "
-        "gao-li/osdnet-off-subspace-decays-in-training, gao-li/dimension-independence)."
-    )
-    return FigureOutput(fig, out, sz.as_dict(), caption, seed=run.seed_for(31))

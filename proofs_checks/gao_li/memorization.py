@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.experiments import RunSpec
-from numerics.experiments.gao_li.memorization import MEMORIZATION, chi_mean_per_sqrt_d, memorization
+from numerics.experiments.gao_li.memorization import MEMORIZATION, chi_mean_per_sqrt_d, memorization, trajectory_fans
 from proofs_checks.evidence import Evidence, Verdict
 from proofs_checks.registry import Control, check
 
@@ -78,5 +78,14 @@ def check_memorization(run: RunSpec, flow_path: str | None = None) -> Verdict:
             basis="statistical",
             why="terminal residual ~ sigma_1 N(0, I_d): E|z|/sqrt d, 4 SE of the mean over starts",
             headline=m.landing_distance is None,
+        )
+    fans = trajectory_fans(run, flow_path)  # the 2-D trajectories of the figure gao-li/fig-paths-sparse-vs-clustered
+    for name, dist in fans.landing_distance.items():
+        ev.at_most(
+            f"2-D fans ({name}, {len(fans.x0)} paths): max distance of x(1) to its training point",
+            dist,
+            1e-10,
+            basis="numerical",
+            why="land by integration to 1e-10 (solver rtol 1e-10)",
         )
     return ev.verdict()

@@ -38,9 +38,7 @@ Measurements (typed results; shared by checks and figures through
 - :func:`off_subspace_identity_run`: the variation-of-constants identity along the final model's paths;
 - :func:`checkpoint_trend`: per checkpoint, samples, off-subspace decay, closeness, diversity and
   the excess loss (:func:`checkpoint_samples`, :func:`checkpoint_excess`);
-- :func:`checkpoint_bounds`: per checkpoint, the learned-vs-exact error and the Grönwall bound;
-- :func:`off_subspace_paths_by_dimension`: off-subspace norms along paths of OSDNets and plain MLPs
-  for the same data embedded in :math:`d\in\{20,200,2000\}` (a figure's measurement).
+- :func:`checkpoint_bounds`: per checkpoint, the learned-vs-exact error and the Grönwall bound.
 
 Every checkpoint of a run is evaluated at once (a stack, :func:`numerics.nets.stack_checkpoints`)
 in float64 on the training device (:func:`numerics.training.default_device`).

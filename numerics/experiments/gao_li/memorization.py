@@ -18,6 +18,7 @@ from numerics.experiments.gao_li._shared import (
     MP_REFERENCE_CASE,
     approach,
     flow_paths,
+    mixture_density,
     mp_reference,
     nearest,
     path_key,
@@ -154,3 +155,72 @@ def chi_mean_per_sqrt_d(d: int) -> tuple[float, float]:
     r"""Mean and standard deviation of :math:`\|z\|/\sqrt d`, :math:`z\sim\mathcal N(0,I_d)` (chi law)."""
     mean = float(np.sqrt(2) * np.exp(special.gammaln((d + 1) / 2) - special.gammaln(d / 2)) / np.sqrt(d))
     return mean, float(np.sqrt(1 - mean**2))
+
+
+FAN_DATASETS = ("toy2d-sparse", "toy2d-clustered")
+FAN_STARTS = 64
+FAN_TIMES = (0.25, 0.5, 0.75)
+"""Times of the density contours drawn under the fans."""
+
+
+@dataclass(frozen=True)
+class TrajectoryFans(Measurement):
+    """Exact-flow trajectories in 2-D (spec figure 1): ``x0`` (64 prior draws, seed 30), ``t_grid``; per data set
+    ``paths[name]`` (times x starts x 2), ``landing[name]`` (index of the point each path ends on) and
+    ``landing_distance[name]`` (largest distance of an end point to it); ``density[name]``: :math:`p_t` on the
+    square ``grid`` at :data:`FAN_TIMES` (the figure's contours)."""
+
+    path_label: str
+    x0: np.ndarray
+    t_grid: np.ndarray
+    paths: dict[str, np.ndarray]
+    landing: dict[str, np.ndarray]
+    landing_distance: dict[str, float]
+    points: dict[str, np.ndarray]
+    grid: np.ndarray
+    density: dict[str, np.ndarray]
+
+
+def trajectory_fans(run: RunSpec, flow_path: str | None = None) -> TrajectoryFans:
+    """64 exact-flow trajectories (seed 30) on each 2-D data set, on the run's first path with :math:`\\sigma_1=0`
+    (by default the OT path with :math:`\\sigma_{\\min}=0`, the spec's figure); ``flow_path`` integrates them on
+    another path (a wrong input), landings still measured against that path's :math:`\alpha_1x^{(i)}`."""
+    land_path = next((p for p in flow_paths(run) if p.sigma1 == 0.0), None)
+    if land_path is None:
+        raise ValueError("trajectory fans need a path with sigma_1 = 0 (the flow lands on the points)")
+    path = land_path if flow_path is None else as_path(flow_path)
+
+    def compute() -> TrajectoryFans:
+        x0 = run.rng(30).standard_normal((FAN_STARTS, 2))
+        t_grid = np.linspace(0.0, 1.0, 201)
+        xs = np.linspace(-4, 4, 161)
+        gx, gy = np.meshgrid(xs, xs)
+        pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        paths, landing, dist, points, density = {}, {}, {}, {}, {}
+        for name in FAN_DATASETS:
+            data = dataset(name)
+            sol = integrate_flow(x0, data, path, return_path=True, max_step=0.5)
+            paths[name] = sol.states_at(t_grid)
+            d, landing[name] = nearest(sol.x_end, land_path.alpha1 * data)
+            dist[name] = float(d.max())
+            points[name] = data
+            density[name] = np.stack(
+                [mixture_density(pts, np.full(pts.shape[0], t), data, path).reshape(gx.shape) for t in FAN_TIMES]
+            )
+        return TrajectoryFans(
+            land_path.label if flow_path is None else f"{path.label} (for {land_path.label})",
+            x0,
+            t_grid,
+            paths,
+            landing,
+            dist,
+            points,
+            xs,
+            density,
+            seeds={"starts": run.seed_for(30)},
+            settings={"path": path.record(), "solver": "integrate_flow, rtol 1e-10, max_step 0.5"},
+        )
+
+    params = {"seed": run.seed_for(30), "starts": FAN_STARTS, "path": path.record(), "datasets": list(FAN_DATASETS)}
+    params["flow_path"] = flow_path
+    return measured(run, "gao-li/memorization-fans", params, compute)

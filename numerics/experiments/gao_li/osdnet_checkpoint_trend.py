@@ -30,13 +30,9 @@ from numerics.learned_field import (
     ExcessLoss,
     generate,
     median_data_gap,
-    off_subspace_norm_path,
     sample_metrics,
 )
 from numerics.memorization import memorization_ratio
-from numerics.training import (
-    train_many,
-)
 
 
 def checkpoint_samples(
@@ -168,64 +164,3 @@ def checkpoint_trend(
         sizes=sz,
         settings={"config": repr(config), "integrator": "RK4 in t"},
     )
-
-
-MODELS_BY_DIMENSION = (("osdnet", "learned"), ("osdnet", "isotropic"), ("mlp", "learned"))
-
-
-@dataclass(frozen=True)
-class DimensionPathSizes(Sizes):
-    dims: tuple[int, ...] = (20, 200, 2000)
-    starts: int = 256
-    ode_steps: int = 500
-    records: int = 50
-
-
-DIMENSION_PATHS = Tier(
-    "gao-li/fig-osdnet-vs-mlp-off-subspace",
-    fast=DimensionPathSizes(starts=64, ode_steps=250),
-    spec=DimensionPathSizes(),
-    section="spec gao_li.md §4 (figure 3, OSDNet curves) and fact (e)",
-)
-
-
-@dataclass(frozen=True)
-class OffSubspacePaths(Measurement):
-    """‖x⊥(t)‖ along generated paths (``norms[key]``: (records + 1, M)) per ``"<architecture>-<off head>-d<D>"``."""
-
-    times: np.ndarray
-    norms: dict[str, np.ndarray]
-
-
-def off_subspace_paths_by_dimension(run: RunSpec) -> OffSubspacePaths:
-    """OSDNet (MLP and isotropic off heads) and a plain MLP trained on the 5-point data embedded in each
-    dimension (spec fact (e)), with the shared run's training sizes; off-subspace norms along RK4 paths
-    from seeded starts (seed 31)."""
-    sz = run.sizes(DIMENSION_PATHS)
-    train = run.sizes(DECAY).train
-    configs = {
-        f"{arch}-{head}-d{d}": run_config(
-            run, train, data=f"embedded-d{d}", architecture=arch, off_head=head, checkpoints=()
-        )
-        for d in sz.dims
-        for arch, head in MODELS_BY_DIMENSION
-    }
-
-    def compute() -> OffSubspacePaths:
-        run.progress(f"training {len(configs)} models")
-        results = train_many(list(configs.values()), run.executor, run.cache)
-        norms: dict[str, np.ndarray] = {}
-        times = np.zeros(0)
-        for (key, cfg), res in zip(configs.items(), results):
-            x0 = seeded_starts(run.seed_for(31), sz.starts, cfg.points().shape[1])
-            times, norms[key] = off_subspace_norm_path(res.model, x0, cfg.subspace().basis, sz.ode_steps, sz.records)
-        return OffSubspacePaths(
-            times,
-            norms,
-            seeds={"train": run.seed_for(SEED_TRAIN), "starts": run.seed_for(31)},
-            sizes=sz,
-            settings={"integrator": "RK4 in t"},
-        )
-
-    params = dict(configs=list(configs.values()), sizes=sz, seed=run.seed_for(31))
-    return measured(run, "gao-li-osdnet-off-subspace-paths", params, compute)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.datasets import dataset
+from numerics.empirical_field import integrate_flow
 from numerics.executor import sweep
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
 from numerics.experiments.gao_li._shared import flow_paths, nearest, path_key, spec_row, terminal_points
@@ -15,7 +16,11 @@ from numerics.paths import as_path
 
 @dataclass(frozen=True)
 class TerminalSizes(Sizes):
+    """``starts``: flows on ``sparse-d20``; ``basin_starts`` and ``basin_grid`` (points per side): the 2-D basins."""
+
     starts: int = 2000
+    basin_starts: int = 20_000
+    basin_grid: int = 121
 
 
 TERMINAL_LAW = Tier.same("gao-li/terminal-law", TerminalSizes(), spec_row("terminal-law"))
@@ -97,3 +102,70 @@ def terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | None =
 
     params = {**common, "paths": path_key(paths), "flow_path": flow_path}
     return measured(run, "gao-li/terminal-law", params, compute)
+
+
+BASIN_DATASETS = ("toy2d-sparse", "toy2d-clustered")
+BASIN_EXTENT = 3.5
+"""The basin grid covers :math:`[-3.5, 3.5]^2` of the prior plane."""
+
+
+@dataclass(frozen=True)
+class Basins(Measurement):
+    """Basins of the exact flow on the 2-D data sets (:data:`BASIN_DATASETS`), on the run's first path.
+
+    ``grid``: the coordinates of the square grid of starts (each axis); per data set, ``grid_landing``
+    (index of the point each grid start lands on, ``basin_grid x basin_grid``), ``counts`` (landings of
+    ``basin_starts`` draws of the path's source, seed 31, per point) and ``landing_distance`` (largest
+    distance of an end point, grid and draws, to its nearest :math:`\alpha_1x^{(i)}`).
+    """
+
+    path_label: str
+    grid: np.ndarray
+    grid_landing: dict[str, np.ndarray]
+    counts: dict[str, np.ndarray]
+    landing_distance: dict[str, float]
+    points: dict[str, np.ndarray]
+
+    def mass(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Monte Carlo basin masses of one data set and their standard errors."""
+        n = self.counts[name].sum()
+        p = self.counts[name] / n
+        return p, np.sqrt(p * (1 - p) / n)
+
+
+def basins(run: RunSpec) -> Basins:
+    r"""Where the exact flow of the run's first path with :math:`\sigma_1=0` carries the prior plane and
+    ``basin_starts`` source draws (seed 31), for each 2-D data set: the terminal law seen as basins of attraction."""
+    sz = run.sizes(TERMINAL_LAW)
+    path = next((p for p in flow_paths(run) if p.sigma1 == 0.0), None)
+    if path is None:
+        raise ValueError("basins need a path with sigma_1 = 0 (the flow lands on the points)")
+
+    def compute() -> Basins:
+        xs = np.linspace(-BASIN_EXTENT, BASIN_EXTENT, sz.basin_grid)
+        gx, gy = np.meshgrid(xs, xs)
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        landing, counts, dist, points = {}, {}, {}, {}
+        for name in BASIN_DATASETS:
+            data = dataset(name)
+            draws = path.sample_source(run.rng(31), sz.basin_starts, data)
+            d_grid, i_grid = nearest(integrate_flow(grid, data, path), path.alpha1 * data)
+            d_mc, i_mc = nearest(integrate_flow(draws, data, path), path.alpha1 * data)
+            landing[name] = i_grid.reshape(gx.shape)
+            counts[name] = np.bincount(i_mc, minlength=data.shape[0])
+            dist[name] = float(max(d_grid.max(), d_mc.max()))
+            points[name] = data
+        return Basins(
+            path.label,
+            xs,
+            landing,
+            counts,
+            dist,
+            points,
+            seeds={"starts": run.seed_for(31)},
+            sizes=sz,
+            settings={"path": path.record(), "solver": "integrate_flow, rtol 1e-10"},
+        )
+
+    params = {"seed": run.seed_for(31), "sizes": sz, "path": path.record(), "datasets": list(BASIN_DATASETS)}
+    return measured(run, "gao-li/terminal-law-basins", params, compute)
