@@ -49,3 +49,42 @@ def test_parallel_rendering_reports_each_figure(toy_figure, tmp_path):
         out = reg.render_all([toy_figure, "common/fig-does-not-exist"], RunSpec(executor=pool), tmp_path)
     assert out[0].error is None and out[0].paths["png"].exists()
     assert out[1].error and "unknown figure id" in out[1].error
+
+
+def _measurements_called(fn) -> set[str]:
+    """The functions of ``numerics.experiments`` that ``fn``'s body calls (by name or through a module alias)."""
+    import ast
+    import inspect
+    import textwrap
+    import types
+
+    found = set()
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(fn)))):
+        if not isinstance(node, ast.Call):
+            continue
+        f, obj = node.func, None
+        if isinstance(f, ast.Name):
+            obj = fn.__globals__.get(f.id)
+        elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+            base = fn.__globals__.get(f.value.id)
+            obj = getattr(base, f.attr, None) if isinstance(base, types.ModuleType) else None
+        if inspect.isfunction(obj) and obj.__module__.startswith("numerics.experiments"):
+            found.add(f"{obj.__module__}.{obj.__name__}")
+    return found
+
+
+def test_every_figure_plots_a_measurement_that_its_claims_judge() -> None:
+    """A figure calls at least one measurement that the check of one of its claims also calls: it plots what was
+    judged, not a computation of its own."""
+    from proofs_checks.claims import load_catalog
+    from proofs_checks.registry import get_check_spec
+
+    load_catalog()
+    unjudged = {}
+    for fid, spec in reg.load_all().items():
+        if fid == "common/fig-registry-test":
+            continue
+        judged = set().union(*(_measurements_called(get_check_spec(c).fn) for c in spec.claims))
+        if not _measurements_called(spec.fn) & judged:
+            unjudged[fid] = sorted(_measurements_called(spec.fn))
+    assert not unjudged, f"figures that plot no measurement their claims judge: {unjudged}"
