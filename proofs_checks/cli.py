@@ -103,7 +103,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 3 if _report_load_errors() else 0
 
 
-def _verdicts_table(verdicts: list[Verdict]):
+def _record_cells(verdicts: list[Verdict], run: dict[str, Any]) -> dict[str, str]:
+    """Each claim's spec-size record in a few words: its status and date, and whether this run finds it current."""
+    from proofs_checks.records import load_records, record_state
+
+    recs = load_records([v.claim_id for v in verdicts])
+    out = {}
+    for v in verdicts:
+        state = record_state(recs.get(v.claim_id), v.to_json(), run)
+        if state.state in ("none", "unusable"):
+            out[v.claim_id] = f"[dim]{state.state}[/]" if state.state == "none" else "[red]unusable[/]"
+        else:
+            style = {"current": "green", "stale": "yellow"}.get(state.state, "dim")
+            out[v.claim_id] = f"{state.status} {state.date[:10]}, [{style}]{state.state}[/]"
+    return out
+
+
+def _verdicts_table(verdicts: list[Verdict], records: dict[str, str] | None = None):
     from rich.table import Table
 
     from proofs_checks.registry import get_claim
@@ -111,7 +127,7 @@ def _verdicts_table(verdicts: list[Verdict]):
     t = Table(title="memgen verify")
     with_controls = any(v.controls is not None for v in verdicts)
     cols = ("id", "tag", "measured", "expected", "tolerance", "status", "sizes", "time")
-    for col in cols + (("controls",) if with_controls else ()):
+    for col in cols + (("controls",) if with_controls else ()) + (("spec record",) if records else ()):
         t.add_column(col, overflow="fold")
     for v in verdicts:
         m, e, tol = _summary_cells(v)
@@ -121,6 +137,8 @@ def _verdicts_table(verdicts: list[Verdict]):
         if with_controls:
             text, control_style = _controls_cell(v)
             row.append(f"[{control_style}]{text}[/]")
+        if records:
+            row.append(records.get(v.claim_id, ""))
         t.add_row(*row)
     return t
 
@@ -225,7 +243,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from proofs_checks.runner import PREREQUISITE_SECONDS, run_claims, select_claims
 
     claims = select_claims(args.ids, args.paper, args.full)
-    records_dir = Path(args.records_dir) if args.records_dir else None
+    if args.records_dir:  # read and written there, by this process and its workers, the ledger included
+        os.environ[records.RECORDS_ENV] = str(Path(args.records_dir).resolve())
     if _report_load_errors():
         return 3
     if not claims:
@@ -260,7 +279,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         bar.done(c.id, v.seconds + sum(x.seconds for x in (v.controls or {}).values()))
         if args.record and v.status != "error":  # written now: a later interruption must not lose it
             mach = records.machine(args.workers, TASK_THREADS)
-            records.write_record(records.make_record(v.to_json(), fast.get(c.id), record, mach), records_dir)
+            records.write_record(records.make_record(v.to_json(), fast.get(c.id), record, mach))
             written.append(c.id)
 
     interrupted = False
@@ -293,7 +312,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     writer.finish([c.id for c in claims])
     ledger = _write_verify_files(args, verdicts, writer, record)  # files first: a closed stdout must not lose them
     con = _console()
-    con.print(_verdicts_table(verdicts))
+    con.print(_verdicts_table(verdicts, _record_cells(verdicts, record)))
     for v in verdicts:
         if v.error:
             con.print(f"[red]{v.claim_id}: {v.error.strip().splitlines()[0]}[/]")
@@ -320,7 +339,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.full:
         con.print(_time_table(verdicts, dict(PREREQUISITE_SECONDS), time.perf_counter() - t_spec))
     if written:
-        con.print(f"records: {len(written)} written to {records_dir or records.records_root()}")
+        con.print(f"records: {len(written)} written to {records.records_root()}")
     if ledger is not None:
         con.print(f"ledger: {ledger}")
     if defects or any(v.status == "error" for v in verdicts):

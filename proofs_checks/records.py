@@ -297,6 +297,9 @@ def record_state(
     return RecordState("stale" if moved else "current", moved=moved, **base)
 
 
+RECORDS_ENV = "MEMGEN_RECORDS"
+
+
 def records_root() -> Path:
-    """:data:`RECORDS_DIR`, or ``MEMGEN_RECORDS`` when set (tests write to a temporary folder)."""
-    return Path(os.environ.get("MEMGEN_RECORDS") or RECORDS_DIR)
+    """:data:`RECORDS_DIR`, or ``MEMGEN_RECORDS`` when set (``memgen verify --records-dir``; tests)."""
+    return Path(os.environ.get(RECORDS_ENV) or RECORDS_DIR)

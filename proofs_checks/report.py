@@ -198,10 +198,14 @@ def record_lines(r: dict[str, Any]) -> list[str]:
         lines.append(f"Moved since the record: {', '.join(f'`{x}`' for x in state.moved)}.")
     failing = [c for c in rec["comparisons"] if c["asserted"] and not c["passed"]]
     for c in failing:
-        p = (c.get("test") or {}).get("p")
+        test = c.get("test") or {}
+        p, n, need = test.get("p"), test.get("n"), test.get("seeds_for_power")
         lines.append(
             f"At spec size `{c['name']}` fails: measured {format_value(c['measured'])}, expected "
-            f"{format_value(c['expected'])} ({c['tolerance']})" + (f", p = {p:.3g}" if isinstance(p, float) else "")
+            f"{format_value(c['expected'])} ({c['tolerance']})"
+            + (f", p = {p:.3g} over {n} seeds" if isinstance(p, float) else "")
+            + (f"; the measured effect would need {need} seeds for power {test.get('power_target')}" if need else "")
+            + "."
         )
     return lines
 

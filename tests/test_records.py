@@ -141,7 +141,8 @@ def test_record_needs_full(capsys) -> None:
     assert "--full" in capsys.readouterr().err
 
 
-def test_verify_full_record_writes_one_record_per_claim(tmp_path, capsys) -> None:
+def test_verify_full_record_writes_one_record_per_claim(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv(records.RECORDS_ENV, "")  # --records-dir sets it for this process: restored afterwards
     rc = main(["verify", "--full", "--record", "--records-dir", str(tmp_path), CHEAP, "common/gaussian-w2-closed-form"])
     assert rc == 0
     out = capsys.readouterr().out
@@ -181,8 +182,9 @@ def test_no_prerequisites_without_a_disk_cache() -> None:
 
 # ------------------------------------------------------------------------ regenerating a committed record
 @pytest.mark.slow
-def test_a_regenerated_record_measures_the_committed_values(tmp_path) -> None:
+def test_a_regenerated_record_measures_the_committed_values(tmp_path, monkeypatch) -> None:
     """A cheap claim recorded again from this checkout: same status and the same values, to rounding."""
+    monkeypatch.setenv(records.RECORDS_ENV, "")  # --records-dir sets it for this process: restored afterwards
     cid = "gao-li/terminal-law"
     committed = records.load_record(cid, records.RECORDS_DIR)
     assert main(["verify", "--full", "--record", "--records-dir", str(tmp_path), cid]) in (0, 1)
