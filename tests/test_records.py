@@ -194,3 +194,19 @@ def test_a_regenerated_record_measures_the_committed_values(tmp_path, monkeypatc
     assert then.keys() == now.keys()
     assert [n for n in then if not records.same_value(then[n], now[n])] == []
     assert records.same_value(committed["fast"]["measured"], fresh["fast"]["measured"])
+
+
+@pytest.mark.slow
+def test_training_run_ahead_on_a_pool_gives_the_in_process_numbers(tmp_path) -> None:
+    """The arms trained ahead as prerequisites (two workers, a disk cache) are the models a claim trains itself."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    from proofs_checks.runner import PREREQUISITE_SECONDS, run_claims
+
+    cid = "mfm/gradient-variance-reduction"
+    alone = run_check(cid, RunSpec()).to_json()
+    with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        [pooled] = run_claims([get_claim(cid)], RunSpec(executor=pool, cache=DiskCache(tmp_path)))
+    assert len(PREREQUISITE_SECONDS) == 2 and set(pooled.details["prerequisite_seconds"]) == set(PREREQUISITE_SECONDS)
+    assert records.same_value(records.measured_values(pooled.to_json()), records.measured_values(alone))
