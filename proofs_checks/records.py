@@ -59,7 +59,15 @@ SCHEMA: dict[str, type | tuple[type, ...]] = {
     "fast": (dict, type(None)),
 }
 """Every key of a record and its type; ``fast`` is ``None`` for a claim that runs at the spec's sizes only."""
-COMPARISON_KEYS = {"name": str, "passed": bool, "tolerance": str, "basis": str, "role": str, "asserted": bool}
+COMPARISON_KEYS = {
+    "name": str,
+    "passed": bool,
+    "tolerance": str,
+    "justification": str,
+    "basis": str,
+    "role": str,
+    "asserted": bool,
+}
 MACHINE_KEYS = ("cpu", "cpus", "device", "workers", "threads_per_worker", "versions")
 
 
@@ -93,7 +101,7 @@ def machine(workers: int | None, threads_per_worker: int) -> dict[str, Any]:
 
 
 def _comparisons(v: dict[str, Any]) -> list[dict[str, Any]]:
-    keep = ("name", "measured", "expected", "tolerance", "basis", "role", "asserted", "passed", "test")
+    keep = ("name", "measured", "expected", "tolerance", "justification", "basis", "role", "asserted", "passed", "test")
     return [{k: c.get(k) for k in keep} for c in v.get("comparisons", [])]
 
 
