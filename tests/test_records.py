@@ -210,3 +210,18 @@ def test_training_run_ahead_on_a_pool_gives_the_in_process_numbers(tmp_path) -> 
         [pooled] = run_claims([get_claim(cid)], RunSpec(executor=pool, cache=DiskCache(tmp_path)))
     assert len(PREREQUISITE_SECONDS) == 2 and set(pooled.details["prerequisite_seconds"]) == set(PREREQUISITE_SECONDS)
     assert records.same_value(records.measured_values(pooled.to_json()), records.measured_values(alone))
+
+
+def test_the_ledger_lists_the_committed_records_that_are_not_verified() -> None:
+    """With no run at all, the ledger still shows every committed record, and the not-verified ones with why."""
+    from proofs_checks.report import ledger_html
+
+    ledger = build_ledger([], None, {})
+    listed = {x["claim"]: x for p in ledger["papers"] for x in p["not_reproduced"] if x["claim"]}
+    committed = records.load_records([c.id for c in all_claims()], records.RECORDS_DIR)
+    not_verified = {cid for cid, r in committed.items() if r["status"] not in ("verified", "verified-reduced")}
+    assert not_verified <= set(listed)
+    for cid in not_verified:
+        assert listed[cid]["status"].startswith("spec-size record") and listed[cid]["text"]
+    assert ledger["records"]["none"] == 0 and "spec-size records:" in ledger_markdown(ledger)
+    assert "records-overview" in ledger_html(ledger)
