@@ -222,8 +222,13 @@ def _time_table(verdicts: list[Verdict], ahead: dict[str, float], wall: float) -
     from rich.table import Table
 
     table = Table(title=f"time per claim (wall {wall / 60:.1f} min)")
-    for col in ("claim / work ahead", "status", "check s", "controls s"):
-        table.add_column(col, justify="left" if col[0] in "cs" and col != "check s" else "right")
+    for col, justify in (
+        ("claim / work ahead", "left"),
+        ("status", "left"),
+        ("check s", "right"),
+        ("controls s", "right"),
+    ):
+        table.add_column(col, justify=justify)
     rows = [(v.claim_id, v.status, v.seconds, sum(c.seconds for c in (v.controls or {}).values())) for v in verdicts]
     rows += [(f"ahead: {label}", "", s, 0.0) for label, s in ahead.items()]
     for name, status, s, cs in sorted(rows, key=lambda r: -(r[2] + r[3])):
