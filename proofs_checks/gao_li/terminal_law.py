@@ -24,6 +24,11 @@ from proofs_checks.registry import Control, check
             breaks="chi-square uniformity of landing counts (N=5)",
             why="starts shifted by 0.5 toward point 0 (a wrong prior)",
         ),
+        "shifted-prior-basins": Control(
+            fault={"prior_shift": 0.5},
+            breaks="chi-square uniformity of basin masses, toy2d-sparse*",
+            why="the 2-D source draws shifted by 0.5 toward point 0 (a wrong prior)",
+        ),
         "flow-sigma-min": Control(
             fault={"flow_path": "ot(0.05)"},
             breaks="KS of pooled residuals*",
@@ -93,8 +98,8 @@ def check_terminal_law(run: RunSpec, prior_shift: float = 0.0, flow_path: str | 
             why="level 0.01, fixed seed",
         )
     if m.end is not None:  # the 2-D basins of the figure gao-li/fig-basin-map, judged here
-        b = basins(run) if prior_shift == 0.0 else None
-        for name in BASIN_DATASETS if b is not None else ():
+        b = basins(run, prior_shift)
+        for name in BASIN_DATASETS:
             ev.p_value(
                 f"chi-square uniformity of basin masses, {name} (N={len(b.counts[name])})",
                 stats.chisquare(b.counts[name]).pvalue,

@@ -133,9 +133,10 @@ class Basins(Measurement):
         return p, np.sqrt(p * (1 - p) / n)
 
 
-def basins(run: RunSpec) -> Basins:
+def basins(run: RunSpec, prior_shift: float = 0.0) -> Basins:
     r"""Where the exact flow of the run's first path with :math:`\sigma_1=0` carries the prior plane and
-    ``basin_starts`` source draws (seed 31), for each 2-D data set: the terminal law seen as basins of attraction."""
+    ``basin_starts`` source draws (seed 31), for each 2-D data set: the terminal law seen as basins of attraction.
+    ``prior_shift`` moves every draw by that length toward point 0 (a wrong prior; the grid is not moved)."""
     sz = run.sizes(TERMINAL_LAW)
     path = next((p for p in flow_paths(run) if p.sigma1 == 0.0), None)
     if path is None:
@@ -149,6 +150,7 @@ def basins(run: RunSpec) -> Basins:
         for name in BASIN_DATASETS:
             data = dataset(name)
             draws = path.sample_source(run.rng(31), sz.basin_starts, data)
+            draws = draws + prior_shift * data[0] / np.linalg.norm(data[0])
             d_grid, i_grid = nearest(integrate_flow(grid, data, path), path.alpha1 * data)
             d_mc, i_mc = nearest(integrate_flow(draws, data, path), path.alpha1 * data)
             landing[name] = i_grid.reshape(gx.shape)
@@ -168,4 +170,5 @@ def basins(run: RunSpec) -> Basins:
         )
 
     params = {"seed": run.seed_for(31), "sizes": sz, "path": path.record(), "datasets": list(BASIN_DATASETS)}
+    params["prior_shift"] = prior_shift
     return measured(run, "gao-li/terminal-law-basins", params, compute)
