@@ -277,13 +277,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     fast: dict[str, dict[str, Any]] = {}
     written: list[str] = []
+    mach = records.machine(args.workers, TASK_THREADS) if args.record else {}
 
     def done(c: Any, v: Verdict) -> None:
         writer.add(v.to_json() | {"tag": get_claim(v.claim_id).tag})
         # with --controls the claim's task also ran its controls: the ETA and the pool's order count them
         bar.done(c.id, v.seconds + sum(x.seconds for x in (v.controls or {}).values()))
         if args.record and v.status != "error":  # written now: a later interruption must not lose it
-            mach = records.machine(args.workers, TASK_THREADS)
             records.write_record(records.make_record(v.to_json(), fast.get(c.id), record, mach))
             written.append(c.id)
 

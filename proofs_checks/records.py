@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -258,14 +258,7 @@ class RecordState:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "date": self.date,
-            "status": self.status,
-            "commit": self.commit,
-            "moved": list(self.moved),
-            "note": self.note,
-        }
+        return asdict(self)
 
     def text(self) -> str:
         """One cell of the ledger: the spec record's status, date and whether it is current."""

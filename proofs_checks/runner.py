@@ -105,6 +105,11 @@ def group_key(claim: Claim) -> str:
     return f"{claim.paper}/training" if "training" in claim.kinds else claim.id
 
 
+def median_seconds(expected: dict[str, float]) -> float:
+    """The expected seconds of a claim never timed: the median of those timed (0 when none is)."""
+    return sorted(expected.values())[len(expected) // 2] if expected else 0.0
+
+
 def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) -> list[list[Claim]]:
     """Claims batched for parallel workers (:func:`group_key`): the training claims of one paper
     together, which one worker then trains once, every other claim alone; longest first."""
@@ -112,7 +117,7 @@ def claim_groups(claims: list[Claim], expected: dict[str, float] | None = None) 
     for c in claims:
         groups.setdefault(group_key(c), []).append(c)
     known = expected or {}
-    default = sorted(known.values())[len(known) // 2] if known else 0.0
+    default = median_seconds(known)
 
     def cost(group: list[Claim]) -> float:
         return sum(known.get(c.id, default) for c in group)
@@ -165,8 +170,7 @@ def pool_tasks(claims: list[Claim], run: RunSpec, controls: bool, expected: dict
     """The tasks of a pool run: each prerequisite once; a claim that needs prerequisites alone, after them (its
     models are then in the cache, so it no longer has to share a worker with the claims that train them); every
     other group of :func:`claim_groups` as one task."""
-    known = [v for v in expected.values()]
-    default = sorted(known)[len(known) // 2] if known else 0.0
+    default = median_seconds(expected)
     needs = prerequisites(claims, run, controls)
     tasks: dict[str, _Task] = {}
     for group in claim_groups(claims, expected):

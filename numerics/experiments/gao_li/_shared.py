@@ -171,6 +171,11 @@ def mp_reference(run: RunSpec, path: NumericPath) -> tuple[np.ndarray, str]:
     return compute_path_mp_reference(path, dps), f"computed now (mpmath.odefun in t, dps {dps})"
 
 
+def toward_first_point(x: np.ndarray, data: np.ndarray, shift: float) -> np.ndarray:
+    """``x`` moved by ``shift`` toward the first data point (the wrong prior of the terminal-law controls)."""
+    return x + shift * data[0] / np.linalg.norm(data[0])
+
+
 def terminal_points(
     seed: int | list[int], n_starts: int, prior_shift: float, duplicate: bool, path: NumericPath
 ) -> np.ndarray:
@@ -181,7 +186,7 @@ def terminal_points(
     """
     data = dataset("sparse-d20")
     x0 = path.sample_source(np.random.default_rng(seed), n_starts, data)
-    x0 = x0 + prior_shift * data[0] / np.linalg.norm(data[0])
+    x0 = toward_first_point(x0, data, prior_shift)
     fit = np.vstack([data, data[:1]]) if duplicate else data
     return integrate_flow(x0, fit, path)
 

@@ -10,7 +10,14 @@ from numerics.datasets import dataset
 from numerics.empirical_field import integrate_flow
 from numerics.executor import sweep
 from numerics.experiments import Measurement, RunSpec, Sizes, Tier, measured
-from numerics.experiments.gao_li._shared import flow_paths, nearest, path_key, spec_row, terminal_points
+from numerics.experiments.gao_li._shared import (
+    flow_paths,
+    nearest,
+    path_key,
+    spec_row,
+    terminal_points,
+    toward_first_point,
+)
 from numerics.paths import as_path
 
 
@@ -149,8 +156,7 @@ def basins(run: RunSpec, prior_shift: float = 0.0) -> Basins:
         landing, counts, dist, points = {}, {}, {}, {}
         for name in BASIN_DATASETS:
             data = dataset(name)
-            draws = path.sample_source(run.rng(31), sz.basin_starts, data)
-            draws = draws + prior_shift * data[0] / np.linalg.norm(data[0])
+            draws = toward_first_point(path.sample_source(run.rng(31), sz.basin_starts, data), data, prior_shift)
             d_grid, i_grid = nearest(integrate_flow(grid, data, path), path.alpha1 * data)
             d_mc, i_mc = nearest(integrate_flow(draws, data, path), path.alpha1 * data)
             landing[name] = i_grid.reshape(gx.shape)

@@ -70,9 +70,13 @@ class KSweep(Measurement):
     transport_floor: float
 
 
+def _end_arms(sz: KSweepSizes) -> tuple[tuple[int, int], TrainSizes]:
+    """The two end block sizes and their training sizes (``cost_seeds`` seeds, at least ``train.seeds``)."""
+    return (sz.ks[0], sz.ks[-1]), dataclasses.replace(sz.train, seeds=max(sz.cost_seeds, sz.train.seeds))
+
+
 def _configs(run: RunSpec, sz: KSweepSizes, coupling: str) -> dict[int, Arm]:
-    ends = (sz.ks[0], sz.ks[-1])
-    wide = dataclasses.replace(sz.train, seeds=max(sz.cost_seeds, sz.train.seeds))
+    ends, wide = _end_arms(sz)
     return {k: arm(run, wide if k in ends else sz.train, coupling, k) for k in sz.ks}
 
 
@@ -84,8 +88,7 @@ def k_sweep_plan(run: RunSpec, coupling: str = "batchot") -> list[Prerequisite]:
 def k_sweep(run: RunSpec, coupling: str = "batchot") -> KSweep:
     """Models trained with ``coupling`` in blocks of ``k`` for every ``k`` of the tier; ``V`` (seed 99), path metrics (starts seed 52)."""
     sz = run.sizes(K_SWEEP)
-    ends = (sz.ks[0], sz.ks[-1])
-    wide = dataclasses.replace(sz.train, seeds=max(sz.cost_seeds, sz.train.seeds))
+    ends, wide = _end_arms(sz)
     arms = _configs(run, sz, coupling)
     trained_arms(run, arms)
     run.progress("variance proxy and path metrics per k and seed")

@@ -63,13 +63,16 @@ class CostVsDim(Measurement):
     floor: dict[int, float]
 
 
+def _train_per_dim(sz: CostVsDimSizes) -> dict[int, TrainSizes]:
+    """The training sizes of each dimension (its own seed count)."""
+    if len(sz.seeds) != len(sz.dims):
+        raise ValueError(f"seeds {sz.seeds} must give one count per dimension {sz.dims}")
+    return {d: dataclasses.replace(sz.train, seeds=n) for d, n in zip(sz.dims, sz.seeds)}
+
+
 def _configs(run: RunSpec, sz: CostVsDimSizes, arms: Mapping[str, str]) -> dict[tuple[int, str], Arm]:
-    per_dim = dict(zip(sz.dims, sz.seeds))
-    return {
-        (d, lab): arm(run, dataclasses.replace(sz.train, seeds=per_dim[d]), c, target="mixture", dim=d)
-        for d in sz.dims
-        for lab, c in arms.items()
-    }
+    train = _train_per_dim(sz)
+    return {(d, lab): arm(run, train[d], c, target="mixture", dim=d) for d in sz.dims for lab, c in arms.items()}
 
 
 def transport_cost_plan(run: RunSpec, arms: Mapping[str, str]) -> list[Prerequisite]:
@@ -81,9 +84,6 @@ def transport_costs(run: RunSpec, arms: Mapping[str, str]) -> CostVsDim:
     """:math:`C(\\psi_1)` of every arm and seed on the ``d``-dimensional mixture, from common starts (seed ``[55, d]``),
     with each map's transport error against fresh data (same seed)."""
     sz = run.sizes(COST_VS_DIM)
-    if len(sz.seeds) != len(sz.dims):
-        raise ValueError(f"seeds {sz.seeds} must give one count per dimension {sz.dims}")
-    per_dim = dict(zip(sz.dims, sz.seeds))
     configs = _configs(run, sz, arms)
     trained_arms(run, configs)
     costs: dict[int, dict[str, np.ndarray]] = {d: {} for d in sz.dims}
@@ -108,7 +108,7 @@ def transport_costs(run: RunSpec, arms: Mapping[str, str]) -> CostVsDim:
         errors,
         floor,
         seeds={
-            "train": {d: train_seeds(run, dataclasses.replace(sz.train, seeds=n)) for d, n in per_dim.items()},
+            "train": {d: train_seeds(run, t) for d, t in _train_per_dim(sz).items()},
             "starts": run.seed_for(55),
         },
         sizes=sz,
